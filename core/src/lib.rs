@@ -1,0 +1,13 @@
+//! Shared model of the chat platform.
+//!
+//! Everything that crosses a boundary (database row ↔ edge ↔ widget ↔ dev stack) is
+//! defined here once: API bodies, error codes and JWT claims. The crate compiles for
+//! `wasm32-unknown-unknown` and natively.
+
+pub mod claims;
+pub mod error;
+pub mod widget;
+
+pub use claims::{Claims, Role};
+pub use error::{ApiError, ErrorCode};
+pub use widget::{Position, Theme, WidgetConfig};

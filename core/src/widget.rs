@@ -1,0 +1,109 @@
+//! The public widget configuration: what any page embedding a site's widget may read.
+//!
+//! Produced by the SQL function `public.widget_config(site_key)` (see `migrations/`),
+//! served by the edge at `GET /v1/sites/{site_key}/widget`, rendered by the widget.
+
+use serde::{Deserialize, Serialize};
+
+/// Where the launcher sits on the page.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Position {
+    /// Bottom right corner (the default).
+    #[default]
+    BottomRight,
+    /// Bottom left corner.
+    BottomLeft,
+}
+
+/// Colours of the widget, as `#rrggbb`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Theme {
+    /// Launcher, header and the visitor's own bubbles.
+    pub primary_color: String,
+    /// Body text.
+    pub text_color: String,
+    /// Panel background.
+    pub background_color: String,
+}
+
+/// A site's public widget settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WidgetConfig {
+    /// The site's public key (the `data-site` attribute of the embed script).
+    pub site_key: String,
+    /// The site's display name.
+    pub site_name: String,
+    /// Whether the widget is switched on.
+    pub enabled: bool,
+    /// Panel title.
+    pub title: String,
+    /// Greeting shown when the team is online.
+    pub welcome_message: String,
+    /// Shown outside business hours.
+    pub offline_message: String,
+    /// Colours.
+    pub theme: Theme,
+    /// Launcher position.
+    pub position: Position,
+    /// Show agents' avatars next to their messages.
+    pub show_agent_photos: bool,
+    /// Show "… is typing".
+    pub show_typing_indicator: bool,
+    /// Allow attachments.
+    pub enable_file_upload: bool,
+    /// Offer the emoji picker.
+    pub enable_emojis: bool,
+    /// Largest attachment accepted, in bytes.
+    pub max_file_size_bytes: i64,
+    /// MIME types or extensions accepted for attachments.
+    pub allowed_file_types: Vec<String>,
+    /// Pre-chat form: name required.
+    pub require_name: bool,
+    /// Pre-chat form: email required.
+    pub require_email: bool,
+    /// Pre-chat form: phone required.
+    pub require_phone: bool,
+    /// IANA time zone the business hours are expressed in.
+    pub timezone: String,
+    /// Opening hours per weekday, `null` when always open.
+    pub business_hours: Option<serde_json::Value>,
+    /// Extra pre-chat fields defined by the site owner.
+    pub custom_fields: serde_json::Value,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn position_wire_form_is_kebab_case() {
+        assert_eq!(serde_json::to_value(Position::BottomLeft).unwrap(), "bottom-left");
+        assert_eq!(serde_json::from_str::<Position>("\"bottom-right\"").unwrap(), Position::BottomRight);
+    }
+}
+
+/// Whether `key` has the shape of a site key (the `sites.site_key` CHECK in `migrations/`).
+pub fn is_valid_site_key(key: &str) -> bool {
+    let bytes = key.as_bytes();
+    let allowed = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_' || *b == b'-';
+    (4..=64).contains(&bytes.len())
+        && (bytes[0].is_ascii_lowercase() || bytes[0].is_ascii_digit())
+        && bytes.iter().all(allowed)
+}
+
+#[cfg(test)]
+mod site_key_tests {
+    use super::is_valid_site_key;
+
+    #[test]
+    fn site_keys_follow_the_sql_check() {
+        assert!(is_valid_site_key("demo-site"));
+        assert!(is_valid_site_key("0a1b2c3d4e5f6a7b8c9d0e1f"));
+        assert!(!is_valid_site_key("abc"));
+        assert!(!is_valid_site_key("-abc"));
+        assert!(!is_valid_site_key("Demo"));
+        assert!(!is_valid_site_key(&"a".repeat(65)));
+        assert!(is_valid_site_key(&"a".repeat(64)));
+    }
+}

@@ -1,0 +1,115 @@
+//! Creating, preparing and dropping the project database.
+//!
+//! Preparing means what `supabase start` does: the objects Supabase pre-creates
+//! (`sql/bootstrap.sql`), then `migrations/` with sqlx's migrator, then the demo seed.
+
+use anyhow::{Context, Result};
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection, PgPool};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+const BOOTSTRAP_SQL: &str = include_str!("../sql/bootstrap.sql");
+const SEED_SQL: &str = include_str!("../sql/seed.sql");
+
+/// Where applied migrations are recorded, outside the schemas the API exposes.
+const MIGRATIONS_TABLE: &str = "supabase_migrations.sqlx_migrations";
+
+/// Serializes bootstraps across processes: roles are cluster-wide, and two databases
+/// prepared at once would race on `create role`.
+const BOOTSTRAP_LOCK: i64 = 0x6368_6174_0001;
+
+/// Connection options for `url`.
+pub fn options(url: &str) -> Result<PgConnectOptions> {
+    PgConnectOptions::from_str(url).with_context(|| format!("invalid database URL {url}"))
+}
+
+/// The URL of the same server and database as `url`, logging in as `role` without a password
+/// (the local server trusts loopback connections).
+pub fn url_as(url: &str, role: &str) -> Result<String> {
+    let opts = options(url)?;
+    let database = opts.get_database().context("the database URL names no database")?;
+    Ok(format!("postgres://{role}@{}:{}/{database}", opts.get_host(), opts.get_port()))
+}
+
+/// A small pool of superuser connections to the project database.
+pub async fn connect(url: &str) -> Result<PgPool> {
+    PgPoolOptions::new()
+        .max_connections(8)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(options(url)?)
+        .await
+        .with_context(|| format!("cannot connect to {url}: is PostgreSQL running?"))
+}
+
+/// Create the database `url` names, unless it exists.
+pub async fn create(url: &str) -> Result<()> {
+    let target = options(url)?;
+    let name = target.get_database().context("the database URL names no database")?.to_string();
+    let mut admin = PgConnection::connect_with(&target.clone().database("postgres")).await?;
+    let exists: bool = sqlx::query_scalar("select exists (select from pg_database where datname = $1)")
+        .bind(&name)
+        .fetch_one(&mut admin)
+        .await?;
+    if !exists {
+        // The name is quoted as an identifier: safe to splice.
+        admin.execute(AssertSqlSafe(format!("create database {}", quote_ident(&name)))).await?;
+    }
+    Ok(())
+}
+
+/// Drop the database `url` names, disconnecting its sessions first.
+pub async fn drop(url: &str) -> Result<()> {
+    let target = options(url)?;
+    let name = target.get_database().context("the database URL names no database")?.to_string();
+    let mut admin = PgConnection::connect_with(&target.clone().database("postgres")).await?;
+    // The name is quoted as an identifier: safe to splice.
+    admin.execute(AssertSqlSafe(format!("drop database if exists {} with (force)", quote_ident(&name)))).await?;
+    Ok(())
+}
+
+/// Apply the bootstrap, every pending migration in `migrations_dir`, and optionally the demo seed.
+pub async fn prepare(pool: &PgPool, migrations_dir: &Path, seed: bool) -> Result<()> {
+    let mut conn = pool.acquire().await?;
+    sqlx::query("select pg_advisory_lock($1)").bind(BOOTSTRAP_LOCK).execute(&mut *conn).await?;
+    let bootstrapped = conn.execute(BOOTSTRAP_SQL).await.context("bootstrap SQL failed");
+    sqlx::query("select pg_advisory_unlock($1)").bind(BOOTSTRAP_LOCK).execute(&mut *conn).await?;
+    bootstrapped?;
+
+    let mut migrator = Migrator::new(migrations_dir)
+        .await
+        .with_context(|| format!("cannot read migrations from {}", migrations_dir.display()))?;
+    migrator.create_schema("supabase_migrations");
+    migrator.dangerous_set_table_name(MIGRATIONS_TABLE);
+    migrator.run(&mut *conn).await.context("migration failed")?;
+
+    if seed {
+        conn.execute(SEED_SQL).await.context("seed SQL failed")?;
+    }
+    // Tell the REST API the schema may have changed.
+    conn.execute("notify pgrst, 'reload schema'").await?;
+    Ok(())
+}
+
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_identifiers() {
+        assert_eq!(quote_ident("chat_test"), "\"chat_test\"");
+        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
+    }
+
+    #[test]
+    fn url_as_switches_only_the_user() {
+        let url = url_as("postgres://postgres@127.0.0.1:5433/chat_dev", "authenticator").unwrap();
+        assert_eq!(url, "postgres://authenticator@127.0.0.1:5433/chat_dev");
+    }
+}

@@ -1,0 +1,90 @@
+//! The local Supabase stand-in.
+//!
+//! Run with `cargo xtask dev` (which sets the environment), or directly:
+//! `JWT_SECRET=... cargo run -p devstack -- serve`.
+//!
+//! Commands:
+//! - `serve` (default): prepare the database, then serve the API and the demo site.
+//! - `prepare [--no-seed]`: create the database if missing, bootstrap, migrate, seed.
+//! - `drop-database`: drop the database `DEVSTACK_DATABASE_URL` names.
+//! - `keys`: print the `anon` and `service_role` API keys as `NAME=value` lines.
+
+use anyhow::{Context, Result, bail};
+use devstack::config::{self, Config};
+use devstack::{auth, database, site};
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("devstack=info,postrust_server=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str).unwrap_or("serve") {
+        "serve" => serve(Config::from_env()?).await,
+        "prepare" => {
+            let config = Config::from_env()?;
+            prepare(&config, !args.iter().any(|a| a == "--no-seed")).await.map(drop)
+        }
+        "drop-database" => database::drop(&database_url()).await,
+        "keys" => {
+            let (anon, service) = auth::api_keys(config::jwt_secret_from_env()?.as_bytes())?;
+            println!("ANON_KEY={anon}\nSERVICE_ROLE_KEY={service}");
+            Ok(())
+        }
+        other => bail!("unknown command {other:?}; expected serve, prepare, drop-database or keys"),
+    }
+}
+
+fn database_url() -> String {
+    std::env::var("DEVSTACK_DATABASE_URL").unwrap_or_else(|_| config::DEFAULT_DATABASE_URL.to_string())
+}
+
+async fn prepare(config: &Config, seed: bool) -> Result<sqlx::PgPool> {
+    database::create(&config.database_url).await?;
+    let pool = database::connect(&config.database_url).await?;
+    database::prepare(&pool, &config.root.join("migrations"), seed).await?;
+    Ok(pool)
+}
+
+async fn serve(config: Config) -> Result<()> {
+    let pool = prepare(&config, true).await?;
+    let api = devstack::api(&config, pool).await?;
+    let demo = site::router(config.root.join("public/demo"), config.edge_url.clone());
+
+    let api_listener = TcpListener::bind(config.api_addr).await.with_context(|| format!("cannot listen on {}", config.api_addr))?;
+    let site_listener =
+        TcpListener::bind(config.site_addr).await.with_context(|| format!("cannot listen on {}", config.site_addr))?;
+    tracing::info!("API (rest, auth) on {}, demo site on http://{}", config.api_url(), config.site_addr);
+    println!("devstack ready: api={} site=http://{}", config.api_url(), config.site_addr);
+
+    let api_server = axum::serve(api_listener, api).with_graceful_shutdown(shutdown_signal());
+    let site_server = axum::serve(site_listener, demo).with_graceful_shutdown(shutdown_signal());
+    let (api_result, site_result) = tokio::join!(api_server, site_server);
+    api_result?;
+    site_result?;
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM (what `cargo xtask dev` sends its children on exit).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

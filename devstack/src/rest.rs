@@ -1,0 +1,117 @@
+//! `/rest/v1`: PostgREST, served by postrust, behind the fixes Supabase's gateway and
+//! PostgREST itself would make for what supabase-js and postgrest-rs send.
+
+use crate::config::Config;
+use crate::database;
+use anyhow::Result;
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use postrust_server::{Builder, Host};
+
+/// Build the REST API as an axum router (to be nested under `/rest/v1`).
+///
+/// Requests run as `authenticator`, switching to the token's role, so RLS applies
+/// exactly as on Supabase.
+pub async fn router(config: &Config) -> Result<axum::Router> {
+    let mut settings = postrust_core::AppConfig::default();
+    settings.db_uri = database::url_as(&config.database_url, "authenticator")?;
+    settings.db_schemas = vec!["public".into()];
+    settings.db_anon_role = Some("anon".into());
+    settings.db_channel_enabled = true;
+    settings.jwt_secret = Some(config.jwt_secret.clone());
+    settings.compat_mode = true;
+    settings.db_max_rows = Some(1000);
+    let app = Builder::new(settings, Host::SERVER).build().await?;
+    Ok(app.router.layer(axum::middleware::from_fn(gateway)))
+}
+
+/// What Supabase's API gateway does before PostgREST sees a request.
+async fn gateway(mut request: Request, next: Next) -> Response {
+    let api_key = request
+        .headers()
+        .get("apikey")
+        .cloned()
+        .or_else(|| query_param(request.uri(), "apikey").and_then(|k| HeaderValue::from_str(&k).ok()));
+    let Some(api_key) = api_key else {
+        return no_api_key();
+    };
+    if !request.headers().contains_key(header::AUTHORIZATION) {
+        let mut bearer = b"Bearer ".to_vec();
+        bearer.extend_from_slice(api_key.as_bytes());
+        if let Ok(value) = HeaderValue::from_bytes(&bearer) {
+            request.headers_mut().insert(header::AUTHORIZATION, value);
+        }
+    }
+    if let Some(query) = request.uri().query() {
+        let fixed = fix_query(query);
+        if fixed != query {
+            let path = request.uri().path();
+            if let Ok(uri) = format!("{path}?{fixed}").parse::<Uri>() {
+                *request.uri_mut() = uri;
+            }
+        }
+    }
+    next.run(request).await
+}
+
+/// The gateway's answer to a request without an API key, as Supabase's Kong gives it.
+fn no_api_key() -> Response {
+    let body = serde_json::json!({
+        "message": "No API key found in request",
+        "hint": "No `apikey` request header or url param was found."
+    });
+    (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response()
+}
+
+/// Rewrite a query string the way PostgREST reads it but postrust does not:
+/// `+` means a space, and `columns="a","b"` (sent by postgrest-js on bulk inserts) means `columns=a,b`.
+pub fn fix_query(query: &str) -> String {
+    query
+        .split('&')
+        .map(|pair| {
+            let pair = pair.replace('+', "%20");
+            match pair.strip_prefix("columns=") {
+                Some(columns) => format!("columns={}", columns.replace("%22", "").replace('"', "")),
+                None => pair,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn query_param(uri: &Uri, name: &str) -> Option<String> {
+    uri.query()?.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=')?;
+        (key == name).then(|| value.to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plus_becomes_space() {
+        assert_eq!(fix_query("name=eq.My+first+site&select=*"), "name=eq.My%20first%20site&select=*");
+    }
+
+    #[test]
+    fn encoded_plus_stays_plus() {
+        assert_eq!(fix_query("name=eq.a%2Bb"), "name=eq.a%2Bb");
+    }
+
+    #[test]
+    fn quoted_columns_are_unquoted() {
+        assert_eq!(fix_query("columns=%22name%22,%22site_key%22"), "columns=name,site_key");
+        assert_eq!(fix_query("columns=\"name\",\"site_key\"&select=*"), "columns=name,site_key&select=*");
+    }
+
+    #[test]
+    fn apikey_is_read_from_the_query() {
+        let uri: Uri = "/sites?select=*&apikey=abc".parse().unwrap();
+        assert_eq!(query_param(&uri, "apikey").as_deref(), Some("abc"));
+        assert_eq!(query_param(&uri, "missing"), None);
+    }
+}

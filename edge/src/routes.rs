@@ -1,0 +1,72 @@
+//! Which handler a request goes to, decided without Worker types.
+
+use chat_core::{ApiError, ErrorCode};
+
+/// Every route the edge serves.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Route {
+    /// `GET /v1/sites/{site_key}/widget`: a site's public widget settings.
+    WidgetConfig {
+        /// The site's public key, as given in the path.
+        site_key: String,
+    },
+    /// `GET /widget/...`: the built widget (static assets, served with CORS for other origins).
+    WidgetAsset,
+    /// `OPTIONS` on an API path: a CORS preflight.
+    Preflight,
+}
+
+/// Resolve `method` and `path` to a route, or the JSON error to answer with.
+pub fn resolve(method: &str, path: &str) -> Result<Route, ApiError> {
+    if path.starts_with("/widget/") {
+        return match method {
+            "GET" | "HEAD" => Ok(Route::WidgetAsset),
+            _ => Err(method_not_allowed()),
+        };
+    }
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+    let route = match segments.as_slice() {
+        ["v1", "sites", site_key, "widget"] => Route::WidgetConfig { site_key: (*site_key).to_string() },
+        _ => return Err(ApiError::new(ErrorCode::NotFound, format!("no route for {path}"))),
+    };
+    match method {
+        "OPTIONS" => Ok(Route::Preflight),
+        "GET" | "HEAD" => Ok(route),
+        _ => Err(method_not_allowed()),
+    }
+}
+
+fn method_not_allowed() -> ApiError {
+    ApiError::new(ErrorCode::MethodNotAllowed, "this method is not allowed here")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn widget_config_route_takes_the_site_key() {
+        assert_eq!(
+            resolve("GET", "/v1/sites/demo-site/widget").unwrap(),
+            Route::WidgetConfig { site_key: "demo-site".into() }
+        );
+        assert_eq!(
+            resolve("GET", "/v1/sites/demo-site/widget/").unwrap(),
+            Route::WidgetConfig { site_key: "demo-site".into() }
+        );
+    }
+
+    #[test]
+    fn unknown_paths_and_methods_are_json_errors() {
+        assert_eq!(resolve("GET", "/v1/nothing").unwrap_err().code, ErrorCode::NotFound);
+        assert_eq!(resolve("GET", "/v1/sites//widget/extra").unwrap_err().code, ErrorCode::NotFound);
+        assert_eq!(resolve("POST", "/v1/sites/demo-site/widget").unwrap_err().code, ErrorCode::MethodNotAllowed);
+        assert_eq!(resolve("DELETE", "/widget/chat-widget.js").unwrap_err().code, ErrorCode::MethodNotAllowed);
+    }
+
+    #[test]
+    fn preflights_and_assets() {
+        assert_eq!(resolve("OPTIONS", "/v1/sites/demo-site/widget").unwrap(), Route::Preflight);
+        assert_eq!(resolve("GET", "/widget/chat-widget_bg.wasm").unwrap(), Route::WidgetAsset);
+    }
+}

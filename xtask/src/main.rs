@@ -1,0 +1,54 @@
+//! Developer commands, the cargo-xtask way (<https://github.com/matklad/cargo-xtask>).
+//!
+//! - `cargo xtask setup`: install what is missing (checked by version first).
+//! - `cargo xtask dev`: run the whole product locally until Ctrl-C.
+//! - `cargo xtask test`: run every test layer against a fresh database.
+
+mod artifacts;
+mod dev;
+mod http;
+mod setup;
+mod stack;
+mod test;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Errors are messages for a person: what failed and how to fix it.
+pub type Result<T, E = String> = std::result::Result<T, E>;
+
+fn main() -> ExitCode {
+    let task = std::env::args().nth(1);
+    let root = project_root();
+    let outcome = match task.as_deref() {
+        Some("setup") => setup::run(&root).map(drop),
+        Some("dev") => dev::run(&root),
+        Some("test") => test::run(&root),
+        _ => {
+            print_help();
+            return ExitCode::from(2);
+        }
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("\nerror: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_help() {
+    eprintln!(
+        "Usage: cargo xtask <task>\n\n\
+         Tasks:\n  \
+         setup   install missing tools (wasm32 target, trunk, wasm-bindgen, worker-build, Node 22, npm packages, Chromium)\n  \
+         dev     start PostgreSQL-backed Supabase stand-in, edge (workerd) and demo site; Ctrl-C stops all\n  \
+         test    run unit, database, integration, conformance and browser tests on a fresh database"
+    );
+}
+
+/// The repository root (the parent of `xtask/`).
+fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the repository").to_path_buf()
+}

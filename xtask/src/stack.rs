@@ -1,0 +1,204 @@
+//! Running the stack's processes: the dev stack and the edge in workerd.
+//!
+//! Each child runs in its own process group, so stopping it also stops what it started
+//! (wrangler starts workerd). Dropping a [`Stack`] stops everything it started.
+
+use crate::Result;
+use crate::http::wait_until_up;
+use crate::setup::Tools;
+use std::fs::File;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The ports one stack listens on.
+#[derive(Clone, Copy)]
+pub struct Ports {
+    /// Supabase stand-in API (`/rest/v1`, `/auth/v1`).
+    pub api: u16,
+    /// Demo customer site.
+    pub site: u16,
+    /// Edge Worker.
+    pub edge: u16,
+    /// wrangler's inspector (must differ between concurrent wranglers).
+    pub inspector: u16,
+}
+
+/// The ports `supabase start` and `wrangler dev` use by default.
+pub const DEV_PORTS: Ports = Ports { api: 54321, site: 8080, edge: 8787, inspector: 9229 };
+
+/// The project's keys, derived from its JWT secret.
+pub struct Keys {
+    /// The JWT secret itself.
+    pub jwt_secret: String,
+    /// The public `anon` API key.
+    pub anon: String,
+    /// The `service_role` API key (bypasses RLS).
+    pub service_role: String,
+}
+
+/// Where output goes: the terminal (dev) or one log file per process (tests).
+#[derive(Clone)]
+pub enum Output {
+    /// Inherit the terminal.
+    Terminal,
+    /// Write `<dir>/<name>.log`.
+    Logs(PathBuf),
+}
+
+/// Running processes, stopped on drop.
+pub struct Stack {
+    children: Vec<(String, Child)>,
+    output: Output,
+}
+
+impl Stack {
+    /// An empty stack writing to `output`.
+    pub fn new(output: Output) -> Self {
+        Self { children: Vec::new(), output }
+    }
+
+    /// Start the dev stack serving `database_url`, and wait for its API.
+    pub fn start_devstack(&mut self, root: &Path, binary: &Path, ports: Ports, database_url: &str, keys: &Keys) -> Result<()> {
+        let mut command = Command::new(binary);
+        command
+            .arg("serve")
+            .current_dir(root)
+            .env("DEVSTACK_DATABASE_URL", database_url)
+            .env("DEVSTACK_API_ADDR", format!("127.0.0.1:{}", ports.api))
+            .env("DEVSTACK_SITE_ADDR", format!("127.0.0.1:{}", ports.site))
+            .env("DEVSTACK_EDGE_URL", format!("http://127.0.0.1:{}", ports.edge))
+            .env("DEVSTACK_ROOT", root)
+            .env("JWT_SECRET", &keys.jwt_secret);
+        self.spawn("devstack", &mut command)?;
+        self.wait("devstack", ports.api, "/auth/v1/health", Duration::from_secs(60))
+    }
+
+    /// Start the edge in workerd (`wrangler dev`), talking to the API at `api_url`.
+    pub fn start_edge(&mut self, name: &str, root: &Path, tools: &Tools, ports: Ports, api_url: &str, keys: &Keys) -> Result<()> {
+        let state = root.join("target/wrangler");
+        let mut command = Command::new(&tools.node);
+        command
+            .arg(root.join("node_modules/wrangler/bin/wrangler.js"))
+            .args(["dev", "--local", "--ip", "127.0.0.1", "--show-interactive-dev-session=false"])
+            .args(["--port", &ports.edge.to_string(), "--inspector-port", &ports.inspector.to_string()])
+            .arg("--persist-to")
+            .arg(state.join("state"))
+            .args(["--var", &format!("SUPABASE_URL:{api_url}")])
+            .args(["--var", &format!("SUPABASE_ANON_KEY:{}", keys.anon)])
+            .current_dir(root.join("edge"))
+            .env("PATH", tools.path_env())
+            .env("XDG_CONFIG_HOME", state.join("config"))
+            .env("WRANGLER_SEND_METRICS", "false")
+            .env("WRANGLER_HIDE_BANNER", "true")
+            .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+            .env("NO_UPDATE_NOTIFIER", "1");
+        self.spawn(name, &mut command)?;
+        self.wait(name, ports.edge, "/v1/health-check", Duration::from_secs(120))
+    }
+
+    fn spawn(&mut self, name: &str, command: &mut Command) -> Result<()> {
+        command.process_group(0).stdin(Stdio::null());
+        if let Output::Logs(dir) = &self.output {
+            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            let log = File::create(dir.join(format!("{name}.log"))).map_err(|e| e.to_string())?;
+            command.stdout(log.try_clone().map_err(|e| e.to_string())?).stderr(log);
+        }
+        let child = command.spawn().map_err(|e| format!("cannot start {name}: {e}"))?;
+        self.children.push((name.to_string(), child));
+        Ok(())
+    }
+
+    fn wait(&mut self, name: &str, port: u16, path: &str, timeout: Duration) -> Result<()> {
+        let started = Instant::now();
+        while started.elapsed() < timeout {
+            if let Some(exited) = self.exited() {
+                return Err(format!("{exited} exited during start-up{}", self.log_hint(&exited)));
+            }
+            if wait_until_up(name, port, path, Duration::from_millis(500)).is_ok() {
+                println!("[stack] {name} is up on 127.0.0.1:{port} ({:.1?})", started.elapsed());
+                return Ok(());
+            }
+        }
+        Err(format!("{name} did not come up on port {port} within {timeout:?}{}", self.log_hint(name)))
+    }
+
+    /// The name of a child that has exited, if any.
+    pub fn exited(&mut self) -> Option<String> {
+        self.children
+            .iter_mut()
+            .find(|(_, child)| matches!(child.try_wait(), Ok(Some(_))))
+            .map(|(name, _)| name.clone())
+    }
+
+    fn log_hint(&self, name: &str) -> String {
+        match &self.output {
+            Output::Logs(dir) => format!("; see {}", dir.join(format!("{name}.log")).display()),
+            Output::Terminal => String::new(),
+        }
+    }
+
+    /// Stop every process group: SIGTERM, then SIGKILL after five seconds.
+    pub fn stop(&mut self) {
+        for (_, child) in &self.children {
+            signal_group(child, "TERM");
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        for (name, child) in &mut self.children {
+            while Instant::now() < deadline && matches!(child.try_wait(), Ok(None)) {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            if matches!(child.try_wait(), Ok(None)) {
+                println!("[stack] {name} ignored SIGTERM; killing it");
+            }
+            signal_group(child, "KILL");
+            let _ = child.wait();
+        }
+        self.children.clear();
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn signal_group(child: &Child, signal: &str) {
+    let _ = Command::new("kill")
+        .args([&format!("-{signal}"), "--", &format!("-{}", child.id())])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// The JWT secret in `file`, created (random, 48 hex characters) when missing.
+pub fn jwt_secret(file: &Path) -> Result<String> {
+    if let Ok(secret) = std::fs::read_to_string(file) {
+        if secret.trim().len() >= 32 {
+            return Ok(secret.trim().to_string());
+        }
+    }
+    let mut bytes = [0u8; 24];
+    use std::io::Read;
+    File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)).map_err(|e| e.to_string())?;
+    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    }
+    std::fs::write(file, &secret).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+    Ok(secret)
+}
+
+/// The API keys for `jwt_secret`, as `devstack keys` mints them.
+pub fn keys(devstack: &Path, jwt_secret: String) -> Result<Keys> {
+    let out = crate::setup::output(Command::new(devstack).arg("keys").env("JWT_SECRET", &jwt_secret))?;
+    let find = |name: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
+            .map(str::to_string)
+            .ok_or_else(|| format!("devstack keys printed no {name}"))
+    };
+    Ok(Keys { anon: find("ANON_KEY")?, service_role: find("SERVICE_ROLE_KEY")?, jwt_secret })
+}
