@@ -128,8 +128,7 @@ impl Stack {
     pub fn exited(&mut self) -> Option<String> {
         self.children
             .iter_mut()
-            .find(|(_, child)| matches!(child.try_wait(), Ok(Some(_))))
-            .map(|(name, _)| name.clone())
+            .find_map(|(name, child)| matches!(child.try_wait(), Ok(Some(_))).then(|| name.clone()))
     }
 
     fn log_hint(&self, name: &str) -> String {
