@@ -79,17 +79,17 @@ fn stack_layers(root: &Path, tools: &Tools, database_url: &str, keys: &Keys) -> 
         ("STACK_JWT_SECRET", keys.jwt_secret.clone()),
         ("STACK_ARTIFACTS", root.join("target/test-artifacts").display().to_string()),
     ];
-    let node = |dir: &str| {
+    let node = |files: &str| {
         let mut command = Command::new(&tools.node);
-        command.args(["--test", "--test-concurrency=1"]).arg(root.join(dir)).current_dir(root).envs(env.clone());
+        command.args(["--test", "--test-concurrency=1", files]).current_dir(root).envs(env.clone());
         command
     };
     vec![
         layer("integration", || {
             run_visible(crate::artifacts::cargo(root).args(["test", "--package", "stack-tests"]).envs(env.clone()))
         }),
-        layer("conformance", || run_visible(&mut node("tests/conformance"))),
-        layer("browser", || run_visible(&mut node("tests/e2e"))),
+        layer("conformance", || run_visible(&mut node("tests/conformance/*.test.mjs"))),
+        layer("browser", || run_visible(&mut node("tests/e2e/*.test.mjs"))),
     ]
 }
 

@@ -1,0 +1,104 @@
+// Browser: the demo customer page in Debian's Chromium, driven by Playwright.
+// Run by `cargo xtask test` (it starts the stack and sets STACK_*).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { chromium } from "playwright-core";
+
+const site = process.env.STACK_SITE_URL;
+const api = process.env.STACK_API_URL;
+const edge = process.env.STACK_EDGE_URL;
+const serviceKey = process.env.STACK_SERVICE_ROLE_KEY;
+const artifacts = process.env.STACK_ARTIFACTS;
+assert.ok(site && api && edge && serviceKey && artifacts, "run with `cargo xtask test`");
+mkdirSync(artifacts, { recursive: true });
+
+const DEMO_SITE_ID = "00000000-0000-4000-8000-000000000101";
+let browser;
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: [
+      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ],
+  });
+});
+after(async () => browser?.close());
+
+/** Change the demo site's settings the way the console will: through the REST API. */
+async function setDemoSettings(values) {
+  const response = await fetch(`${api}/rest/v1/widget_settings?site_id=eq.${DEMO_SITE_ID}`, {
+    method: "PATCH",
+    headers: {
+      apikey: serviceKey,
+      authorization: `Bearer ${serviceKey}`,
+      "content-type": "application/json",
+      prefer: "return=representation",
+    },
+    body: JSON.stringify(values),
+  });
+  const body = await response.text();
+  assert.equal(response.status, 200, body);
+  assert.equal(JSON.parse(body).length, 1);
+}
+
+test("the demo page shows the widget styled from widget_settings", async () => {
+  const welcome = `Welcome, tester ${randomUUID().slice(0, 8)}!`;
+  await setDemoSettings({ welcome_message: welcome, primary_color: "#b91c1c", title: "Browser test desk" });
+
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(site);
+
+  // Playwright's CSS locators pierce the open shadow root.
+  const launcher = page.locator("[data-testid=chat-launcher]");
+  await launcher.waitFor({ timeout: 20_000 });
+  assert.equal(await launcher.evaluate((el) => getComputedStyle(el).backgroundColor), "rgb(185, 28, 28)");
+  assert.equal(await launcher.getAttribute("aria-label"), "Open chat");
+
+  await launcher.click();
+  const welcomeText = page.locator("[data-testid=chat-welcome]");
+  await welcomeText.waitFor();
+  assert.equal(await welcomeText.textContent(), welcome);
+  assert.equal(await page.locator("[data-testid=chat-header]").evaluate((el) => getComputedStyle(el).backgroundColor), "rgb(185, 28, 28)");
+  assert.match(await page.locator("[data-testid=chat-header]").textContent(), /Browser test desk/);
+
+  // The host page's hostile CSS (Georgia everywhere, red paragraphs) does not leak in.
+  const style = await welcomeText.evaluate((el) => ({ font: getComputedStyle(el).fontFamily, color: getComputedStyle(el).color }));
+  assert.doesNotMatch(style.font, /Georgia/);
+  assert.notEqual(style.color, "rgb(255, 0, 0)");
+  // ...and the widget's styles do not leak out.
+  assert.equal(await page.locator("main p").evaluate((el) => getComputedStyle(el).color), "rgb(255, 0, 0)");
+
+  await page.screenshot({ path: `${artifacts}/widget-open.png` });
+  assert.deepEqual(errors, []);
+
+  await page.locator("[data-testid=chat-panel] button[aria-label='Close chat']").click();
+  assert.equal(await page.locator("[data-testid=chat-welcome]").count(), 0);
+  await page.close();
+});
+
+test("an unknown site shows a quiet unavailable state, not a broken page", async () => {
+  const page = await browser.newPage();
+  // A page served by the real site server: Chromium refuses loopback scripts on synthesized pages.
+  await page.goto(`${site}/?site=no-such-site`);
+  const unavailable = page.locator("[data-testid=chat-unavailable]");
+  await unavailable.waitFor({ timeout: 20_000 });
+  await page.locator("[data-testid=chat-launcher]").click();
+  assert.match(await unavailable.textContent(), /unavailable right now/);
+  await page.screenshot({ path: `${artifacts}/widget-unavailable.png` });
+  await page.close();
+});
+
+test("an unreachable edge API shows the same quiet state", async () => {
+  const page = await browser.newPage();
+  await page.route(`${edge}/v1/**`, (route) => route.abort("connectionrefused"));
+  await page.goto(site);
+  await page.locator("[data-testid=chat-unavailable]").waitFor({ timeout: 20_000 });
+  assert.equal(await page.locator("main h1").textContent(), "Demo Shop");
+  await page.close();
+});
