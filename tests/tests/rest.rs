@@ -68,3 +68,32 @@ async fn anon_reads_one_site_through_the_rpc_but_cannot_list_sites() {
         .unwrap();
     assert!(listed.is_empty());
 }
+
+#[tokio::test]
+async fn schema_reloads_on_notify_pgrst() {
+    let db = common::database().await;
+    let table = format!("reload_probe_{}", uuid::Uuid::new_v4().simple());
+    // A migration's shape: a new table with RLS and a policy, then the reload notification.
+    for statement in [
+        format!("create table public.{table} (id int primary key)"),
+        format!("alter table public.{table} enable row level security"),
+        format!("create policy \"anyone reads\" on public.{table} for select to anon using (true)"),
+        format!("insert into public.{table} values (1)"),
+        "notify pgrst, 'reload schema'".to_string(),
+    ] {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(statement)).execute(&db).await.unwrap();
+    }
+    let url = format!("{}/rest/v1/{table}?select=id", api());
+    let mut last = None;
+    for _ in 0..50 {
+        let response = client().get(&url).header("apikey", anon_key()).send().await.unwrap();
+        if response.status() == 200 {
+            assert_eq!(response.json::<Value>().await.unwrap(), json!([{"id": 1}]));
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("drop table public.{table}"))).execute(&db).await.unwrap();
+            return;
+        }
+        last = Some(response.status());
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the new table never appeared in the API (last status {last:?})");
+}

@@ -1,6 +1,7 @@
 //! Developer commands, the cargo-xtask way (<https://github.com/matklad/cargo-xtask>).
 //!
 //! - `cargo xtask setup`: install what is missing (checked by version first).
+//! - `cargo xtask build`: build the deployable artifacts (edge Worker with the widget as assets).
 //! - `cargo xtask dev`: run the whole product locally until Ctrl-C.
 //! - `cargo xtask test`: run every test layer against a fresh database.
 
@@ -10,6 +11,7 @@ mod http;
 mod setup;
 mod stack;
 mod test;
+mod tidy;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -22,6 +24,7 @@ fn main() -> ExitCode {
     let root = project_root();
     let outcome = match task.as_deref() {
         Some("setup") => setup::run(&root).map(drop),
+        Some("build") => setup::run(&root).and_then(|tools| artifacts::build(&root, &tools)).map(drop),
         Some("dev") => dev::run(&root),
         Some("test") => test::run(&root),
         _ => {
@@ -43,6 +46,7 @@ fn print_help() {
         "Usage: cargo xtask <task>\n\n\
          Tasks:\n  \
          setup   install missing tools (wasm32 target, trunk, wasm-bindgen, worker-build, Node 22, npm packages, Chromium)\n  \
+         build   build devstack, the widget (target/widget-dist) and the edge Worker (edge/build, target/edge-assets)\n  \
          dev     start PostgreSQL-backed Supabase stand-in, edge (workerd) and demo site; Ctrl-C stops all\n  \
          test    run unit, database, integration, conformance and browser tests on a fresh database"
     );

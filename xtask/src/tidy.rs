@@ -1,0 +1,32 @@
+//! Repository rules that plain `cargo test` enforces.
+
+#[cfg(test)]
+mod tests {
+    use crate::setup::WASM_BINDGEN;
+
+    fn read(path: &str) -> String {
+        std::fs::read_to_string(crate::project_root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    /// wasm-bindgen's CLI must be exactly the crate's version, or the generated glue breaks.
+    #[test]
+    fn wasm_bindgen_versions_agree() {
+        let lock = read("Cargo.lock");
+        let locked = lock
+            .split("[[package]]")
+            .find(|p| p.contains("\nname = \"wasm-bindgen\"\n"))
+            .and_then(|p| p.lines().find_map(|l| l.strip_prefix("version = \"")))
+            .map(|v| v.trim_end_matches('"'))
+            .expect("wasm-bindgen in Cargo.lock");
+        assert_eq!(locked, WASM_BINDGEN, "Cargo.lock vs xtask setup");
+        assert!(read("Trunk.toml").contains(&format!("wasm_bindgen = \"{WASM_BINDGEN}\"")), "Trunk.toml vs xtask setup");
+        assert!(read("Cargo.toml").contains(&format!("wasm-bindgen = \"={WASM_BINDGEN}\"")), "Cargo.toml vs xtask setup");
+    }
+
+    /// `.ci/run` runs exactly the README's test command.
+    #[test]
+    fn ci_runs_the_readme_test_command() {
+        assert!(read("README.md").contains("cargo xtask test"));
+        assert!(read(".ci/run").lines().any(|l| l.trim() == "exec cargo xtask test"));
+    }
+}
