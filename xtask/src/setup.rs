@@ -132,9 +132,12 @@ fn npm_packages(root: &Path) -> Result<String> {
     if fresh {
         return Ok("up to date".into());
     }
-    run_visible(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(root))
+    // Not `npm ci`: the lock lists only the platform packages this registry serves (workerd
+    // for macOS and Windows answer 404 here), and `npm ci` refuses a lock without them.
+    // `npm install` installs exactly the locked versions and leaves the lock as it is.
+    run_visible(Command::new("npm").args(["install", "--no-audit", "--no-fund"]).current_dir(root))
         .map_err(|e| format!("{e}\nfix: install Node.js >= 20 with npm (apt-get install -y nodejs npm) and rerun"))?;
-    Ok("installed with npm ci".into())
+    Ok("installed from package-lock.json".into())
 }
 
 fn chromium() -> Result<String> {
