@@ -63,6 +63,21 @@ pub struct Claims {
     /// Authenticator assurance level (`aal1` for a password).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aal: Option<String>,
+    /// Present only on guest tokens the edge mints: the one conversation they may use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guest: Option<GuestScope>,
+}
+
+/// What a guest token is scoped to. RLS reads it through `public.guest_conversation_id()` and
+/// its siblings (`auth.jwt() -> 'guest'`); Supabase Auth never issues this claim.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuestScope {
+    /// The site the guest is chatting with.
+    pub site_id: String,
+    /// The only conversation the guest may read and write.
+    pub conversation_id: String,
+    /// The chat session the guest holds.
+    pub session_id: String,
 }
 
 impl Claims {
@@ -81,6 +96,7 @@ impl Claims {
             app_metadata: None,
             user_metadata: None,
             aal: None,
+            guest: None,
         }
     }
 }

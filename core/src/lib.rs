@@ -6,8 +6,9 @@
 
 pub mod claims;
 pub mod error;
+pub mod limits;
 pub mod widget;
 
-pub use claims::{Claims, Role};
+pub use claims::{Claims, GuestScope, Role};
 pub use error::{ApiError, ErrorCode};
 pub use widget::{Position, Theme, WidgetConfig};

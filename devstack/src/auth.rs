@@ -327,6 +327,7 @@ fn session_response(state: &AuthState, user: &UserRow, session_id: Uuid, refresh
         app_metadata: Some(user.raw_app_meta_data.clone()),
         user_metadata: Some(user.raw_user_meta_data.clone()),
         aal: Some("aal1".into()),
+        guest: None,
     };
     let access_token = claims.sign(&state.jwt_secret).map_err(|error| {
         tracing::error!(%error, "cannot sign access token");

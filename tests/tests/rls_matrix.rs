@@ -1,0 +1,165 @@
+//! The RLS matrix of `tests/rls/matrix.md`, cell by cell, as PostgREST would run each request.
+
+mod common;
+
+use sqlx::{Connection, Executor, PgConnection};
+use uuid::Uuid;
+
+const MATRIX: &str = include_str!("../rls/matrix.md");
+const FIXTURE: &str = include_str!("../rls/fixture.sql");
+
+const SITE_A: &str = "a1000000-0000-4000-8000-000000000000";
+const SITE_B: &str = "b1000000-0000-4000-8000-000000000000";
+
+/// The roles of the matrix's columns, in order, with the claims PostgREST would set.
+fn roles() -> [(&'static str, &'static str, serde_json::Value); 6] {
+    use serde_json::json;
+    [
+        ("anon", "anon", json!({"role": "anon"})),
+        (
+            "guest",
+            "authenticated",
+            json!({"role": "authenticated", "sub": "a3000000-0000-4000-8000-000000000001", "is_anonymous": true,
+                   "guest": {"site_id": SITE_A, "conversation_id": "a4000000-0000-4000-8000-000000000001",
+                             "session_id": "a7000000-0000-4000-8000-000000000001"}}),
+        ),
+        ("operator A", "authenticated", json!({"role": "authenticated", "sub": "a0000000-0000-4000-8000-000000000003"})),
+        ("admin A", "authenticated", json!({"role": "authenticated", "sub": "a0000000-0000-4000-8000-000000000002"})),
+        ("member B", "authenticated", json!({"role": "authenticated", "sub": "b0000000-0000-4000-8000-000000000001"})),
+        ("service", "service_role", json!({"role": "service_role"})),
+    ]
+}
+
+/// The column a no-op update touches: one the API is allowed to edit where any role may.
+fn editable_column(table: &str) -> &'static str {
+    match table {
+        "sites" | "agents" | "customers" => "name",
+        "site_members" => "display_name",
+        "widget_settings" => "title",
+        "conversations" => "tags",
+        "conversation_participants" => "last_read_at",
+        "messages" => "content",
+        "message_attachments" => "file_name",
+        "message_history" => "old_content",
+        "bot_interactions" => "status",
+        "chat_links" => "title",
+        "escalations" => "reason",
+        "conversation_assignments" => "last_activity_at",
+        "operator_notifications" => "read_at",
+        "operator_daily_stats" => "messages_sent",
+        "chat_link_tokens" | "chat_session_tokens" => "token_hash",
+        "chat_sessions" => "max_messages",
+        "knowledge_articles" => "title",
+        "sms_settings" => "enabled",
+        "sms_conversations" => "is_active",
+        "credit_ledger" => "reference",
+        other => panic!("no editable column for {other}"),
+    }
+}
+
+/// One new row of the table, as a client of the given role would try to insert it.
+fn insert_statement(table: &str) -> &'static str {
+    match table {
+        "sites" => "insert into public.sites (owner_id, name) values (coalesce(auth.uid(), 'a0000000-0000-4000-8000-000000000001'), 'New site')",
+        "site_members" => "insert into public.site_members (site_id, user_id, role) values ('a1000000-0000-4000-8000-000000000000', 'c0000000-0000-4000-8000-000000000001', 'viewer')",
+        "widget_settings" => "insert into public.widget_settings (site_id) values ('c1000000-0000-4000-8000-000000000000')",
+        "agents" => "insert into public.agents (site_id, name) values ('a1000000-0000-4000-8000-000000000000', 'New agent')",
+        "customers" => "insert into public.customers (site_id, name) values ('a1000000-0000-4000-8000-000000000000', 'New customer')",
+        "conversations" => "insert into public.conversations (site_id, customer_id) values ('a1000000-0000-4000-8000-000000000000', 'a3000000-0000-4000-8000-000000000001')",
+        "conversation_participants" => "insert into public.conversation_participants (conversation_id, site_id, user_id, role) values ('a4000000-0000-4000-8000-000000000001', 'a1000000-0000-4000-8000-000000000000', 'a0000000-0000-4000-8000-000000000002', 'observer')",
+        // Also the forging attack: a guest claiming to be an operator.
+        "messages" => "insert into public.messages (conversation_id, site_id, sender_type, sender_user_id, content) values ('a4000000-0000-4000-8000-000000000001', 'a1000000-0000-4000-8000-000000000000', 'operator', coalesce(auth.uid(), 'a0000000-0000-4000-8000-000000000003'), 'How can I help?')",
+        "message_attachments" => "insert into public.message_attachments (message_id, site_id, storage_path, file_name, mime_type, size_bytes) values ('a5000000-0000-4000-8000-000000000002', 'a1000000-0000-4000-8000-000000000000', 'a/3.pdf', '3.pdf', 'application/pdf', 100)",
+        "message_history" => "insert into public.message_history (message_id, site_id, operation, old_content, old_metadata) values ('a5000000-0000-4000-8000-000000000001', 'a1000000-0000-4000-8000-000000000000', 'update', 'forged', '{}')",
+        "bot_interactions" => "insert into public.bot_interactions (site_id, conversation_id, kind) values ('a1000000-0000-4000-8000-000000000000', 'a4000000-0000-4000-8000-000000000001', 'ai_reply')",
+        "escalations" => "insert into public.escalations (site_id, conversation_id, from_level, to_level, reason, created_by) values ('a1000000-0000-4000-8000-000000000000', 'a4000000-0000-4000-8000-000000000001', 't1', 't3', 'Needs T3', coalesce(auth.uid(), 'a0000000-0000-4000-8000-000000000003'))",
+        "conversation_assignments" => "insert into public.conversation_assignments (site_id, conversation_id, operator_id) values ('a1000000-0000-4000-8000-000000000000', 'a4000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-000000000003')",
+        "operator_notifications" => "insert into public.operator_notifications (site_id, user_id, type, title, body) values ('a1000000-0000-4000-8000-000000000000', 'a0000000-0000-4000-8000-000000000003', 'system_alert', 'Forged', '')",
+        "operator_daily_stats" => "insert into public.operator_daily_stats (site_id, user_id, day, messages_sent) values ('a1000000-0000-4000-8000-000000000000', 'a0000000-0000-4000-8000-000000000003', current_date - 1, 999)",
+        "chat_links" => "insert into public.chat_links (site_id, agent_id, title, expires_at, created_by) values ('a1000000-0000-4000-8000-000000000000', 'a2000000-0000-4000-8000-000000000001', 'New link', now() + interval '1 hour', coalesce(auth.uid(), 'a0000000-0000-4000-8000-000000000001'))",
+        "chat_link_tokens" => "insert into public.chat_link_tokens (link_id, site_id, token_hash) values ('a6000000-0000-4000-8000-000000000002', 'a1000000-0000-4000-8000-000000000000', repeat('e', 64))",
+        "chat_sessions" => "insert into public.chat_sessions (site_id, conversation_id, customer_id) values ('a1000000-0000-4000-8000-000000000000', 'a4000000-0000-4000-8000-000000000001', 'a3000000-0000-4000-8000-000000000001')",
+        "chat_session_tokens" => "insert into public.chat_session_tokens (session_id, site_id, token_hash) values ('a7000000-0000-4000-8000-000000000002', 'a1000000-0000-4000-8000-000000000000', repeat('f', 64))",
+        "knowledge_articles" => "insert into public.knowledge_articles (site_id, title, body) values ('a1000000-0000-4000-8000-000000000000', 'New', 'Article')",
+        "sms_settings" => "insert into public.sms_settings (agent_id, site_id) values ('a2000000-0000-4000-8000-000000000002', 'a1000000-0000-4000-8000-000000000000')",
+        "sms_conversations" => "insert into public.sms_conversations (site_id, agent_id, phone_number, conversation_id) values ('a1000000-0000-4000-8000-000000000000', 'a2000000-0000-4000-8000-000000000001', '+15550000002', 'a4000000-0000-4000-8000-000000000001')",
+        "credit_ledger" => "insert into public.credit_ledger (site_id, customer_id, amount, reason) values ('a1000000-0000-4000-8000-000000000000', 'a3000000-0000-4000-8000-000000000001', 1000, 'adjustment')",
+        other => panic!("no insert statement for {other}"),
+    }
+}
+
+fn statement(table: &str, op: &str) -> String {
+    let scope = if table == "sites" { "id = any($1)" } else { "site_id = any($1)" };
+    match op {
+        "select" => format!("select 1 from public.{table} where {scope}"),
+        "update" => {
+            let column = editable_column(table);
+            format!("update public.{table} set {column} = {column} where {scope}")
+        }
+        "delete" => format!("delete from public.{table} where {scope}"),
+        "insert" => insert_statement(table).to_string(),
+        other => panic!("unknown operation {other}"),
+    }
+}
+
+/// The matrix's rows: table, operation and the six expected cells.
+fn cells() -> Vec<(String, String, Vec<String>)> {
+    MATRIX
+        .lines()
+        .filter(|line| line.starts_with("| ") && !line.starts_with("| table"))
+        .map(|line| {
+            let cols: Vec<String> = line.trim_matches('|').split('|').map(|c| c.trim().to_string()).collect();
+            assert_eq!(cols.len(), 8, "malformed matrix row: {line}");
+            (cols[0].clone(), cols[1].clone(), cols[2..].to_vec())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_cell_of_the_matrix_holds() {
+    let mut conn = PgConnection::connect(&common::env("STACK_DATABASE_URL")).await.unwrap();
+    let mut tx = conn.begin().await.unwrap();
+    tx.execute(sqlx::raw_sql(FIXTURE)).await.expect("fixture applies");
+    let sites = vec![Uuid::parse_str(SITE_A).unwrap(), Uuid::parse_str(SITE_B).unwrap()];
+    let rows = cells();
+    let tables: std::collections::BTreeSet<&str> = rows.iter().map(|(t, _, _)| t.as_str()).collect();
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for (table, op, expected) in &rows {
+        let sql = statement(table, op);
+        for ((name, role, claims), want) in roles().iter().zip(expected) {
+            sqlx::query("savepoint cell").execute(&mut *tx).await.unwrap();
+            sqlx::query("select set_config('role', $1, true), set_config('request.jwt.claims', $2, true)")
+                .bind(role)
+                .bind(claims.to_string())
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            let got = match sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(&sites).execute(&mut *tx).await {
+                Ok(done) => done.rows_affected().to_string(),
+                Err(_) => "✗".to_string(),
+            };
+            sqlx::query("rollback to savepoint cell").execute(&mut *tx).await.unwrap();
+            sqlx::query("reset role").execute(&mut *tx).await.unwrap();
+            checked += 1;
+            if &got != want {
+                failures.push(format!("{table} {op} as {name}: expected {want}, got {got}"));
+            }
+        }
+    }
+    tx.rollback().await.unwrap();
+    assert!(failures.is_empty(), "{} of {checked} cells differ:\n{}", failures.len(), failures.join("\n"));
+    assert_eq!(checked, 92 * 6, "the matrix should cover every table x operation x role");
+
+    // Every table of the public schema is in the matrix.
+    let db = common::database().await;
+    let all: Vec<String> = sqlx::query_scalar(
+        "select c.relname::text from pg_class c join pg_namespace n on n.oid = c.relnamespace \
+         where n.nspname = 'public' and c.relkind in ('r', 'p') order by 1",
+    )
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    let missing: Vec<&String> = all.iter().filter(|t| !tables.contains(t.as_str())).collect();
+    assert!(missing.is_empty(), "tables missing from tests/rls/matrix.md: {missing:?}");
+}
