@@ -57,3 +57,74 @@ pub async fn database() -> sqlx::PgPool {
         .await
         .expect("test database reachable")
 }
+
+/// A database connection acting as an API role with JWT claims, as PostgREST runs requests.
+pub async fn connect_as(role: &str, claims: Value) -> sqlx::PgConnection {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(&env("STACK_DATABASE_URL")).await.expect("database reachable");
+    sqlx::query("select set_config('role', $1, false), set_config('request.jwt.claims', $2, false)")
+        .bind(role)
+        .bind(claims.to_string())
+        .execute(&mut conn)
+        .await
+        .expect("role switch");
+    conn
+}
+
+/// A connection acting as the signed-in user `user_id`.
+pub async fn connect_as_user(user_id: uuid::Uuid) -> sqlx::PgConnection {
+    connect_as("authenticated", json!({"role": "authenticated", "sub": user_id})).await
+}
+
+/// A connection acting as the service role (the edge's privileged calls).
+pub async fn connect_as_service() -> sqlx::PgConnection {
+    connect_as("service_role", json!({"role": "service_role"})).await
+}
+
+/// A connection acting as a guest of one conversation (what the edge's guest JWT carries).
+pub async fn connect_as_guest(session: &Value) -> sqlx::PgConnection {
+    connect_as(
+        "authenticated",
+        json!({"role": "authenticated", "sub": session["customer_id"], "is_anonymous": true,
+               "guest": {"site_id": session["site_id"], "conversation_id": session["conversation_id"],
+                         "session_id": session["session_id"]}}),
+    )
+    .await
+}
+
+/// A new user in auth.users.
+pub async fn new_user(db: &sqlx::PgPool) -> uuid::Uuid {
+    let id = uuid::Uuid::new_v4();
+    sqlx::query("insert into auth.users (id, email) values ($1, $2)")
+        .bind(id)
+        .bind(format!("{id}@example.test"))
+        .execute(db)
+        .await
+        .unwrap();
+    id
+}
+
+/// A site owned by `owner` with a unique key; returns (site id, site key).
+pub async fn new_site(db: &sqlx::PgPool, owner: uuid::Uuid) -> (uuid::Uuid, String) {
+    let key = format!("site-{}", uuid::Uuid::new_v4().simple());
+    let id = sqlx::query_scalar("insert into public.sites (owner_id, name, site_key) values ($1, 'Test shop', $2) returning id")
+        .bind(owner)
+        .bind(&key)
+        .fetch_one(db)
+        .await
+        .unwrap();
+    (id, key)
+}
+
+/// 64 hex characters: the shape of a stored token hash.
+pub fn token_hash() -> String {
+    format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
+}
+
+/// The stable code of a refusal raised by the SQL functions (the error's message).
+pub fn refusal(error: sqlx::Error) -> String {
+    match error {
+        sqlx::Error::Database(e) => e.message().to_string(),
+        other => panic!("expected a database refusal, got {other}"),
+    }
+}

@@ -1,0 +1,297 @@
+//! Sessions, links and messages through the SQL functions, as the edge and guests call them.
+
+mod common;
+
+use common::{connect_as_guest, connect_as_service, database, new_site, new_user, refusal, token_hash};
+use serde_json::Value;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+async fn start_session(service: &mut PgConnection, site_key: &str, resume: Option<&str>, token: &str) -> Result<Value, sqlx::Error> {
+    sqlx::query_scalar("select public.start_widget_session($1, $2, $3, 'Ann', 'ann@example.test')")
+        .bind(site_key)
+        .bind(token)
+        .bind(resume)
+        .fetch_one(service)
+        .await
+}
+
+async fn post(guest: &mut PgConnection, client_msg_id: Uuid, content: &str) -> Result<Value, sqlx::Error> {
+    sqlx::query_scalar("select public.post_message($1, $2)")
+        .bind(client_msg_id)
+        .bind(content)
+        .fetch_one(guest)
+        .await
+}
+
+/// A site with a link of the given limits; returns (site id, link id, link token hash).
+async fn link(db: &sqlx::PgPool, max_sessions: i32, max_messages: i32, rate: i32) -> (Uuid, Uuid, String) {
+    let owner = new_user(db).await;
+    let (site, _) = new_site(db, owner).await;
+    let agent: Uuid = sqlx::query_scalar("insert into public.agents (site_id, name) values ($1, 'Helper') returning id")
+        .bind(site)
+        .fetch_one(db)
+        .await
+        .unwrap();
+    let link: Uuid = sqlx::query_scalar(
+        "insert into public.chat_links (site_id, agent_id, title, expires_at, max_sessions, max_messages_per_session, \
+         rate_limit_per_minute, allowed_ips, allowed_domains) \
+         values ($1, $2, 'Talk to Helper', now() + interval '2 hours', $3, $4, $5, '{}', '{}') returning id",
+    )
+    .bind(site)
+    .bind(agent)
+    .bind(max_sessions)
+    .bind(max_messages)
+    .bind(rate)
+    .fetch_one(db)
+    .await
+    .unwrap();
+    let hash = token_hash();
+    sqlx::query("insert into public.chat_link_tokens (link_id, site_id, token_hash) values ($1, $2, $3)")
+        .bind(link)
+        .bind(site)
+        .bind(&hash)
+        .execute(db)
+        .await
+        .unwrap();
+    (site, link, hash)
+}
+
+async fn open_link(service: &mut PgConnection, link_hash: &str, now_offset_hours: i32) -> Result<Value, sqlx::Error> {
+    sqlx::query_scalar(
+        "select public.open_link_session($1, $2, '203.0.113.7', 'shop.example', 'test', null, 'DE', now() + make_interval(hours => $3))",
+    )
+    .bind(link_hash)
+    .bind(token_hash())
+    .bind(now_offset_hours)
+    .fetch_one(service)
+    .await
+}
+
+#[tokio::test]
+async fn widget_sessions_start_and_resume_by_token() {
+    let db = database().await;
+    let owner = new_user(&db).await;
+    let (_, key) = new_site(&db, owner).await;
+    let mut service = connect_as_service().await;
+    let token = token_hash();
+    let first = start_session(&mut service, &key, None, &token).await.unwrap();
+    assert_eq!(first["resumed"], false);
+    let resumed = start_session(&mut service, &key, Some(&token), &token_hash()).await.unwrap();
+    assert_eq!(resumed["resumed"], true);
+    assert_eq!(resumed["conversation_id"], first["conversation_id"]);
+    // The same email on the same site is the same customer, in a new conversation.
+    let other = start_session(&mut service, &key, Some(&token_hash()), &token_hash()).await.unwrap();
+    assert_eq!(other["resumed"], false);
+    assert_eq!(other["customer_id"], first["customer_id"]);
+    assert_ne!(other["conversation_id"], first["conversation_id"]);
+    // A session idle past its timeout is not resumed.
+    sqlx::query("update public.chat_sessions set last_activity_at = now() - interval '31 minutes' where id = $1::text::uuid")
+        .bind(first["session_id"].as_str().unwrap())
+        .execute(&db)
+        .await
+        .unwrap();
+    let after_timeout = start_session(&mut service, &key, Some(&token), &token_hash()).await.unwrap();
+    assert_eq!(after_timeout["resumed"], false);
+    assert_eq!(refusal(start_session(&mut service, "no-such-site", None, &token_hash()).await.unwrap_err()), "site_not_found");
+}
+
+#[tokio::test]
+async fn post_message_is_idempotent_and_counts() {
+    let db = database().await;
+    let owner = new_user(&db).await;
+    let (_, key) = new_site(&db, owner).await;
+    let mut service = connect_as_service().await;
+    let session = start_session(&mut service, &key, None, &token_hash()).await.unwrap();
+    let mut guest = connect_as_guest(&session).await;
+    let id = Uuid::new_v4();
+    let first = post(&mut guest, id, "Hello, is anyone there?").await.unwrap();
+    assert_eq!(first["created"], true);
+    assert_eq!(first["sender_type"], "customer");
+    let retry = post(&mut guest, id, "Hello, is anyone there?").await.unwrap();
+    assert_eq!(retry["created"], false);
+    assert_eq!(retry["id"], first["id"]);
+    let (messages, count, unread): (i64, i32, i32) = sqlx::query_as(
+        "select (select count(*) from public.messages where conversation_id = c.id), c.message_count, c.unread_count \
+         from public.conversations c where c.id = $1::text::uuid",
+    )
+    .bind(session["conversation_id"].as_str().unwrap())
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!((messages, count, unread), (1, 1, 1));
+    for bad in ["", "   ", &"x".repeat(5001)] {
+        assert_eq!(refusal(post(&mut guest, Uuid::new_v4(), bad).await.unwrap_err()), "invalid_content");
+    }
+    assert!(post(&mut guest, Uuid::new_v4(), &"x".repeat(5000)).await.is_ok());
+}
+
+#[tokio::test]
+async fn a_guest_cannot_post_into_another_conversation() {
+    let db = database().await;
+    let owner = new_user(&db).await;
+    let (_, key) = new_site(&db, owner).await;
+    let mut service = connect_as_service().await;
+    let mine = start_session(&mut service, &key, None, &token_hash()).await.unwrap();
+    let theirs = start_session(&mut service, &key, None, &token_hash()).await.unwrap();
+    // Forge a token naming my session but their conversation.
+    let mut forged = mine.clone();
+    forged["conversation_id"] = theirs["conversation_id"].clone();
+    let mut guest = connect_as_guest(&forged).await;
+    assert_eq!(refusal(post(&mut guest, Uuid::new_v4(), "sneaky").await.unwrap_err()), "session_not_found");
+}
+
+#[tokio::test]
+async fn message_limit_ends_the_session() {
+    let db = database().await;
+    let (_, _, hash) = link(&db, 1, 2, 100).await;
+    let mut service = connect_as_service().await;
+    let session = open_link(&mut service, &hash, 0).await.unwrap();
+    let mut guest = connect_as_guest(&session).await;
+    post(&mut guest, Uuid::new_v4(), "one").await.unwrap();
+    post(&mut guest, Uuid::new_v4(), "two").await.unwrap();
+    assert_eq!(refusal(post(&mut guest, Uuid::new_v4(), "three").await.unwrap_err()), "session_ended");
+    let (status, reason): (String, String) =
+        sqlx::query_as("select status, end_reason from public.chat_sessions where id = $1::text::uuid")
+            .bind(session["session_id"].as_str().unwrap())
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!((status.as_str(), reason.as_str()), ("ended", "max_messages"));
+    let link_messages: i32 = sqlx::query_scalar("select message_count from public.chat_links where id = $1::text::uuid")
+        .bind(session["link_id"].as_str().unwrap())
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(link_messages, 2);
+}
+
+#[tokio::test]
+async fn rate_limit_refuses_with_retry_after_then_recovers() {
+    let db = database().await;
+    let (_, _, hash) = link(&db, 1, 1000, 3).await;
+    let mut service = connect_as_service().await;
+    let session = open_link(&mut service, &hash, 0).await.unwrap();
+    let mut guest = connect_as_guest(&session).await;
+    for i in 0..3 {
+        post(&mut guest, Uuid::new_v4(), &format!("message {i}")).await.unwrap();
+    }
+    let error = post(&mut guest, Uuid::new_v4(), "one too many").await.unwrap_err();
+    let sqlx::Error::Database(db_error) = &error else { panic!("{error}") };
+    assert_eq!(db_error.message(), "rate_limited");
+    let pg = db_error.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().unwrap();
+    let retry_after: i32 = pg.hint().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry_after), "retry_after {retry_after}");
+    // A retry of an accepted message is not rate limited.
+    sqlx::query("update public.chat_sessions set rate_window_start = now() - interval '61 seconds' where id = $1::text::uuid")
+        .bind(session["session_id"].as_str().unwrap())
+        .execute(&db)
+        .await
+        .unwrap();
+    post(&mut guest, Uuid::new_v4(), "after a minute").await.unwrap();
+}
+
+#[tokio::test]
+async fn link_refusals_each_have_their_code() {
+    let db = database().await;
+    let (_, link_id, hash) = link(&db, 5, 10, 10).await;
+    let mut service = connect_as_service().await;
+    assert!(open_link(&mut service, &hash, 1).await.is_ok());
+    assert_eq!(refusal(open_link(&mut service, &hash, 3).await.unwrap_err()), "link_expired");
+    assert_eq!(refusal(open_link(&mut service, &token_hash(), 0).await.unwrap_err()), "link_not_found");
+    sqlx::query("update public.chat_links set allowed_ips = '{10.0.0.0/8}' where id = $1").bind(link_id).execute(&db).await.unwrap();
+    assert_eq!(refusal(open_link(&mut service, &hash, 0).await.unwrap_err()), "ip_not_allowed");
+    sqlx::query("update public.chat_links set allowed_ips = '{203.0.113.0/24}', allowed_domains = '{other.example}' where id = $1")
+        .bind(link_id)
+        .execute(&db)
+        .await
+        .unwrap();
+    assert_eq!(refusal(open_link(&mut service, &hash, 0).await.unwrap_err()), "domain_not_allowed");
+    sqlx::query("update public.chat_links set allowed_domains = '{example}' where id = $1").bind(link_id).execute(&db).await.unwrap();
+    assert!(open_link(&mut service, &hash, 0).await.is_ok(), "subdomains of an allowed domain are allowed");
+    sqlx::query("update public.chat_links set is_active = false where id = $1").bind(link_id).execute(&db).await.unwrap();
+    assert_eq!(refusal(open_link(&mut service, &hash, 0).await.unwrap_err()), "link_inactive");
+}
+
+#[tokio::test]
+async fn fifty_parallel_opens_of_a_five_session_link_make_exactly_five() {
+    let db = database().await;
+    let (_, link_id, hash) = link(&db, 5, 10, 10).await;
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let hash = hash.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut service = connect_as_service().await;
+            open_link(&mut service, &hash, 0).await.map_err(refusal)
+        }));
+    }
+    let mut opened = 0;
+    let mut full = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => opened += 1,
+            Err(code) => {
+                assert_eq!(code, "link_full");
+                full += 1;
+            }
+        }
+    }
+    assert_eq!((opened, full), (5, 45));
+    let (count, sessions): (i32, i64) = sqlx::query_as(
+        "select session_count, (select count(*) from public.chat_sessions where link_id = $1) from public.chat_links where id = $1",
+    )
+    .bind(link_id)
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!((count, sessions), (5, 5));
+}
+
+#[tokio::test]
+async fn credits_are_debited_per_message_and_never_go_negative() {
+    let db = database().await;
+    let owner = new_user(&db).await;
+    let (site, key) = new_site(&db, owner).await;
+    sqlx::query("update public.sites set credits_per_message = 2 where id = $1").bind(site).execute(&db).await.unwrap();
+    let mut service = connect_as_service().await;
+    let session = start_session(&mut service, &key, None, &token_hash()).await.unwrap();
+    sqlx::query("insert into public.credit_ledger (site_id, customer_id, amount, reason, reference) values ($1, $2::text::uuid, 3, 'purchase', $3)")
+        .bind(site)
+        .bind(session["customer_id"].as_str().unwrap())
+        .bind(Uuid::new_v4().to_string())
+        .execute(&db)
+        .await
+        .unwrap();
+    let mut guest = connect_as_guest(&session).await;
+    post(&mut guest, Uuid::new_v4(), "costs two").await.unwrap();
+    assert_eq!(refusal(post(&mut guest, Uuid::new_v4(), "cannot afford").await.unwrap_err()), "insufficient_credits");
+    let (balance, entries): (i32, i64) = sqlx::query_as(
+        "select credit_balance, (select count(*) from public.credit_ledger where customer_id = c.id) from public.customers c where id = $1::text::uuid",
+    )
+    .bind(session["customer_id"].as_str().unwrap())
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!((balance, entries), (1, 2));
+}
+
+#[tokio::test]
+async fn ending_a_session_records_the_rating() {
+    let db = database().await;
+    let owner = new_user(&db).await;
+    let (_, key) = new_site(&db, owner).await;
+    let mut service = connect_as_service().await;
+    let session = start_session(&mut service, &key, None, &token_hash()).await.unwrap();
+    let mut guest = connect_as_guest(&session).await;
+    let invalid = sqlx::query_scalar::<_, Value>("select public.end_session(6, null)").fetch_one(&mut guest).await;
+    assert_eq!(refusal(invalid.unwrap_err()), "invalid_rating");
+    let ended: Value = sqlx::query_scalar("select public.end_session(5, 'Quick and kind')").fetch_one(&mut guest).await.unwrap();
+    assert_eq!(ended["end_reason"], "visitor");
+    let csat: i16 = sqlx::query_scalar("select csat from public.conversations where id = $1::text::uuid")
+        .bind(session["conversation_id"].as_str().unwrap())
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(csat, 5);
+    assert_eq!(refusal(post(&mut guest, Uuid::new_v4(), "still there?").await.unwrap_err()), "session_ended");
+}
