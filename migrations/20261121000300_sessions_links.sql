@@ -28,7 +28,7 @@ create table public.chat_links (
   ui_customization jsonb not null default '{}' check (jsonb_typeof(ui_customization) = 'object'),
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
-  check (expires_at > created_at),
+  check (expires_at > created_at and expires_at <= created_at + interval '168 hours'),
   check (session_count <= max_sessions)
 );
 comment on table public.chat_links is 'Temporary chat links: time-limited rooms anonymous guests open to chat with an agent.';

@@ -1,0 +1,103 @@
+//! The numbers of `chat_core::limits` and the SQL CHECKs agree: each range's lowest and
+//! highest value is accepted by the database and the first value outside it refused.
+
+mod common;
+
+use chat_core::limits;
+use sqlx::{Connection, Executor, PgConnection};
+use std::ops::RangeInclusive;
+
+const FIXTURE: &str = include_str!("../rls/fixture.sql");
+
+/// How a limit's value is written into its column.
+enum Kind {
+    /// The column holds a number.
+    Number,
+    /// The column holds text of that many characters.
+    Chars,
+    /// The column is a timestamp that many hours after the row's creation.
+    HoursAfterCreation,
+}
+
+/// (what, update with `$1` as the value, the range in chat_core, how the value is written)
+fn cases() -> Vec<(&'static str, &'static str, RangeInclusive<i64>, Kind)> {
+    use Kind::*;
+    vec![
+        ("message content", "update public.messages set content = $1 where id = 'a5000000-0000-4000-8000-000000000001'", limits::MESSAGE_CHARS, Chars),
+        ("link title", "update public.chat_links set title = $1 where id = 'a6000000-0000-4000-8000-000000000001'", limits::LINK_TITLE_CHARS, Chars),
+        ("link description", "update public.chat_links set description = $1 where id = 'a6000000-0000-4000-8000-000000000001'", limits::LINK_DESCRIPTION_CHARS, Chars),
+        ("link welcome", "update public.chat_links set welcome_message = $1 where id = 'a6000000-0000-4000-8000-000000000001'", limits::WELCOME_MESSAGE_CHARS, Chars),
+        ("widget welcome", "update public.widget_settings set welcome_message = $1 where site_id = 'a1000000-0000-4000-8000-000000000000'", limits::WELCOME_MESSAGE_CHARS, Chars),
+        ("link lifetime", "update public.chat_links set expires_at = created_at + make_interval(hours => $1::integer) where id = 'a6000000-0000-4000-8000-000000000001'", limits::LINK_EXPIRES_IN_HOURS, HoursAfterCreation),
+        ("link max sessions", "update public.chat_links set max_sessions = $1::integer where id = 'a6000000-0000-4000-8000-000000000001'", limits::LINK_MAX_SESSIONS, Number),
+        ("link max messages", "update public.chat_links set max_messages_per_session = $1::integer where id = 'a6000000-0000-4000-8000-000000000001'", limits::MAX_MESSAGES_PER_SESSION, Number),
+        ("link session timeout", "update public.chat_links set session_timeout_minutes = $1::integer where id = 'a6000000-0000-4000-8000-000000000001'", limits::SESSION_TIMEOUT_MINUTES, Number),
+        ("link rate limit", "update public.chat_links set rate_limit_per_minute = $1::integer where id = 'a6000000-0000-4000-8000-000000000001'", limits::RATE_LIMIT_PER_MINUTE, Number),
+        ("session max messages", "update public.chat_sessions set max_messages = $1::integer where id = 'a7000000-0000-4000-8000-000000000001'", limits::MAX_MESSAGES_PER_SESSION, Number),
+        ("session timeout", "update public.chat_sessions set timeout_minutes = $1::integer where id = 'a7000000-0000-4000-8000-000000000001'", limits::SESSION_TIMEOUT_MINUTES, Number),
+        ("session rate limit", "update public.chat_sessions set rate_limit_per_minute = $1::integer where id = 'a7000000-0000-4000-8000-000000000001'", limits::RATE_LIMIT_PER_MINUTE, Number),
+        ("site rate limit", "update public.sites set default_rate_limit_per_minute = $1::integer where id = 'a1000000-0000-4000-8000-000000000000'", limits::RATE_LIMIT_PER_MINUTE, Number),
+        ("rating", "update public.chat_sessions set rating = $1::integer where id = 'a7000000-0000-4000-8000-000000000001'", limits::RATING, Number),
+        ("feedback", "update public.chat_sessions set feedback = $1 where id = 'a7000000-0000-4000-8000-000000000001'", limits::FEEDBACK_CHARS, Chars),
+        ("escalation priority", "update public.escalations set priority = $1::integer where conversation_id = 'a4000000-0000-4000-8000-000000000001'", limits::ESCALATION_PRIORITY, Number),
+        ("sms rate per hour", "update public.sms_settings set rate_limit_per_hour = $1::integer where agent_id = 'a2000000-0000-4000-8000-000000000001'", limits::SMS_RATE_LIMIT_PER_HOUR, Number),
+        ("sms daily conversations", "update public.sms_settings set max_daily_conversations = $1::integer where agent_id = 'a2000000-0000-4000-8000-000000000001'", limits::SMS_MAX_DAILY_CONVERSATIONS, Number),
+        ("sms response timeout", "update public.sms_settings set response_timeout_minutes = $1::integer where agent_id = 'a2000000-0000-4000-8000-000000000001'", limits::SMS_RESPONSE_TIMEOUT_MINUTES, Number),
+        ("operator capacity", "update public.site_members set max_concurrent_chats = $1::integer where user_id = 'a0000000-0000-4000-8000-000000000003' and site_id = 'a1000000-0000-4000-8000-000000000000'", limits::OPERATOR_MAX_CONCURRENT, Number),
+        ("retention days", "update public.sites set retention_days = $1::integer where id = 'a1000000-0000-4000-8000-000000000000'", limits::RETENTION_DAYS, Number),
+    ]
+}
+
+async fn accepted(conn: &mut PgConnection, sql: &'static str, kind: &Kind, value: i64) -> bool {
+    sqlx::query("savepoint probe").execute(&mut *conn).await.unwrap();
+    let query = sqlx::query(sql);
+    let query = match kind {
+        Kind::Chars => query.bind("x".repeat(value as usize)),
+        Kind::Number | Kind::HoursAfterCreation => query.bind(value.to_string()),
+    };
+    let outcome = query.execute(&mut *conn).await;
+    sqlx::query("rollback to savepoint probe").execute(&mut *conn).await.unwrap();
+    match outcome {
+        Ok(done) => {
+            assert_eq!(done.rows_affected(), 1, "{sql} touched no row");
+            true
+        }
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("23514") => false,
+        Err(other) => panic!("{sql} with {value}: {other}"),
+    }
+}
+
+#[tokio::test]
+async fn sql_checks_equal_the_core_limits() {
+    let mut conn = PgConnection::connect(&common::env("STACK_DATABASE_URL")).await.unwrap();
+    let mut tx = conn.begin().await.unwrap();
+    tx.execute(sqlx::raw_sql(FIXTURE)).await.unwrap();
+    let mut failures = Vec::new();
+    for (what, sql, range, kind) in cases() {
+        let (lo, hi) = (*range.start(), *range.end());
+        let mut probes = vec![(lo, true), (hi, true), (hi + 1, false)];
+        if lo > 0 || matches!(kind, Kind::Number) {
+            probes.push((lo - 1, false));
+        }
+        for (value, want) in probes {
+            if accepted(&mut tx, sql, &kind, value).await != want {
+                failures.push(format!("{what}: {value} should be {}", if want { "accepted" } else { "refused" }));
+            }
+        }
+    }
+    tx.rollback().await.unwrap();
+    assert!(failures.is_empty(), "SQL and chat_core::limits disagree:\n{}", failures.join("\n"));
+}
+
+#[tokio::test]
+async fn defaults_equal_the_core_constants() {
+    let db = common::database().await;
+    let default_rate: i32 = sqlx::query_scalar(
+        "select column_default::integer from information_schema.columns \
+         where table_schema = 'public' and table_name = 'sites' and column_name = 'default_rate_limit_per_minute'",
+    )
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!(i64::from(default_rate), limits::DEFAULT_RATE_LIMIT_PER_MINUTE);
+}
