@@ -102,6 +102,8 @@ comment on table public.messages is 'Every message of every conversation; conten
 create unique index messages_client_msg_id_key on public.messages (conversation_id, client_msg_id) where client_msg_id is not null;
 -- The latest page of a conversation, and pages after a cursor.
 create index messages_conversation_seq_idx on public.messages (conversation_id, seq desc);
+-- Conversations differ wildly in length; a larger sample lets the planner recognise long ones.
+alter table public.messages alter column conversation_id set statistics 1000;
 create index messages_created_at_idx on public.messages (created_at);
 create index messages_session_idx on public.messages (session_id, created_at) where session_id is not null;
 
@@ -234,30 +236,30 @@ alter table public.operator_notifications enable row level security;
 alter table public.operator_daily_stats enable row level security;
 
 create policy "Members can see conversations" on public.conversations
-  for select to authenticated using ((select public.is_site_member(site_id)));
+  for select to authenticated using (site_id = any ((select public.member_site_ids())::uuid[]));
 create policy "Guests can see their conversation" on public.conversations
   for select to authenticated using (id = (select public.guest_conversation_id()));
 create policy "Operators can update conversations" on public.conversations
   for update to authenticated
-  using ((select public.has_site_role(site_id, array['owner', 'admin', 'operator'])))
-  with check ((select public.has_site_role(site_id, array['owner', 'admin', 'operator'])));
+  using (site_id = any ((select public.member_site_ids(array['owner', 'admin', 'operator']))::uuid[]))
+  with check (site_id = any ((select public.member_site_ids(array['owner', 'admin', 'operator']))::uuid[]));
 create policy "Owners and admins can delete conversations" on public.conversations
-  for delete to authenticated using ((select public.has_site_role(site_id, array['owner', 'admin'])));
+  for delete to authenticated using (site_id = any ((select public.member_site_ids(array['owner', 'admin']))::uuid[]));
 
 create policy "Members can see participants" on public.conversation_participants
-  for select to authenticated using ((select public.is_site_member(site_id)));
+  for select to authenticated using (site_id = any ((select public.member_site_ids())::uuid[]));
 create policy "Guests can see their conversation's participants" on public.conversation_participants
   for select to authenticated using (conversation_id = (select public.guest_conversation_id()));
 
 create policy "Members can see messages" on public.messages
-  for select to authenticated using ((select public.is_site_member(site_id)));
+  for select to authenticated using (site_id = any ((select public.member_site_ids())::uuid[]));
 create policy "Guests can see their conversation's messages" on public.messages
   for select to authenticated
   using (conversation_id = (select public.guest_conversation_id()) and deleted_at is null);
 create policy "Operators can reply as themselves" on public.messages
   for insert to authenticated
   with check (
-    (select public.has_site_role(site_id, array['owner', 'admin', 'operator']))
+    site_id = any ((select public.member_site_ids(array['owner', 'admin', 'operator']))::uuid[])
     and sender_type = 'operator'
     and sender_user_id = (select auth.uid())
     and exists (select 1 from public.conversations c where c.id = conversation_id and c.site_id = messages.site_id)
@@ -265,41 +267,41 @@ create policy "Operators can reply as themselves" on public.messages
 create policy "Operators can edit their messages, admins any" on public.messages
   for update to authenticated
   using (
-    (sender_user_id = (select auth.uid()) and (select public.has_site_role(site_id, array['owner', 'admin', 'operator'])))
-    or (select public.has_site_role(site_id, array['owner', 'admin']))
+    (sender_user_id = (select auth.uid()) and site_id = any ((select public.member_site_ids(array['owner', 'admin', 'operator']))::uuid[]))
+    or site_id = any ((select public.member_site_ids(array['owner', 'admin']))::uuid[])
   )
-  with check ((select public.has_site_role(site_id, array['owner', 'admin', 'operator'])));
+  with check (site_id = any ((select public.member_site_ids(array['owner', 'admin', 'operator']))::uuid[]));
 
 create policy "Members can see attachments" on public.message_attachments
-  for select to authenticated using ((select public.is_site_member(site_id)));
+  for select to authenticated using (site_id = any ((select public.member_site_ids())::uuid[]));
 create policy "Guests can see their conversation's attachments" on public.message_attachments
   for select to authenticated
   using (exists (select 1 from public.messages m
                  where m.id = message_id and m.conversation_id = (select public.guest_conversation_id())));
 create policy "Operators can attach files" on public.message_attachments
   for insert to authenticated
-  with check ((select public.has_site_role(site_id, array['owner', 'admin', 'operator'])));
+  with check (site_id = any ((select public.member_site_ids(array['owner', 'admin', 'operator']))::uuid[]));
 create policy "Owners and admins can delete attachments" on public.message_attachments
-  for delete to authenticated using ((select public.has_site_role(site_id, array['owner', 'admin'])));
+  for delete to authenticated using (site_id = any ((select public.member_site_ids(array['owner', 'admin']))::uuid[]));
 
 create policy "Owners and admins can read the message audit trail" on public.message_history
-  for select to authenticated using ((select public.has_site_role(site_id, array['owner', 'admin'])));
+  for select to authenticated using (site_id = any ((select public.member_site_ids(array['owner', 'admin']))::uuid[]));
 
 create policy "Staff can see bot interactions" on public.bot_interactions
-  for select to authenticated using ((select public.has_site_role(site_id, array['owner', 'admin', 'operator'])));
+  for select to authenticated using (site_id = any ((select public.member_site_ids(array['owner', 'admin', 'operator']))::uuid[]));
 
 create policy "Members can see escalations" on public.escalations
-  for select to authenticated using ((select public.is_site_member(site_id)));
+  for select to authenticated using (site_id = any ((select public.member_site_ids())::uuid[]));
 create policy "Operators can escalate" on public.escalations
   for insert to authenticated
-  with check ((select public.has_site_role(site_id, array['owner', 'admin', 'operator'])) and created_by = (select auth.uid()));
+  with check (site_id = any ((select public.member_site_ids(array['owner', 'admin', 'operator']))::uuid[]) and created_by = (select auth.uid()));
 create policy "Operators can work escalations" on public.escalations
   for update to authenticated
-  using ((select public.has_site_role(site_id, array['owner', 'admin', 'operator'])))
-  with check ((select public.has_site_role(site_id, array['owner', 'admin', 'operator'])));
+  using (site_id = any ((select public.member_site_ids(array['owner', 'admin', 'operator']))::uuid[]))
+  with check (site_id = any ((select public.member_site_ids(array['owner', 'admin', 'operator']))::uuid[]));
 
 create policy "Members can see assignment history" on public.conversation_assignments
-  for select to authenticated using ((select public.is_site_member(site_id)));
+  for select to authenticated using (site_id = any ((select public.member_site_ids())::uuid[]));
 
 create policy "Operators can see their notifications" on public.operator_notifications
   for select to authenticated using (user_id = (select auth.uid()));
@@ -310,7 +312,7 @@ create policy "Operators can delete their notifications" on public.operator_noti
 
 create policy "Operators see their stats, owners and admins everyone's" on public.operator_daily_stats
   for select to authenticated
-  using (user_id = (select auth.uid()) or (select public.has_site_role(site_id, array['owner', 'admin'])));
+  using (user_id = (select auth.uid()) or site_id = any ((select public.member_site_ids(array['owner', 'admin']))::uuid[]));
 
 -- Counters, senders and sites are maintained by triggers and functions: the API may change
 -- only the columns a person edits.

@@ -95,16 +95,16 @@ alter table public.chat_session_tokens enable row level security;
 revoke all on public.chat_link_tokens, public.chat_session_tokens from anon, authenticated;
 
 create policy "Members can see links" on public.chat_links
-  for select to authenticated using ((select public.is_site_member(site_id)));
+  for select to authenticated using (site_id = any ((select public.member_site_ids())::uuid[]));
 create policy "Owners and admins can create links" on public.chat_links
   for insert to authenticated
-  with check ((select public.has_site_role(site_id, array['owner', 'admin'])) and created_by = (select auth.uid()));
+  with check (site_id = any ((select public.member_site_ids(array['owner', 'admin']))::uuid[]) and created_by = (select auth.uid()));
 create policy "Owners and admins can change links" on public.chat_links
   for update to authenticated
-  using ((select public.has_site_role(site_id, array['owner', 'admin'])))
-  with check ((select public.has_site_role(site_id, array['owner', 'admin'])));
+  using (site_id = any ((select public.member_site_ids(array['owner', 'admin']))::uuid[]))
+  with check (site_id = any ((select public.member_site_ids(array['owner', 'admin']))::uuid[]));
 create policy "Owners and admins can delete links" on public.chat_links
-  for delete to authenticated using ((select public.has_site_role(site_id, array['owner', 'admin'])));
+  for delete to authenticated using (site_id = any ((select public.member_site_ids(array['owner', 'admin']))::uuid[]));
 -- Counters belong to the functions.
 revoke update on public.chat_links from anon, authenticated;
 grant update (title, description, welcome_message, expires_at, max_sessions, max_messages_per_session,
@@ -113,6 +113,6 @@ grant update (title, description, welcome_message, expires_at, max_sessions, max
   on public.chat_links to authenticated;
 
 create policy "Members can see sessions" on public.chat_sessions
-  for select to authenticated using ((select public.is_site_member(site_id)));
+  for select to authenticated using (site_id = any ((select public.member_site_ids())::uuid[]));
 create policy "Guests can see their session" on public.chat_sessions
   for select to authenticated using (id = (select public.guest_session_id()));

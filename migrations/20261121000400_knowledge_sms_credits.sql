@@ -9,10 +9,9 @@ create table public.knowledge_articles (
   title text not null check (char_length(title) between 1 and 200),
   body text not null check (char_length(body) between 1 and 20000),
   tags text[] not null default '{}',
-  language text not null default 'english' check (language in ('simple', 'english', 'french', 'german', 'spanish', 'italian', 'portuguese', 'dutch')),
   is_published boolean not null default true,
   search tsvector generated always as (
-    setweight(to_tsvector('simple'::regconfig, title), 'A') || setweight(to_tsvector('simple'::regconfig, body), 'B')
+    setweight(to_tsvector('english'::regconfig, title), 'A') || setweight(to_tsvector('english'::regconfig, body), 'B')
   ) stored,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now()
@@ -25,27 +24,32 @@ create trigger knowledge_articles_set_updated_at before update on public.knowled
 
 alter table public.knowledge_articles enable row level security;
 create policy "Members can see articles" on public.knowledge_articles
-  for select to authenticated using ((select public.is_site_member(site_id)));
+  for select to authenticated using (site_id = any ((select public.member_site_ids())::uuid[]));
 create policy "Guests can see their site's published articles" on public.knowledge_articles
   for select to authenticated using (is_published and site_id = (select public.guest_site_id()));
 create policy "Owners and admins can write articles" on public.knowledge_articles
-  for insert to authenticated with check ((select public.has_site_role(site_id, array['owner', 'admin'])));
+  for insert to authenticated with check (site_id = any ((select public.member_site_ids(array['owner', 'admin']))::uuid[]));
 create policy "Owners and admins can edit articles" on public.knowledge_articles
   for update to authenticated
-  using ((select public.has_site_role(site_id, array['owner', 'admin'])))
-  with check ((select public.has_site_role(site_id, array['owner', 'admin'])));
+  using (site_id = any ((select public.member_site_ids(array['owner', 'admin']))::uuid[]))
+  with check (site_id = any ((select public.member_site_ids(array['owner', 'admin']))::uuid[]));
 create policy "Owners and admins can delete articles" on public.knowledge_articles
-  for delete to authenticated using ((select public.has_site_role(site_id, array['owner', 'admin'])));
+  for delete to authenticated using (site_id = any ((select public.member_site_ids(array['owner', 'admin']))::uuid[]));
 
--- The best matching published articles of a site, by rank. Invoker: RLS decides what is seen.
+-- The best matching published articles of a site for a visitor's question, by rank. Any
+-- word may match (a question rarely uses every word of the answer); English stemming and stop
+-- words apply. The caller decides the threshold. Invoker: RLS decides what is seen.
 create or replace function public.search_knowledge(p_site_id uuid, p_query text, p_limit integer default 3)
 returns table (id uuid, title text, body text, rank real)
 language sql stable
 set search_path = ''
 as $$
-  select a.id, a.title, a.body, ts_rank(a.search, q) as rank
-  from public.knowledge_articles a, websearch_to_tsquery('simple'::regconfig, p_query) q
-  where a.site_id = p_site_id and a.is_published and a.search @@ q
+  with q as (
+    select nullif(replace(plainto_tsquery('english'::regconfig, coalesce(p_query, ''))::text, ' & ', ' | '), '')::tsquery as query
+  )
+  select a.id, a.title, a.body, ts_rank(a.search, q.query) as rank
+  from public.knowledge_articles a, q
+  where q.query is not null and a.site_id = p_site_id and a.is_published and a.search @@ q.query
   order by rank desc, a.updated_at desc
   limit least(greatest(p_limit, 1), 10)
 $$;
@@ -112,17 +116,17 @@ create trigger sms_conversations_set_updated_at before update on public.sms_conv
 alter table public.sms_settings enable row level security;
 alter table public.sms_conversations enable row level security;
 create policy "Members can see SMS settings" on public.sms_settings
-  for select to authenticated using ((select public.is_site_member(site_id)));
+  for select to authenticated using (site_id = any ((select public.member_site_ids())::uuid[]));
 create policy "Owners and admins can create SMS settings" on public.sms_settings
-  for insert to authenticated with check ((select public.has_site_role(site_id, array['owner', 'admin'])));
+  for insert to authenticated with check (site_id = any ((select public.member_site_ids(array['owner', 'admin']))::uuid[]));
 create policy "Owners and admins can change SMS settings" on public.sms_settings
   for update to authenticated
-  using ((select public.has_site_role(site_id, array['owner', 'admin'])))
-  with check ((select public.has_site_role(site_id, array['owner', 'admin'])));
+  using (site_id = any ((select public.member_site_ids(array['owner', 'admin']))::uuid[]))
+  with check (site_id = any ((select public.member_site_ids(array['owner', 'admin']))::uuid[]));
 create policy "Owners and admins can delete SMS settings" on public.sms_settings
-  for delete to authenticated using ((select public.has_site_role(site_id, array['owner', 'admin'])));
+  for delete to authenticated using (site_id = any ((select public.member_site_ids(array['owner', 'admin']))::uuid[]));
 create policy "Members can see SMS conversations" on public.sms_conversations
-  for select to authenticated using ((select public.is_site_member(site_id)));
+  for select to authenticated using (site_id = any ((select public.member_site_ids())::uuid[]));
 
 create table public.credit_ledger (
   id bigint generated always as identity primary key,
@@ -160,7 +164,7 @@ create trigger credit_ledger_apply before insert on public.credit_ledger
 
 alter table public.credit_ledger enable row level security;
 create policy "Owners and admins can see the ledger" on public.credit_ledger
-  for select to authenticated using ((select public.has_site_role(site_id, array['owner', 'admin'])));
+  for select to authenticated using (site_id = any ((select public.member_site_ids(array['owner', 'admin']))::uuid[]));
 create policy "Guests can see their own credits" on public.credit_ledger
   for select to authenticated
   using (site_id = (select public.guest_site_id()) and customer_id::text = (select auth.uid())::text);

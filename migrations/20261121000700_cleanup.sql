@@ -51,12 +51,18 @@ $$;
 revoke execute on function public.cleanup_expired(timestamptz) from public, anon, authenticated;
 grant execute on function public.cleanup_expired(timestamptz) to service_role;
 
--- Schedule it where pg_cron can run in this database (Supabase has it; locally the edge's
--- cron handler calls the same function).
+-- Schedule it with pg_cron where it can run in this database (Supabase: enable the extension
+-- and this schedules the job). Where pg_cron is missing or not preloaded, say so and go on:
+-- the edge's scheduled handler calls the same function.
 do $$
 begin
-  if exists (select 1 from pg_catalog.pg_extension where extname = 'pg_cron') then
+  if exists (select 1 from pg_catalog.pg_available_extensions where name = 'pg_cron') then
+    create extension if not exists pg_cron;
     perform cron.schedule('chat-cleanup', '*/15 * * * *', 'select public.cleanup_expired()');
+  else
+    raise notice 'pg_cron is not available; schedule public.cleanup_expired() elsewhere';
   end if;
+exception when others then
+  raise notice 'pg_cron cannot be used in this database (%); schedule public.cleanup_expired() elsewhere', sqlerrm;
 end
 $$;

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{connect_as_guest, connect_as_service, database, new_site, new_user, refusal, token_hash};
+use common::{connect_as_guest, connect_as_service, database, new_site, new_user, refusal, site_with_guest, token_hash, widget_session};
 use serde_json::Value;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -99,11 +99,7 @@ async fn widget_sessions_start_and_resume_by_token() {
 #[tokio::test]
 async fn post_message_is_idempotent_and_counts() {
     let db = database().await;
-    let owner = new_user(&db).await;
-    let (_, key) = new_site(&db, owner).await;
-    let mut service = connect_as_service().await;
-    let session = start_session(&mut service, &key, None, &token_hash()).await.unwrap();
-    let mut guest = connect_as_guest(&session).await;
+    let (_, session, mut guest) = site_with_guest(&db).await;
     let id = Uuid::new_v4();
     let first = post(&mut guest, id, "Hello, is anyone there?").await.unwrap();
     assert_eq!(first["created"], true);
@@ -131,9 +127,8 @@ async fn a_guest_cannot_post_into_another_conversation() {
     let db = database().await;
     let owner = new_user(&db).await;
     let (_, key) = new_site(&db, owner).await;
-    let mut service = connect_as_service().await;
-    let mine = start_session(&mut service, &key, None, &token_hash()).await.unwrap();
-    let theirs = start_session(&mut service, &key, None, &token_hash()).await.unwrap();
+    let mine = widget_session(&key).await;
+    let theirs = widget_session(&key).await;
     // Forge a token naming my session but their conversation.
     let mut forged = mine.clone();
     forged["conversation_id"] = theirs["conversation_id"].clone();
@@ -250,11 +245,8 @@ async fn fifty_parallel_opens_of_a_five_session_link_make_exactly_five() {
 #[tokio::test]
 async fn credits_are_debited_per_message_and_never_go_negative() {
     let db = database().await;
-    let owner = new_user(&db).await;
-    let (site, key) = new_site(&db, owner).await;
+    let (site, session, mut guest) = site_with_guest(&db).await;
     sqlx::query("update public.sites set credits_per_message = 2 where id = $1").bind(site).execute(&db).await.unwrap();
-    let mut service = connect_as_service().await;
-    let session = start_session(&mut service, &key, None, &token_hash()).await.unwrap();
     sqlx::query("insert into public.credit_ledger (site_id, customer_id, amount, reason, reference) values ($1, $2::text::uuid, 3, 'purchase', $3)")
         .bind(site)
         .bind(session["customer_id"].as_str().unwrap())
@@ -262,7 +254,6 @@ async fn credits_are_debited_per_message_and_never_go_negative() {
         .execute(&db)
         .await
         .unwrap();
-    let mut guest = connect_as_guest(&session).await;
     post(&mut guest, Uuid::new_v4(), "costs two").await.unwrap();
     assert_eq!(refusal(post(&mut guest, Uuid::new_v4(), "cannot afford").await.unwrap_err()), "insufficient_credits");
     let (balance, entries): (i32, i64) = sqlx::query_as(
@@ -278,11 +269,7 @@ async fn credits_are_debited_per_message_and_never_go_negative() {
 #[tokio::test]
 async fn ending_a_session_records_the_rating() {
     let db = database().await;
-    let owner = new_user(&db).await;
-    let (_, key) = new_site(&db, owner).await;
-    let mut service = connect_as_service().await;
-    let session = start_session(&mut service, &key, None, &token_hash()).await.unwrap();
-    let mut guest = connect_as_guest(&session).await;
+    let (_, session, mut guest) = site_with_guest(&db).await;
     let invalid = sqlx::query_scalar::<_, Value>("select public.end_session(6, null)").fetch_one(&mut guest).await;
     assert_eq!(refusal(invalid.unwrap_err()), "invalid_rating");
     let ended: Value = sqlx::query_scalar("select public.end_session(5, 'Quick and kind')").fetch_one(&mut guest).await.unwrap();

@@ -114,7 +114,7 @@ async fn privileged_functions_are_executable_only_by_their_callers() {
         ("end_session", false, true),
         ("escalate_conversation", false, true),
         ("has_site_role", false, true),
-        ("is_site_member", false, true),
+        ("member_site_ids", false, true),
         ("open_link_session", false, false),
         ("post_message", false, true),
         ("record_message_change", false, false),
@@ -127,4 +127,57 @@ async fn privileged_functions_are_executable_only_by_their_callers() {
     ];
     let expected: Vec<(String, bool, bool)> = expected.iter().map(|(n, a, b)| (n.to_string(), *a, *b)).collect();
     assert_eq!(rows, expected);
+}
+
+#[tokio::test]
+async fn phone_numbers_normalize_to_e164() {
+    let db = database().await;
+    for (input, want) in [("+1 (555) 010-0000", "+15550100000"), ("0049 30 1234567", "+49301234567"), ("447700900123", "+447700900123")] {
+        let got: String = sqlx::query_scalar("select public.normalize_phone($1)").bind(input).fetch_one(&db).await.unwrap();
+        assert_eq!(got, want, "{input}");
+    }
+    for bad in ["", "+0123", "12345678901234567", "call me"] {
+        let refused = sqlx::query_scalar::<_, String>("select public.normalize_phone($1)").bind(bad).fetch_one(&db).await;
+        assert!(refused.is_err(), "{bad:?} should be refused");
+    }
+}
+
+#[tokio::test]
+async fn knowledge_search_ranks_published_articles_of_the_site() {
+    let db = database().await;
+    let site = new_site(&db).await;
+    let other = new_site(&db).await;
+    for (site, title, body, published) in [
+        (site, "Shipping times", "We ship worldwide within 3 days. Express shipping is available.", true),
+        (site, "Returns", "Return any item within 30 days for a refund.", true),
+        (site, "Secret shipping plan", "Unpublished draft about shipping.", false),
+        (other, "Shipping elsewhere", "Another site's shipping article.", true),
+    ] {
+        sqlx::query("insert into public.knowledge_articles (site_id, title, body, is_published) values ($1, $2, $3, $4)")
+            .bind(site)
+            .bind(title)
+            .bind(body)
+            .bind(published)
+            .execute(&db)
+            .await
+            .unwrap();
+    }
+    let search = |query: &'static str| {
+        let db = db.clone();
+        async move {
+            sqlx::query_scalar::<_, String>("select title from public.search_knowledge($1, $2, 5)")
+                .bind(site)
+                .bind(query)
+                .fetch_all(&db)
+                .await
+                .unwrap()
+        }
+    };
+    // A visitor's question: stemmed, stop words dropped, any word may match; drafts and other
+    // sites' articles never show.
+    assert_eq!(search("How long does shipping take?").await, vec!["Shipping times"]);
+    assert_eq!(search("I want a refund for my order").await, vec!["Returns"]);
+    assert_eq!(search("refunds or express shipments").await.len(), 2);
+    assert!(search("how are you").await.is_empty(), "stop words alone match nothing");
+    assert!(search("").await.is_empty());
 }

@@ -4,8 +4,10 @@
 //! - `cargo xtask build`: build the deployable artifacts (edge Worker with the widget as assets).
 //! - `cargo xtask dev`: run the whole product locally until Ctrl-C.
 //! - `cargo xtask test`: run every test layer against a fresh database.
+//! - `cargo xtask bench`: the hot queries at 10M messages, as ratios against 100k.
 
 mod artifacts;
+mod bench;
 mod dev;
 mod http;
 mod setup;
@@ -27,6 +29,7 @@ fn main() -> ExitCode {
         Some("build") => setup::run(&root).and_then(|tools| artifacts::build(&root, &tools)).map(drop),
         Some("dev") => dev::run(&root),
         Some("test") => test::run(&root),
+        Some("bench") => bench::run(&root),
         _ => {
             print_help();
             return ExitCode::from(2);
@@ -48,7 +51,8 @@ fn print_help() {
          setup   install missing tools (wasm32 target, trunk, wasm-bindgen, worker-build, Node 22, npm packages, Chromium)\n  \
          build   build devstack, the widget (target/widget-dist) and the edge Worker (edge/build, target/edge-assets)\n  \
          dev     start PostgreSQL-backed Supabase stand-in, edge (workerd) and demo site; Ctrl-C stops all\n  \
-         test    run unit, database, integration, conformance and browser tests on a fresh database"
+         test    run unit, database, integration, conformance and browser tests on a fresh database\n  \
+         bench   load 10M messages into a fresh database and time the hot queries (ratios vs 100k)"
     );
 }
 

@@ -128,3 +128,24 @@ pub fn refusal(error: sqlx::Error) -> String {
         other => panic!("expected a database refusal, got {other}"),
     }
 }
+
+/// A new widget session on the site (what the edge's `POST /v1/sessions` does); returns the
+/// function's JSON: session, conversation, customer and site ids.
+pub async fn widget_session(site_key: &str) -> Value {
+    let mut service = connect_as_service().await;
+    sqlx::query_scalar("select public.start_widget_session($1, $2)")
+        .bind(site_key)
+        .bind(token_hash())
+        .fetch_one(&mut service)
+        .await
+        .expect("session starts")
+}
+
+/// A site of a new owner with one widget session on it, and a connection as that guest.
+pub async fn site_with_guest(db: &sqlx::PgPool) -> (uuid::Uuid, Value, sqlx::PgConnection) {
+    let owner = new_user(db).await;
+    let (site, key) = new_site(db, owner).await;
+    let session = widget_session(&key).await;
+    let guest = connect_as_guest(&session).await;
+    (site, session, guest)
+}

@@ -1,0 +1,98 @@
+-- Hot queries at scale: the latest page of a conversation and the operator inbox, run under
+-- RLS as an operator, timed at 100k messages (baseline) and again at 10M messages in the same
+-- run; prints the ratio and the EXPLAIN (ANALYZE, BUFFERS) plans at 10M.
+-- Run with `cargo xtask bench` (fresh database, migrations applied, dropped afterwards).
+\set ON_ERROR_STOP on
+\pset pager off
+\timing off
+
+-- Generation skips triggers (counters, audit) and FK checks; CHECKs still apply.
+set session_replication_role = replica;
+
+insert into auth.users (id, email) values ('be000000-0000-4000-8000-000000000001', 'bench@example.test');
+insert into public.sites (id, owner_id, name, site_key)
+select ('be100000-0000-4000-8000-' || lpad(g::text, 12, '0'))::uuid, 'be000000-0000-4000-8000-000000000001', 'Bench ' || g, 'bench-' || g
+from generate_series(1, 10) g;
+insert into public.site_members (site_id, user_id, role)
+select id, 'be000000-0000-4000-8000-000000000001', 'operator' from public.sites where site_key like 'bench-%';
+
+-- 100,000 conversations over 10 sites; a fifth of them closed.
+insert into public.conversations (site_id, status, closed_at, created_at, last_message_at)
+select ('be100000-0000-4000-8000-' || lpad((1 + g % 10)::text, 12, '0'))::uuid,
+       case when g % 5 = 3 then 'closed' else 'active' end,
+       case when g % 5 = 3 then now() end,
+       now() - interval '30 days', now() - (g || ' seconds')::interval
+from generate_series(1, 100000) g;
+
+create temporary table hot as
+select (select id from public.conversations where site_id = 'be100000-0000-4000-8000-000000000001' order by created_at, id limit 1) as conversation_id,
+       'be100000-0000-4000-8000-000000000001'::uuid as site_id;
+
+-- The conversation both measurements read: 1,000 messages before the baseline, so the only
+-- difference between the two runs is the size of the table around it.
+insert into public.messages (conversation_id, site_id, sender_type, content, created_at)
+select conversation_id, site_id, 'system', 'Hot message ' || g, now() - interval '31 days' + make_interval(secs => g)
+from hot, generate_series(1, 1000) g;
+
+-- One round: one message in every conversation, so conversations interleave as in real traffic.
+create or replace function pg_temp.load_rounds(p_from integer, p_to integer) returns void language plpgsql as $$
+begin
+  for r in p_from .. p_to loop
+    insert into public.messages (conversation_id, site_id, sender_type, content, created_at)
+    select c.id, c.site_id, case when r % 2 = 0 then 'ai' else 'system' end,
+           'Message ' || r || ' of conversation ' || c.id, now() - interval '30 days' + make_interval(secs => r * 60)
+    from public.conversations c;
+  end loop;
+end;
+$$;
+
+-- Mean milliseconds of a statement over p_runs runs, as the operator under RLS.
+create or replace function pg_temp.mean_ms(p_sql text, p_runs integer) returns numeric language plpgsql as $$
+declare
+  started timestamptz;
+  total interval := interval '0';
+begin
+  for i in 1 .. p_runs loop
+    started := clock_timestamp();
+    execute p_sql;
+    total := total + (clock_timestamp() - started);
+  end loop;
+  return round((extract(epoch from total) * 1000 / p_runs)::numeric, 4);
+end;
+$$;
+
+create temporary table results (scale text, query text, mean_ms numeric);
+grant all on results, hot to authenticated;
+
+\set latest_page 'select id, seq, sender_type, content, created_at from public.messages where conversation_id = (select conversation_id from hot) order by seq desc limit 50'
+\set inbox 'select id, status, priority, last_message_at, message_count from public.conversations where site_id = (select site_id from hot) and status <> ''closed'' order by last_message_at desc nulls last limit 50'
+
+select pg_temp.load_rounds(1, 1);
+analyze;
+set role authenticated;
+select set_config('request.jwt.claims', '{"role": "authenticated", "sub": "be000000-0000-4000-8000-000000000001"}', false);
+insert into results select '100k', 'latest page', pg_temp.mean_ms(:'latest_page', 300);
+insert into results select '100k', 'inbox', pg_temp.mean_ms(:'inbox', 300);
+reset role;
+
+\echo 'loading 10M messages (100 rounds of 100k) ...'
+select pg_temp.load_rounds(2, 100);
+analyze;
+select count(*) as messages from public.messages;
+
+set role authenticated;
+insert into results select '10M', 'latest page', pg_temp.mean_ms(:'latest_page', 300);
+insert into results select '10M', 'inbox', pg_temp.mean_ms(:'inbox', 300);
+
+\echo 'Mean time per query under RLS (300 runs each); ratio = 10M / 100k'
+select query,
+       max(mean_ms) filter (where scale = '100k') as ms_at_100k,
+       max(mean_ms) filter (where scale = '10M') as ms_at_10m,
+       round(max(mean_ms) filter (where scale = '10M') / nullif(max(mean_ms) filter (where scale = '100k'), 0), 2) as ratio
+from results group by query order by query;
+
+\echo 'Latest page of a conversation (10M messages):'
+explain (analyze, buffers, costs off, timing off, summary off) :latest_page;
+\echo 'Operator inbox (10M messages, 100k conversations):'
+explain (analyze, buffers, costs off, timing off, summary off) :inbox;
+reset role;
