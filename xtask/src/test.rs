@@ -16,6 +16,11 @@ const TEST_PORTS: Ports = Ports { api: 54421, site: 8180, edge: 8887, inspector:
 /// A second edge whose API is a closed port: proves the 503 path.
 const UNREACHABLE_PORTS: Ports = Ports { api: 9, site: 0, edge: 8888, inspector: 9330 };
 
+/// `tests/tests/*.rs` that talk to the database directly (RLS matrix, SQL functions, schema rules).
+pub const DATABASE_TESTS: [&str; 5] = ["rls_matrix", "chat_functions", "operator_functions", "limits", "database"];
+/// `tests/tests/*.rs` that go through HTTP (the stand-in's Auth and REST, the edge in workerd).
+pub const INTEGRATION_TESTS: [&str; 3] = ["auth", "rest", "edge"];
+
 /// Run all layers.
 pub fn run(root: &Path) -> Result<()> {
     let started = Instant::now();
@@ -84,10 +89,17 @@ fn stack_layers(root: &Path, tools: &Tools, database_url: &str, keys: &Keys) -> 
         command.args(["--test", "--test-concurrency=1", files]).current_dir(root).envs(env.clone());
         command
     };
+    let stack_tests = |targets: &[&str]| {
+        let mut command = crate::artifacts::cargo(root);
+        command.args(["test", "--package", "stack-tests"]).envs(env.clone());
+        for target in targets {
+            command.args(["--test", target]);
+        }
+        run_visible(&mut command)
+    };
     vec![
-        layer("integration", || {
-            run_visible(crate::artifacts::cargo(root).args(["test", "--package", "stack-tests"]).envs(env.clone()))
-        }),
+        layer("database", || stack_tests(&DATABASE_TESTS)),
+        layer("integration", || stack_tests(&INTEGRATION_TESTS)),
         layer("conformance", || run_visible(&mut node("tests/conformance/*.test.mjs"))),
         layer("browser", || run_visible(&mut node("tests/e2e/*.test.mjs"))),
     ]

@@ -23,6 +23,22 @@ mod tests {
         assert!(read("Cargo.toml").contains(&format!("wasm-bindgen = \"={WASM_BINDGEN}\"")), "Cargo.toml vs xtask setup");
     }
 
+    /// Every file of `tests/tests/` runs in exactly one layer of `cargo xtask test`.
+    #[test]
+    fn every_stack_test_belongs_to_a_layer() {
+        let dir = crate::project_root().join("tests/tests");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.strip_suffix(".rs").map(str::to_string))
+            .collect();
+        files.sort();
+        let mut layered: Vec<String> =
+            crate::test::DATABASE_TESTS.iter().chain(crate::test::INTEGRATION_TESTS.iter()).map(|s| s.to_string()).collect();
+        layered.sort();
+        assert_eq!(files, layered);
+    }
+
     /// `.ci/run` runs exactly the README's test command.
     #[test]
     fn ci_runs_the_readme_test_command() {
