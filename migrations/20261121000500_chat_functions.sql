@@ -31,7 +31,8 @@ create or replace function public.start_widget_session(
   p_user_agent text default null,
   p_referrer text default null,
   p_country text default null,
-  p_now timestamptz default now()
+  p_now timestamptz default now(),
+  p_origin text default null
 ) returns jsonb
 language plpgsql security definer
 set search_path = ''
@@ -45,6 +46,10 @@ begin
   select * into v_site from public.sites where site_key = p_site_key;
   if not found then
     perform public.refuse('site_not_found', 'No site has this site key.');
+  end if;
+  -- An empty list allows every origin; otherwise the page's origin must be listed.
+  if cardinality(v_site.allowed_origins) > 0 and (p_origin is null or not p_origin = any (v_site.allowed_origins)) then
+    perform public.refuse('origin_not_allowed', 'This website may not open chats for this site.');
   end if;
 
   if p_resume_token_hash is not null then
@@ -376,7 +381,7 @@ create trigger messages_record_update before update on public.messages
   for each row execute function public.record_message_change();
 
 revoke execute on function
-  public.start_widget_session(text, text, text, text, text, text, jsonb, inet, text, text, text, timestamptz),
+  public.start_widget_session(text, text, text, text, text, text, jsonb, inet, text, text, text, timestamptz, text),
   public.open_link_session(text, text, inet, text, text, text, text, timestamptz),
   public.post_message(uuid, text, text, jsonb),
   public.end_session(integer, text),
@@ -385,7 +390,7 @@ revoke execute on function
   public.record_message_change()
 from public, anon, authenticated;
 grant execute on function
-  public.start_widget_session(text, text, text, text, text, text, jsonb, inet, text, text, text, timestamptz),
+  public.start_widget_session(text, text, text, text, text, text, jsonb, inet, text, text, text, timestamptz, text),
   public.open_link_session(text, text, inet, text, text, text, text, timestamptz)
 to service_role;
 grant execute on function public.post_message(uuid, text, text, jsonb), public.end_session(integer, text)

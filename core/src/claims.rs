@@ -78,6 +78,9 @@ pub struct GuestScope {
     pub conversation_id: String,
     /// The chat session the guest holds.
     pub session_id: String,
+    /// The page origin the session was started from; later calls must come from it too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
 }
 
 impl Claims {

@@ -4,6 +4,7 @@
 //! defined here once: API bodies, error codes and JWT claims. The crate compiles for
 //! `wasm32-unknown-unknown` and natively.
 
+pub mod api;
 pub mod claims;
 pub mod error;
 pub mod limits;
@@ -11,4 +12,4 @@ pub mod widget;
 
 pub use claims::{Claims, GuestScope, Role};
 pub use error::{ApiError, ErrorCode};
-pub use widget::{Position, Theme, WidgetConfig};
+pub use widget::{ColorScheme, Position, Theme, WidgetConfig, WidgetState};

@@ -42,3 +42,5 @@ pub const RETENTION_DAYS: RangeInclusive<i64> = 1..=3650;
 pub const REVIEW_AFTER_REASSIGNMENTS: i64 = 3;
 /// Default visitor messages per minute when a session has no link of its own.
 pub const DEFAULT_RATE_LIMIT_PER_MINUTE: i64 = 20;
+/// Lifetime of a guest JWT minted by the edge, in seconds (the widget refreshes before).
+pub const GUEST_JWT_TTL_SECONDS: i64 = 3600;

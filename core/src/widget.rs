@@ -16,6 +16,19 @@ pub enum Position {
     BottomLeft,
 }
 
+/// Light, dark, or following the visitor's operating system.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ColorScheme {
+    /// Always light (the default).
+    #[default]
+    Light,
+    /// Always dark.
+    Dark,
+    /// Dark when the visitor's system prefers it.
+    Auto,
+}
+
 /// Colours of the widget, as `#rrggbb`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Theme {
@@ -25,6 +38,9 @@ pub struct Theme {
     pub text_color: String,
     /// Panel background.
     pub background_color: String,
+    /// Light, dark or automatic.
+    #[serde(default)]
+    pub color_scheme: ColorScheme,
 }
 
 /// A site's public widget settings.
@@ -42,6 +58,9 @@ pub struct WidgetConfig {
     pub welcome_message: String,
     /// Shown outside business hours.
     pub offline_message: String,
+    /// Whether the site is within its business hours right now (in its time zone).
+    #[serde(default = "always")]
+    pub is_online: bool,
     /// Colours.
     pub theme: Theme,
     /// Launcher position.
@@ -72,9 +91,34 @@ pub struct WidgetConfig {
     pub custom_fields: serde_json::Value,
 }
 
+fn always() -> bool {
+    true
+}
+
+/// What `GET /v1/sites/{site_key}/widget` answers: the settings, or only that it is off.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum WidgetState {
+    /// The widget is on; here is everything it needs.
+    Enabled(Box<WidgetConfig>),
+    /// The site switched its widget off: nothing is shown.
+    Disabled {
+        /// The site's public key.
+        site_key: String,
+        /// Always false.
+        enabled: bool,
+    },
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn disabled_widgets_say_only_that() {
+        let state: WidgetState = serde_json::from_str(r#"{"site_key":"demo-site","enabled":false}"#).unwrap();
+        assert_eq!(state, WidgetState::Disabled { site_key: "demo-site".into(), enabled: false });
+    }
 
     #[test]
     fn position_wire_form_is_kebab_case() {

@@ -24,6 +24,7 @@ grant anon, authenticated, service_role to authenticator;
 -- Supabase installs extensions into their own schema.
 create schema if not exists extensions;
 create extension if not exists pgcrypto with schema extensions;
+create extension if not exists "uuid-ossp" with schema extensions;
 grant usage on schema extensions to anon, authenticated, service_role;
 
 -- The API roles get everything in public by default; RLS decides per row (as on Supabase).

@@ -44,6 +44,12 @@ async fn gateway(mut request: Request, next: Next) -> Response {
             request.headers_mut().insert(header::AUTHORIZATION, value);
         }
     }
+    if request.method() == axum::http::Method::POST && request.uri().path().starts_with("/rpc/") {
+        request = match drop_null_arguments(request).await {
+            Ok(request) => request,
+            Err(response) => return response,
+        };
+    }
     if let Some(query) = request.uri().query() {
         let fixed = fix_query(query);
         if fixed != query {
@@ -54,6 +60,26 @@ async fn gateway(mut request: Request, next: Next) -> Response {
         }
     }
     next.run(request).await
+}
+
+/// postrust passes a JSON `null` argument as an empty string (PostgREST passes SQL NULL), which
+/// breaks every non-text parameter. Dropping null arguments lets the function's default apply:
+/// the same as NULL for parameters that default to null, which is how our functions are written.
+async fn drop_null_arguments(request: Request) -> Result<Request, Response> {
+    let (mut parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, 1 << 20)
+        .await
+        .map_err(|_| (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response())?;
+    let body = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(serde_json::Value::Object(mut arguments)) => {
+            arguments.retain(|_, value| !value.is_null());
+            let rewritten = serde_json::to_vec(&arguments).unwrap_or_else(|_| bytes.to_vec());
+            parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(rewritten.len()));
+            axum::body::Body::from(rewritten)
+        }
+        _ => axum::body::Body::from(bytes),
+    };
+    Ok(Request::from_parts(parts, body))
 }
 
 /// The gateway's answer to a request without an API key, as Supabase's Kong gives it.

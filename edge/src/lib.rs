@@ -1,11 +1,15 @@
 //! Edge functions: the JSON API (`/v1/...`) the widget talks to, run by Cloudflare Workers.
 //!
-//! Modules without Worker types ([`routes`], [`widget_config`]) are plain Rust, tested
+//! Modules without Worker types ([`routes`], [`refusal`], [`tokens`], [`widget_config`]) are plain Rust, tested
 //! natively; [`worker_entry`] wires them to the runtime.
 
+pub mod refusal;
 pub mod routes;
+pub mod tokens;
 pub mod widget_config;
 
+#[cfg(target_arch = "wasm32")]
+mod handlers;
 #[cfg(target_arch = "wasm32")]
 mod supabase;
 #[cfg(target_arch = "wasm32")]

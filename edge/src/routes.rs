@@ -10,6 +10,16 @@ pub enum Route {
         /// The site's public key, as given in the path.
         site_key: String,
     },
+    /// `POST /v1/sessions`: start or resume a chat session.
+    StartSession,
+    /// `POST /v1/sessions/refresh`: a new guest JWT for a session.
+    RefreshSession,
+    /// `POST /v1/sessions/end`: end the guest's session, with an optional rating.
+    EndSession,
+    /// `POST /v1/messages`: post a visitor message.
+    PostMessage,
+    /// `GET /v1/messages?after=&limit=`: the guest's conversation history.
+    ListMessages,
     /// `GET /widget/...`: the built widget (static assets, served with CORS for other origins).
     WidgetAsset,
     /// `OPTIONS` on an API path: a CORS preflight.
@@ -25,14 +35,23 @@ pub fn resolve(method: &str, path: &str) -> Result<Route, ApiError> {
         };
     }
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
-    let route = match segments.as_slice() {
-        ["v1", "sites", site_key, "widget"] => Route::WidgetConfig { site_key: (*site_key).to_string() },
+    let (allowed, route): (&[&str], Route) = match segments.as_slice() {
+        ["v1", "sites", site_key, "widget"] => (&["GET", "HEAD"], Route::WidgetConfig { site_key: (*site_key).to_string() }),
+        ["v1", "sessions"] => (&["POST"], Route::StartSession),
+        ["v1", "sessions", "refresh"] => (&["POST"], Route::RefreshSession),
+        ["v1", "sessions", "end"] => (&["POST"], Route::EndSession),
+        ["v1", "messages"] => match method {
+            "GET" | "HEAD" => (&["GET", "HEAD"], Route::ListMessages),
+            _ => (&["POST"], Route::PostMessage),
+        },
         _ => return Err(ApiError::new(ErrorCode::NotFound, format!("no route for {path}"))),
     };
-    match method {
-        "OPTIONS" => Ok(Route::Preflight),
-        "GET" | "HEAD" => Ok(route),
-        _ => Err(method_not_allowed()),
+    if method == "OPTIONS" {
+        Ok(Route::Preflight)
+    } else if allowed.contains(&method) {
+        Ok(route)
+    } else {
+        Err(method_not_allowed())
     }
 }
 
@@ -57,16 +76,28 @@ mod tests {
     }
 
     #[test]
+    fn chat_routes() {
+        assert_eq!(resolve("POST", "/v1/sessions").unwrap(), Route::StartSession);
+        assert_eq!(resolve("POST", "/v1/sessions/refresh").unwrap(), Route::RefreshSession);
+        assert_eq!(resolve("POST", "/v1/sessions/end").unwrap(), Route::EndSession);
+        assert_eq!(resolve("POST", "/v1/messages").unwrap(), Route::PostMessage);
+        assert_eq!(resolve("GET", "/v1/messages").unwrap(), Route::ListMessages);
+    }
+
+    #[test]
     fn unknown_paths_and_methods_are_json_errors() {
         assert_eq!(resolve("GET", "/v1/nothing").unwrap_err().code, ErrorCode::NotFound);
         assert_eq!(resolve("GET", "/v1/sites//widget/extra").unwrap_err().code, ErrorCode::NotFound);
         assert_eq!(resolve("POST", "/v1/sites/demo-site/widget").unwrap_err().code, ErrorCode::MethodNotAllowed);
+        assert_eq!(resolve("GET", "/v1/sessions").unwrap_err().code, ErrorCode::MethodNotAllowed);
+        assert_eq!(resolve("DELETE", "/v1/messages").unwrap_err().code, ErrorCode::MethodNotAllowed);
         assert_eq!(resolve("DELETE", "/widget/chat-widget.js").unwrap_err().code, ErrorCode::MethodNotAllowed);
     }
 
     #[test]
     fn preflights_and_assets() {
         assert_eq!(resolve("OPTIONS", "/v1/sites/demo-site/widget").unwrap(), Route::Preflight);
+        assert_eq!(resolve("OPTIONS", "/v1/messages").unwrap(), Route::Preflight);
         assert_eq!(resolve("GET", "/widget/chat-widget_bg.wasm").unwrap(), Route::WidgetAsset);
     }
 }

@@ -4,34 +4,60 @@
 //! workerd's own networking. workerd refuses a body on GET, which postgrest-rs always sets,
 //! so the body is forwarded only for other methods.
 
-use crate::widget_config;
+use crate::refusal;
 use chat_core::{ApiError, ErrorCode};
 use postgrest::Postgrest;
 use worker::{Env, Fetch, Headers, Method, Request, RequestInit};
 
-/// The project's Data API, as the caller's role.
+/// The project's Data API, as one role.
 pub struct Supabase {
     rest: Postgrest,
 }
 
 impl Supabase {
-    /// The Data API with the public `anon` key (RLS applies as `anon`).
+    /// As `anon`: public data only.
     pub fn anon(env: &Env) -> Result<Self, ApiError> {
-        let url = var(env, "SUPABASE_URL")?;
         let key = var(env, "SUPABASE_ANON_KEY")?;
+        Self::with_bearer(env, &key.clone(), &key)
+    }
+
+    /// As `service_role`: only for what no guest-scoped call can do (starting sessions,
+    /// automatic answers).
+    pub fn service(env: &Env) -> Result<Self, ApiError> {
+        let key = var(env, "SUPABASE_SERVICE_ROLE_KEY")?;
+        Self::with_bearer(env, &key.clone(), &key)
+    }
+
+    /// As the guest the JWT names: RLS applies as that guest.
+    pub fn guest(env: &Env, guest_jwt: &str) -> Result<Self, ApiError> {
+        Self::with_bearer(env, &var(env, "SUPABASE_ANON_KEY")?, guest_jwt)
+    }
+
+    fn with_bearer(env: &Env, api_key: &str, bearer: &str) -> Result<Self, ApiError> {
+        let url = var(env, "SUPABASE_URL")?;
         let rest = Postgrest::new(format!("{}/rest/v1", url.trim_end_matches('/')))
-            .insert_header("apikey", key.as_str())
-            .insert_header("Authorization", format!("Bearer {key}"));
+            .insert_header("apikey", api_key)
+            .insert_header("Authorization", format!("Bearer {bearer}"));
         Ok(Self { rest })
     }
 
-    /// Call the database function `name` with a JSON body; returns the status and body.
-    pub async fn rpc(&self, name: &str, body: String) -> Result<(u16, String), ApiError> {
+    /// Call the database function `name` with a JSON body; `Ok` holds a 2xx body.
+    pub async fn rpc(&self, name: &str, body: String) -> Result<String, ApiError> {
         send(self.rest.rpc(name, body)).await
+    }
+
+    /// A query on `table`, to be finished by the caller and sent with [`Supabase::send`].
+    pub fn from(&self, table: &str) -> postgrest::Builder {
+        self.rest.from(table)
+    }
+
+    /// Send a query built with [`Supabase::from`]; `Ok` holds a 2xx body.
+    pub async fn send(&self, builder: postgrest::Builder) -> Result<String, ApiError> {
+        send(builder).await
     }
 }
 
-async fn send(builder: postgrest::Builder) -> Result<(u16, String), ApiError> {
+async fn send(builder: postgrest::Builder) -> Result<String, ApiError> {
     let request = builder.build().build().map_err(|e| internal(format!("cannot build request: {e}")))?;
     let headers = Headers::new();
     for (name, value) in request.headers() {
@@ -50,20 +76,23 @@ async fn send(builder: postgrest::Builder) -> Result<(u16, String), ApiError> {
     let outgoing = Request::new_with_init(request.url().as_str(), &init).map_err(|e| internal(e.to_string()))?;
     let mut response = Fetch::Request(outgoing).send().await.map_err(|error| {
         worker::console_error!("database API unreachable: {error}");
-        widget_config::unreachable()
+        refusal::unreachable()
     })?;
     let status = response.status_code();
-    let text = response.text().await.map_err(|_| widget_config::unreachable())?;
-    Ok((status, text))
+    let text = response.text().await.map_err(|_| refusal::unreachable())?;
+    if (200..300).contains(&status) { Ok(text) } else { Err(refusal::from_postgrest(status, &text)) }
 }
 
-fn var(env: &Env, name: &str) -> Result<String, ApiError> {
-    env.var(name)
+/// A setting of the Worker (a variable or a secret).
+pub fn var(env: &Env, name: &str) -> Result<String, ApiError> {
+    env.secret(name)
         .map(|v| v.to_string())
+        .or_else(|_| env.var(name).map(|v| v.to_string()))
         .map_err(|_| internal(format!("the edge is missing its {name} setting")))
 }
 
-fn internal(detail: String) -> ApiError {
+/// Log the detail; answer with a generic internal error.
+pub fn internal(detail: String) -> ApiError {
     worker::console_error!("{detail}");
     ApiError::new(ErrorCode::Internal, "something went wrong on our side")
 }

@@ -1,7 +1,8 @@
 //! `GET /v1/sites/{site_key}/widget`: reading a site's public settings, minus the I/O.
 
+use crate::refusal;
 use chat_core::widget::is_valid_site_key;
-use chat_core::{ApiError, ErrorCode, WidgetConfig};
+use chat_core::{ApiError, ErrorCode, WidgetState};
 
 /// The PostgREST function that returns a site's public settings.
 pub const RPC: &str = "widget_config";
@@ -18,28 +19,19 @@ pub fn rpc_body(site_key: &str) -> Result<String, ApiError> {
 }
 
 /// Interpret PostgREST's answer to the RPC.
-pub fn from_response(status: u16, body: &str) -> Result<WidgetConfig, ApiError> {
+pub fn from_response(status: u16, body: &str) -> Result<WidgetState, ApiError> {
     if !(200..300).contains(&status) {
-        return Err(upstream(format!("the database API answered {status}")));
+        return Err(refusal::from_postgrest(status, body));
     }
-    match serde_json::from_str::<Option<WidgetConfig>>(body) {
-        Ok(Some(config)) => Ok(config),
+    match serde_json::from_str::<Option<WidgetState>>(body) {
+        Ok(Some(state)) => Ok(state),
         Ok(None) => Err(site_not_found()),
-        Err(error) => Err(upstream(format!("unexpected widget settings: {error}"))),
+        Err(error) => Err(ApiError::new(ErrorCode::UpstreamUnavailable, format!("unexpected widget settings: {error}"))),
     }
-}
-
-/// The error when the database API cannot be reached at all.
-pub fn unreachable() -> ApiError {
-    upstream("the database API cannot be reached".to_string())
 }
 
 fn site_not_found() -> ApiError {
     ApiError::new(ErrorCode::SiteNotFound, "no site has this site key")
-}
-
-fn upstream(message: String) -> ApiError {
-    ApiError::new(ErrorCode::UpstreamUnavailable, message)
 }
 
 #[cfg(test)]
@@ -47,8 +39,8 @@ mod tests {
     use super::*;
 
     const CONFIG: &str = r##"{"site_key":"demo-site","site_name":"Demo","enabled":true,"title":"Chat",
-        "welcome_message":"Hi","offline_message":"Away","theme":{"primary_color":"#0f766e",
-        "text_color":"#1f2937","background_color":"#ffffff"},"position":"bottom-left",
+        "welcome_message":"Hi","offline_message":"Away","is_online":false,"theme":{"primary_color":"#0f766e",
+        "text_color":"#1f2937","background_color":"#ffffff","color_scheme":"auto"},"position":"bottom-left",
         "show_agent_photos":true,"show_typing_indicator":true,"enable_file_upload":false,
         "enable_emojis":true,"max_file_size_bytes":10,"allowed_file_types":["image/*"],
         "require_name":true,"require_email":false,"require_phone":false,"timezone":"UTC",
@@ -56,22 +48,25 @@ mod tests {
 
     #[test]
     fn a_row_becomes_the_config() {
-        let config = from_response(200, CONFIG).unwrap();
+        let WidgetState::Enabled(config) = from_response(200, CONFIG).unwrap() else { panic!("enabled") };
         assert_eq!(config.theme.primary_color, "#0f766e");
+        assert_eq!(config.theme.color_scheme, chat_core::ColorScheme::Auto);
         assert_eq!(config.position, chat_core::Position::BottomLeft);
+        assert!(!config.is_online);
     }
 
     #[test]
-    fn null_is_an_unknown_site() {
+    fn disabled_and_unknown_sites() {
+        let disabled = from_response(200, r#"{"site_key":"demo-site","enabled":false}"#).unwrap();
+        assert!(matches!(disabled, WidgetState::Disabled { .. }));
         assert_eq!(from_response(200, "null").unwrap_err().code, ErrorCode::SiteNotFound);
     }
 
     #[test]
     fn upstream_failures_are_503_not_500() {
-        for (status, body) in [(500, "{}"), (401, "{}"), (200, "{\"unexpected\":1}")] {
+        for (status, body) in [(500, "{}"), (401, "<html>"), (200, "{\"unexpected\":1}")] {
             let error = from_response(status, body).unwrap_err();
-            assert_eq!(error.code, ErrorCode::UpstreamUnavailable);
-            assert_eq!(error.status(), 503);
+            assert_eq!(error.status(), 503, "{status} {body}");
         }
     }
 

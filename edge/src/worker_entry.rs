@@ -1,31 +1,26 @@
 //! The Worker's fetch handler: route, call the handler, answer JSON with CORS.
 
+use crate::handlers;
 use crate::routes::{self, Route};
-use crate::supabase::Supabase;
-use crate::widget_config;
 use chat_core::ApiError;
 use worker::{Context, Env, Headers, Request, Response, event};
 
 #[event(fetch)]
-async fn fetch(request: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+    let origin = request.headers().get("Origin").ok().flatten();
     let outcome = match routes::resolve(request.method().as_ref(), &request.path()) {
-        Ok(Route::WidgetConfig { site_key }) => widget(&env, &site_key).await,
         Ok(Route::WidgetAsset) => return asset(request, &env).await,
-        Ok(Route::Preflight) => Response::empty().map(|r| r.with_status(204)).map_err(internal),
+        Ok(Route::WidgetConfig { site_key }) => handlers::widget(&env, &site_key).await,
+        Ok(Route::StartSession) => handlers::start_session(request, &env).await,
+        Ok(Route::RefreshSession) => handlers::refresh_session(request, &env).await,
+        Ok(Route::EndSession) => handlers::end_session(request, &env).await,
+        Ok(Route::PostMessage) => handlers::post_message(request, &env, &ctx).await,
+        Ok(Route::ListMessages) => handlers::list_messages(request, &env).await,
+        Ok(Route::Preflight) => Response::empty().map(|r| r.with_status(204)).map_err(handlers::worker_error),
         Err(error) => Err(error),
     };
     let response = outcome.or_else(|error| error_response(&error))?;
-    Ok(with_cors(response))
-}
-
-/// `GET /v1/sites/{site_key}/widget`.
-async fn widget(env: &Env, site_key: &str) -> Result<Response, ApiError> {
-    let body = widget_config::rpc_body(site_key)?;
-    let (status, text) = Supabase::anon(env)?.rpc(widget_config::RPC, body).await?;
-    let config = widget_config::from_response(status, &text)?;
-    let response = Response::from_json(&config).map_err(internal)?;
-    response.headers().set("Cache-Control", widget_config::CACHE_CONTROL).map_err(internal)?;
-    Ok(response)
+    Ok(with_cors(response, origin.as_deref()))
 }
 
 /// The built widget, from the static assets, readable by the sites that embed it.
@@ -43,20 +38,22 @@ async fn asset(request: Request, env: &Env) -> worker::Result<Response> {
 }
 
 fn error_response(error: &ApiError) -> worker::Result<Response> {
-    Ok(Response::from_json(error)?.with_status(error.status()))
+    let response = Response::from_json(error)?.with_status(error.status());
+    if let Some(seconds) = error.retry_after {
+        response.headers().set("Retry-After", &seconds.to_string())?;
+    }
+    Ok(response)
 }
 
-/// The widget runs on customer origins; what it may read is public, so any origin may ask.
-fn with_cors(response: Response) -> Response {
+/// Any page may call the API: what it can do is decided by the site's allowed origins (checked
+/// when a session starts) and the guest token bound to that origin.
+fn with_cors(response: Response, origin: Option<&str>) -> Response {
     let headers = response.headers();
-    let _ = headers.set("Access-Control-Allow-Origin", "*");
+    let _ = headers.set("Access-Control-Allow-Origin", origin.unwrap_or("*"));
+    let _ = headers.set("Vary", "Origin");
     let _ = headers.set("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
     let _ = headers.set("Access-Control-Allow-Headers", "authorization, content-type");
+    let _ = headers.set("Access-Control-Expose-Headers", "retry-after");
     let _ = headers.set("Access-Control-Max-Age", "600");
     response
-}
-
-fn internal(error: worker::Error) -> ApiError {
-    worker::console_error!("{error}");
-    ApiError::new(chat_core::ErrorCode::Internal, "something went wrong on our side")
 }

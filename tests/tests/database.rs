@@ -106,6 +106,7 @@ async fn privileged_functions_are_executable_only_by_their_callers() {
     // (function, anon may run it, authenticated may run it)
     let expected = [
         ("add_site_owner", false, false),
+        ("answer_automatically", false, false),
         ("apply_credit_entry", false, false),
         ("cleanup_expired", false, false),
         ("count_new_message", false, false),
@@ -119,6 +120,7 @@ async fn privileged_functions_are_executable_only_by_their_callers() {
         ("post_message", false, true),
         ("record_message_change", false, false),
         ("release_conversation", false, true),
+        ("resume_session", false, false),
         ("set_updated_at", false, false),
         ("site_role", false, true),
         ("start_widget_session", false, false),

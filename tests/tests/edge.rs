@@ -67,7 +67,7 @@ async fn unreachable_api_is_503_json() {
 }
 
 #[tokio::test]
-async fn preflight_allows_any_origin() {
+async fn preflight_answers_the_asking_origin() {
     let response = client()
         .request(reqwest::Method::OPTIONS, format!("{}/v1/sites/demo-site/widget", edge()))
         .header("Origin", "https://customer.example")
@@ -76,7 +76,8 @@ async fn preflight_allows_any_origin() {
         .await
         .unwrap();
     assert_eq!(response.status(), 204);
-    assert_eq!(response.headers()["access-control-allow-origin"], "*");
+    assert_eq!(response.headers()["access-control-allow-origin"], "https://customer.example");
+    assert_eq!(response.headers()["vary"], "Origin");
 }
 
 #[tokio::test]

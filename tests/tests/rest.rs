@@ -97,3 +97,16 @@ async fn schema_reloads_on_notify_pgrst() {
     }
     panic!("the new table never appeared in the API (last status {last:?})");
 }
+
+#[tokio::test]
+async fn null_rpc_arguments_mean_sql_null() {
+    // normalize_phone(null) would raise if the null arrived as an empty string.
+    let response = client()
+        .post(format!("{}/rest/v1/rpc/is_open", api()))
+        .header("apikey", anon_key())
+        .json(&json!({"p_hours": null, "p_timezone": "UTC", "p_at": null}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+}

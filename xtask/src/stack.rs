@@ -87,6 +87,8 @@ impl Stack {
             .arg(state.join("state"))
             .args(["--var", &format!("SUPABASE_URL:{api_url}")])
             .args(["--var", &format!("SUPABASE_ANON_KEY:{}", keys.anon)])
+            .args(["--var", &format!("SUPABASE_SERVICE_ROLE_KEY:{}", keys.service_role)])
+            .args(["--var", &format!("SUPABASE_JWT_SECRET:{}", keys.jwt_secret)])
             .current_dir(root.join("edge"))
             .env("PATH", tools.path_env())
             .env("XDG_CONFIG_HOME", state.join("config"))

@@ -1,0 +1,181 @@
+//! The chat API's handlers: parse, validate, call Supabase as the narrowest role that can do
+//! the job, answer JSON. Logic that needs no Worker types lives in the pure modules.
+
+use crate::supabase::{Supabase, internal, var};
+use crate::tokens::{self, SessionIds};
+use crate::widget_config;
+use chat_core::api::{EndSession, MAX_PAGE, Message, MessagePage, PostMessage, PostedMessage, RefreshSession, Session, StartSession};
+use chat_core::{ApiError, ErrorCode, WidgetState};
+use serde::de::DeserializeOwned;
+use serde_json::json;
+use worker::{Context, Env, Request, Response};
+
+/// `GET /v1/sites/{site_key}/widget`.
+pub async fn widget(env: &Env, site_key: &str) -> Result<Response, ApiError> {
+    let text = Supabase::anon(env)?.rpc(widget_config::RPC, widget_config::rpc_body(site_key)?).await?;
+    let state = widget_config::from_response(200, &text)?;
+    let response = Response::from_json(&state).map_err(worker_error)?;
+    response.headers().set("Cache-Control", widget_config::CACHE_CONTROL).map_err(worker_error)?;
+    Ok(response)
+}
+
+/// `POST /v1/sessions`: resume the session of `resume_token` if it may still be used, else
+/// validate the pre-chat form against the site's settings and start a new one.
+pub async fn start_session(mut request: Request, env: &Env) -> Result<Response, ApiError> {
+    let origin = header(&request, "Origin");
+    let body: StartSession = json_body(&mut request).await?;
+    if let Some(token) = body.resume_token.as_deref() {
+        match resume(env, token).await {
+            Ok(ids) => return session_response(env, ids, token.to_string(), origin, 200),
+            Err(e) if matches!(e.code, ErrorCode::SessionNotFound | ErrorCode::SessionEnded | ErrorCode::SessionExpired) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let text = Supabase::anon(env)?.rpc(widget_config::RPC, widget_config::rpc_body(&body.site_key)?).await?;
+    let config = match widget_config::from_response(200, &text)? {
+        WidgetState::Enabled(config) => config,
+        WidgetState::Disabled { .. } => return Err(ApiError::new(ErrorCode::WidgetDisabled, "this site's chat is switched off")),
+    };
+    body.validate(&config)?;
+    let token = tokens::new_session_token();
+    let trimmed = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+    let params = json!({
+        "p_site_key": body.site_key,
+        "p_token_hash": tokens::sha256_hex(&token),
+        "p_name": trimmed(&body.name),
+        "p_email": trimmed(&body.email),
+        "p_phone": trimmed(&body.phone),
+        "p_custom_fields": body.custom_fields,
+        "p_ip": header(&request, "CF-Connecting-IP"),
+        "p_user_agent": header(&request, "User-Agent").map(|ua| ua.chars().take(1000).collect::<String>()),
+        "p_referrer": header(&request, "Referer").map(|r| r.chars().take(2000).collect::<String>()),
+        "p_country": header(&request, "CF-IPCountry").filter(|c| c.len() == 2 && c.chars().all(|c| c.is_ascii_uppercase())),
+        "p_origin": origin,
+    });
+    let text = Supabase::service(env)?.rpc("start_widget_session", params.to_string()).await?;
+    let ids: SessionIds = parse(&text)?;
+    session_response(env, ids, token, origin, 201)
+}
+
+/// `POST /v1/sessions/refresh`.
+pub async fn refresh_session(mut request: Request, env: &Env) -> Result<Response, ApiError> {
+    let origin = header(&request, "Origin");
+    let body: RefreshSession = json_body(&mut request).await?;
+    let ids = resume(env, &body.token).await?;
+    session_response(env, ids, body.token, origin, 200)
+}
+
+/// `POST /v1/sessions/end`.
+pub async fn end_session(mut request: Request, env: &Env) -> Result<Response, ApiError> {
+    let (jwt, _) = guest(&request, env)?;
+    let text = request.text().await.map_err(worker_error)?;
+    let body: EndSession = if text.trim().is_empty() { EndSession::default() } else { parse_body(&text)? };
+    body.validate()?;
+    let params = json!({ "p_rating": body.rating, "p_feedback": body.feedback });
+    let text = Supabase::guest(env, &jwt)?.rpc("end_session", params.to_string()).await?;
+    json_response(&parse::<serde_json::Value>(&text)?, 200)
+}
+
+/// `POST /v1/messages`: as the guest (RLS and the SQL limits apply); 201 when created, 200 with
+/// the stored row on a retry. A new message may get one automatic answer, after the response.
+pub async fn post_message(mut request: Request, env: &Env, ctx: &Context) -> Result<Response, ApiError> {
+    let (jwt, _) = guest(&request, env)?;
+    let body: PostMessage = json_body(&mut request).await?;
+    body.validate()?;
+    let params = json!({ "p_client_msg_id": body.client_msg_id, "p_content": body.content });
+    let text = Supabase::guest(env, &jwt)?.rpc("post_message", params.to_string()).await?;
+    let posted: PostedMessage = parse(&text)?;
+    if posted.created {
+        let service = Supabase::service(env)?;
+        let message_id = posted.message.id;
+        ctx.wait_until(async move {
+            let params = json!({ "p_message_id": message_id }).to_string();
+            if let Err(error) = service.rpc("answer_automatically", params).await {
+                worker::console_error!("automatic answer failed: {error}");
+            }
+        });
+    }
+    json_response(&posted, if posted.created { 201 } else { 200 })
+}
+
+/// `GET /v1/messages?after=<seq>&limit=<n>`: the guest's conversation after a cursor.
+pub async fn list_messages(request: Request, env: &Env) -> Result<Response, ApiError> {
+    let (jwt, claims) = guest(&request, env)?;
+    let url = request.url().map_err(worker_error)?;
+    let query = |name: &str| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+    let bad = |what: &str| ApiError::new(ErrorCode::BadRequest, format!("{what} must be a non-negative integer"));
+    let after: i64 = query("after").map(|v| v.parse().map_err(|_| bad("after"))).transpose()?.unwrap_or(0).max(0);
+    let limit: i64 = query("limit").map(|v| v.parse().map_err(|_| bad("limit"))).transpose()?.unwrap_or(50).clamp(1, MAX_PAGE);
+    let conversation = claims.guest.map(|g| g.conversation_id).unwrap_or_default();
+    let supabase = Supabase::guest(env, &jwt)?;
+    let select = supabase
+        .from("messages")
+        .select("id,seq,conversation_id,sender_type,message_type,content,metadata,client_msg_id,created_at,edited_at")
+        .eq("conversation_id", conversation)
+        .gt("seq", after.to_string())
+        .order("seq.asc")
+        .limit(limit as usize);
+    let messages: Vec<Message> = parse(&supabase.send(select).await?)?;
+    let next_cursor = messages.last().map(|m| m.seq).unwrap_or(after);
+    json_response(&MessagePage { messages, next_cursor }, 200)
+}
+
+async fn resume(env: &Env, token: &str) -> Result<SessionIds, ApiError> {
+    let params = json!({ "p_token_hash": tokens::sha256_hex(token) });
+    parse(&Supabase::service(env)?.rpc("resume_session", params.to_string()).await?)
+}
+
+fn session_response(env: &Env, ids: SessionIds, token: String, origin: Option<String>, status: u16) -> Result<Response, ApiError> {
+    let secret = var(env, "SUPABASE_JWT_SECRET")?;
+    let claims = tokens::guest_claims(&ids, now_seconds(), origin);
+    let guest_jwt = claims.sign(secret.as_bytes()).map_err(|e| internal(format!("cannot sign guest token: {e}")))?;
+    let session = Session {
+        session_id: ids.session_id,
+        conversation_id: ids.conversation_id,
+        token,
+        guest_jwt,
+        expires_at: claims.exp,
+        resumed: ids.resumed,
+    };
+    json_response(&session, status)
+}
+
+/// The request's guest JWT and its verified claims.
+fn guest(request: &Request, env: &Env) -> Result<(String, chat_core::Claims), ApiError> {
+    let authorization = header(request, "Authorization");
+    let secret = var(env, "SUPABASE_JWT_SECRET")?;
+    let claims = tokens::verify_guest(authorization.as_deref(), header(request, "Origin").as_deref(), secret.as_bytes())?;
+    let jwt = authorization.unwrap_or_default().split_off(7);
+    Ok((jwt, claims))
+}
+
+fn header(request: &Request, name: &str) -> Option<String> {
+    request.headers().get(name).ok().flatten().filter(|v| !v.is_empty())
+}
+
+async fn json_body<T: DeserializeOwned>(request: &mut Request) -> Result<T, ApiError> {
+    let text = request.text().await.map_err(worker_error)?;
+    parse_body(&text)
+}
+
+fn parse_body<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
+    serde_json::from_str(text).map_err(|e| ApiError::new(ErrorCode::BadRequest, format!("invalid JSON body: {e}")))
+}
+
+/// Parse what the database API answered.
+fn parse<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
+    serde_json::from_str(text).map_err(|e| internal(format!("unexpected answer from the database API: {e}: {text}")))
+}
+
+fn json_response<T: serde::Serialize>(value: &T, status: u16) -> Result<Response, ApiError> {
+    Ok(Response::from_json(value).map_err(worker_error)?.with_status(status))
+}
+
+fn now_seconds() -> i64 {
+    (worker::Date::now().as_millis() / 1000) as i64
+}
+
+/// A Worker runtime failure: logged, answered as internal.
+pub fn worker_error(error: worker::Error) -> ApiError {
+    internal(error.to_string())
+}

@@ -1,0 +1,308 @@
+//! The edge's chat API in workerd, through PostgREST to Postgres: every route and error code.
+
+mod common;
+
+use chat_core::api::{MessagePage, Session};
+use chat_core::{ApiError, ErrorCode};
+use common::{client, database, edge, new_site, new_user};
+use reqwest::{Response, StatusCode};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+const DEMO_ORIGIN: &str = "http://127.0.0.1:8080";
+
+/// A fresh site (no origin restrictions, no required pre-chat fields); returns its id and key.
+async fn open_site(db: &sqlx::PgPool) -> (Uuid, String) {
+    let owner = new_user(db).await;
+    let (site, key) = new_site(db, owner).await;
+    sqlx::query("update public.widget_settings set require_name = false, require_email = false where site_id = $1")
+        .bind(site)
+        .execute(db)
+        .await
+        .unwrap();
+    (site, key)
+}
+
+async fn start(body: Value, origin: Option<&str>) -> Response {
+    let mut request = client().post(format!("{}/v1/sessions", edge())).json(&body);
+    if let Some(origin) = origin {
+        request = request.header("Origin", origin);
+    }
+    request.send().await.unwrap()
+}
+
+async fn session(key: &str) -> Session {
+    let response = start(json!({"site_key": key}), None).await;
+    assert_eq!(response.status(), 201);
+    response.json().await.unwrap()
+}
+
+async fn post(session: &Session, id: Uuid, content: &str) -> Response {
+    client()
+        .post(format!("{}/v1/messages", edge()))
+        .bearer_auth(&session.guest_jwt)
+        .json(&json!({"client_msg_id": id, "content": content}))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn history(session: &Session, after: i64) -> MessagePage {
+    let response = client()
+        .get(format!("{}/v1/messages?after={after}&limit=100", edge()))
+        .bearer_auth(&session.guest_jwt)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+async fn error(response: Response) -> ApiError {
+    let status = response.status();
+    let error: ApiError = response.json().await.unwrap();
+    assert_eq!(status.as_u16(), error.status(), "status matches the code {:?}", error.code);
+    error
+}
+
+#[tokio::test]
+async fn pre_chat_form_is_validated_against_the_sites_settings() {
+    // The demo site requires a name and an email.
+    let response = start(json!({"site_key": "demo-site", "email": "not-an-email"}), Some(DEMO_ORIGIN)).await;
+    let invalid = error(response).await;
+    assert_eq!(invalid.code, ErrorCode::ValidationFailed);
+    assert_eq!(invalid.fields.keys().collect::<Vec<_>>(), ["email", "name"]);
+
+    let response = start(json!({"site_key": "demo-site", "name": "Ann", "email": "ann@example.test"}), Some(DEMO_ORIGIN)).await;
+    assert_eq!(response.status(), 201);
+    assert_eq!(response.headers()["access-control-allow-origin"], DEMO_ORIGIN);
+    let session: Session = response.json().await.unwrap();
+    assert!(!session.resumed);
+    assert_eq!(session.token.len(), 43);
+}
+
+#[tokio::test]
+async fn origins_outside_the_allowed_list_are_refused() {
+    let body = json!({"site_key": "demo-site", "name": "Eve", "email": "eve@example.test"});
+    assert_eq!(error(start(body.clone(), Some("https://evil.example")).await).await.code, ErrorCode::OriginNotAllowed);
+    // A guest token is bound to the origin it was started from.
+    let session: Session = start(body, Some(DEMO_ORIGIN)).await.json().await.unwrap();
+    let response = client()
+        .post(format!("{}/v1/messages", edge()))
+        .header("Origin", "https://evil.example")
+        .bearer_auth(&session.guest_jwt)
+        .json(&json!({"client_msg_id": Uuid::new_v4(), "content": "hi"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error(response).await.code, ErrorCode::OriginNotAllowed);
+}
+
+#[tokio::test]
+async fn sessions_resume_by_token_and_refresh() {
+    let db = database().await;
+    let (_, key) = open_site(&db).await;
+    let first = session(&key).await;
+    let resumed = start(json!({"site_key": key, "resume_token": first.token}), None).await;
+    assert_eq!(resumed.status(), 200);
+    let resumed: Session = resumed.json().await.unwrap();
+    assert!(resumed.resumed);
+    assert_eq!(resumed.conversation_id, first.conversation_id);
+    assert_eq!(resumed.token, first.token);
+
+    let unknown: Session = start(json!({"site_key": key, "resume_token": "no-such-token"}), None).await.json().await.unwrap();
+    assert_ne!(unknown.conversation_id, first.conversation_id);
+
+    let refreshed = client().post(format!("{}/v1/sessions/refresh", edge())).json(&json!({"token": first.token})).send().await.unwrap();
+    assert_eq!(refreshed.status(), 200);
+    let refreshed: Session = refreshed.json().await.unwrap();
+    assert_eq!(refreshed.session_id, first.session_id);
+    assert!(refreshed.expires_at > 0);
+    let missing = client().post(format!("{}/v1/sessions/refresh", edge())).json(&json!({"token": "nope"})).send().await.unwrap();
+    assert_eq!(error(missing).await.code, ErrorCode::SessionNotFound);
+}
+
+#[tokio::test]
+async fn messages_are_idempotent_and_paged() {
+    let db = database().await;
+    let (_, key) = open_site(&db).await;
+    let session = session(&key).await;
+    let id = Uuid::new_v4();
+    let created = post(&session, id, "Hello <img src=x onerror=alert(1)>").await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let created: Value = created.json().await.unwrap();
+    let retried = post(&session, id, "Hello <img src=x onerror=alert(1)>").await;
+    assert_eq!(retried.status(), StatusCode::OK);
+    let retried: Value = retried.json().await.unwrap();
+    assert_eq!(retried["id"], created["id"]);
+    assert_eq!(retried["created"], false);
+
+    let count: i64 = sqlx::query_scalar("select count(*) from public.messages where conversation_id = $1 and sender_type = 'customer'")
+        .bind(session.conversation_id)
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(count, 1);
+
+    for i in 0..3 {
+        assert_eq!(post(&session, Uuid::new_v4(), &format!("more {i}")).await.status(), 201);
+    }
+    let page = history(&session, 0).await;
+    let customer: Vec<&str> = page.messages.iter().filter(|m| m.sender_type == chat_core::api::SenderType::Customer).map(|m| m.content.as_str()).collect();
+    assert_eq!(customer, ["Hello <img src=x onerror=alert(1)>", "more 0", "more 1", "more 2"]);
+    let after = history(&session, page.messages[1].seq).await;
+    assert_eq!(after.messages.first().map(|m| m.seq), page.messages.get(2).map(|m| m.seq));
+    assert_eq!(after.messages.len(), page.messages.len() - 2);
+    assert_eq!(history(&session, page.next_cursor).await.messages.len(), 0);
+    let limited = client()
+        .get(format!("{}/v1/messages?after=0&limit=2", edge()))
+        .bearer_auth(&session.guest_jwt)
+        .send()
+        .await
+        .unwrap()
+        .json::<MessagePage>()
+        .await
+        .unwrap();
+    assert_eq!(limited.messages.len(), 2);
+}
+
+#[tokio::test]
+async fn an_operator_reply_appears_in_the_guests_history() {
+    let db = database().await;
+    let (site, key) = open_site(&db).await;
+    let session = session(&key).await;
+    post(&session, Uuid::new_v4(), "Anyone there?").await;
+    let operator = new_user(&db).await;
+    sqlx::query("insert into public.site_members (site_id, user_id, role) values ($1, $2, 'operator')").bind(site).bind(operator).execute(&db).await.unwrap();
+    sqlx::query("insert into public.messages (conversation_id, site_id, sender_type, sender_user_id, content) values ($1, $2, 'operator', $3, 'Yes, how can I help?')")
+        .bind(session.conversation_id)
+        .bind(site)
+        .bind(operator)
+        .execute(&db)
+        .await
+        .unwrap();
+    let page = history(&session, 0).await;
+    let reply = page.messages.iter().find(|m| m.content == "Yes, how can I help?").expect("reply visible");
+    assert_eq!(reply.sender_type, chat_core::api::SenderType::Operator);
+    // Another guest never sees it.
+    let stranger = self::session(&key).await;
+    assert!(history(&stranger, 0).await.messages.iter().all(|m| m.conversation_id == stranger.conversation_id));
+}
+
+#[tokio::test]
+async fn bad_input_and_bad_tokens_get_their_codes() {
+    let db = database().await;
+    let (_, key) = open_site(&db).await;
+    let session = session(&key).await;
+    assert_eq!(error(post(&session, Uuid::new_v4(), "").await).await.code, ErrorCode::InvalidContent);
+    assert_eq!(error(post(&session, Uuid::new_v4(), &"x".repeat(5001)).await).await.code, ErrorCode::InvalidContent);
+    let no_token = client().post(format!("{}/v1/messages", edge())).json(&json!({"client_msg_id": Uuid::new_v4(), "content": "hi"})).send().await.unwrap();
+    assert_eq!(error(no_token).await.code, ErrorCode::Unauthorized);
+    let forged = client()
+        .post(format!("{}/v1/messages", edge()))
+        .bearer_auth(format!("{}x", session.guest_jwt))
+        .json(&json!({"client_msg_id": Uuid::new_v4(), "content": "hi"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error(forged).await.code, ErrorCode::Unauthorized);
+    let not_json = client().post(format!("{}/v1/messages", edge())).bearer_auth(&session.guest_jwt).body("{").send().await.unwrap();
+    assert_eq!(error(not_json).await.code, ErrorCode::BadRequest);
+    let bad_cursor = client().get(format!("{}/v1/messages?after=abc", edge())).bearer_auth(&session.guest_jwt).send().await.unwrap();
+    assert_eq!(error(bad_cursor).await.code, ErrorCode::BadRequest);
+    assert_eq!(error(start(json!({"site_key": "no-such-site"}), None).await).await.code, ErrorCode::SiteNotFound);
+}
+
+#[tokio::test]
+async fn rate_limits_answer_429_with_retry_after() {
+    let db = database().await;
+    let (site, key) = open_site(&db).await;
+    sqlx::query("update public.sites set default_rate_limit_per_minute = 2 where id = $1").bind(site).execute(&db).await.unwrap();
+    let session = session(&key).await;
+    for _ in 0..2 {
+        assert_eq!(post(&session, Uuid::new_v4(), "quick").await.status(), 201);
+    }
+    let limited = post(&session, Uuid::new_v4(), "too quick").await;
+    assert_eq!(limited.status(), 429);
+    let retry_header: u32 = limited.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let limited = error(limited).await;
+    assert_eq!(limited.code, ErrorCode::RateLimited);
+    assert_eq!(limited.retry_after, Some(retry_header));
+    assert!((1..=60).contains(&retry_header));
+}
+
+#[tokio::test]
+async fn ended_and_expired_sessions_and_ratings() {
+    let db = database().await;
+    let (_, key) = open_site(&db).await;
+    let session = session(&key).await;
+    let end = |body: Value| {
+        let jwt = session.guest_jwt.clone();
+        async move { client().post(format!("{}/v1/sessions/end", edge())).bearer_auth(jwt).json(&body).send().await.unwrap() }
+    };
+    assert_eq!(error(end(json!({"rating": 9})).await).await.code, ErrorCode::InvalidRating);
+    assert_eq!(error(end(json!({"feedback": "x".repeat(1001)})).await).await.code, ErrorCode::InvalidFeedback);
+    let ended = end(json!({"rating": 4, "feedback": "Helpful"})).await;
+    assert_eq!(ended.status(), 200);
+    assert_eq!(ended.json::<Value>().await.unwrap()["end_reason"], "visitor");
+    assert_eq!(error(post(&session, Uuid::new_v4(), "still there?").await).await.code, ErrorCode::SessionEnded);
+    let refresh = client().post(format!("{}/v1/sessions/refresh", edge())).json(&json!({"token": session.token})).send().await.unwrap();
+    assert_eq!(error(refresh).await.code, ErrorCode::SessionEnded);
+
+    let idle = self::session(&key).await;
+    sqlx::query("update public.chat_sessions set last_activity_at = now() - interval '2 hours' where id = $1").bind(idle.session_id).execute(&db).await.unwrap();
+    assert_eq!(error(post(&idle, Uuid::new_v4(), "hello?").await).await.code, ErrorCode::SessionExpired);
+}
+
+#[tokio::test]
+async fn credits_run_out_with_402() {
+    let db = database().await;
+    let (site, key) = open_site(&db).await;
+    sqlx::query("update public.sites set credits_per_message = 1 where id = $1").bind(site).execute(&db).await.unwrap();
+    let session = session(&key).await;
+    assert_eq!(error(post(&session, Uuid::new_v4(), "free?").await).await.code, ErrorCode::InsufficientCredits);
+}
+
+#[tokio::test]
+async fn disabled_widgets_and_business_hours() {
+    let db = database().await;
+    let (site, key) = open_site(&db).await;
+    sqlx::query("update public.widget_settings set business_hours = '{}' where site_id = $1").bind(site).execute(&db).await.unwrap();
+    let config: Value = client().get(format!("{}/v1/sites/{key}/widget", edge())).send().await.unwrap().json().await.unwrap();
+    assert_eq!(config["is_online"], false, "no opening hours: offline");
+    sqlx::query("update public.widget_settings set enabled = false where site_id = $1").bind(site).execute(&db).await.unwrap();
+    let config: Value = client().get(format!("{}/v1/sites/{key}/widget", edge())).send().await.unwrap().json().await.unwrap();
+    assert_eq!(config, json!({"site_key": key, "enabled": false}));
+    assert_eq!(error(start(json!({"site_key": key}), None).await).await.code, ErrorCode::WidgetDisabled);
+}
+
+#[tokio::test]
+async fn knowledge_answers_once_per_message_and_away_message_once() {
+    let db = database().await;
+    let (site, key) = open_site(&db).await;
+    sqlx::query("insert into public.knowledge_articles (site_id, title, body) values ($1, 'Shipping', 'We ship worldwide within 3 business days.')")
+        .bind(site)
+        .execute(&db)
+        .await
+        .unwrap();
+    let session = session(&key).await;
+    let question = Uuid::new_v4();
+    post(&session, question, "How long does shipping take?").await;
+    post(&session, question, "How long does shipping take?").await;
+    post(&session, Uuid::new_v4(), "Can I pay by card?").await;
+    post(&session, Uuid::new_v4(), "Hello??").await;
+    // Answers are written after the response: poll for up to 5 s.
+    let ai = chat_core::api::SenderType::Ai;
+    for _ in 0..50 {
+        if history(&session, 0).await.messages.iter().filter(|m| m.sender_type == ai).count() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // Give a wrongly duplicated answer time to show up before counting.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let automatic: Vec<_> = history(&session, 0).await.messages.into_iter().filter(|m| m.sender_type == ai).collect();
+    let kinds: Vec<&str> = automatic.iter().map(|m| m.metadata["kind"].as_str().unwrap_or("")).collect();
+    assert_eq!(kinds, ["knowledge_answer", "away_message"], "one answer for the question, one away message for the rest");
+    assert_eq!(automatic[0].content, "We ship worldwide within 3 business days.");
+}
