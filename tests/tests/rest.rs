@@ -100,13 +100,17 @@ async fn schema_reloads_on_notify_pgrst() {
 
 #[tokio::test]
 async fn null_rpc_arguments_mean_sql_null() {
-    // normalize_phone(null) would raise if the null arrived as an empty string.
+    // postrust alone would pass the null uuid as '' and fail the cast.
+    let service = common::env("STACK_SERVICE_ROLE_KEY");
     let response = client()
-        .post(format!("{}/rest/v1/rpc/is_open", api()))
-        .header("apikey", anon_key())
-        .json(&json!({"p_hours": null, "p_timezone": "UTC", "p_at": null}))
+        .post(format!("{}/rest/v1/rpc/link_analytics", api()))
+        .header("apikey", &service)
+        .bearer_auth(&service)
+        .json(&json!({"p_site_id": uuid::Uuid::new_v4(), "p_agent_id": null, "p_days_back": 7}))
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    let analytics: Value = response.json().await.unwrap();
+    assert_eq!(analytics["total_links"], 0);
 }
