@@ -8,6 +8,7 @@ pub mod api;
 pub mod claims;
 pub mod error;
 pub mod limits;
+pub mod text;
 pub mod widget;
 
 pub use claims::{Claims, GuestScope, Role};

@@ -1,76 +1,148 @@
-//! The widget's views: launcher and panel, themed from the site's settings.
+//! The widget's shell: launcher, panel and header, themed from the site's settings.
 
-use crate::api;
-use chat_core::{Position, WidgetConfig};
-use leptos::either::Either;
+use crate::api::Edge;
+use crate::chat::{Chat, Stage};
+use crate::conversation::{Composer, MessageList};
+use crate::forms::{PreChatForm, RatingForm};
+use chat_core::{ColorScheme, ErrorCode, Position, WidgetConfig, WidgetState};
+use leptos::either::{Either, EitherOf3};
+use leptos::html;
 use leptos::prelude::*;
 
 const STYLE: &str = include_str!("style.css");
 
+/// How the widget starts: what embed.js handed over.
+pub struct Start {
+    /// The site's public key.
+    pub site_key: String,
+    /// The edge API's base URL.
+    pub api_base: String,
+    /// The settings embed.js already fetched, if it could.
+    pub config: Option<WidgetConfig>,
+    /// Whether the visitor already clicked the launcher.
+    pub open: bool,
+}
+
 /// The whole widget for one site.
 #[component]
-pub fn App(site_key: String, api_base: String) -> impl IntoView {
-    let config = LocalResource::new(move || api::widget_config(api_base.clone(), site_key.clone()));
+pub fn App(start: Start) -> impl IntoView {
+    let Start { site_key, api_base, config, open } = start;
+    let edge = Edge::new(&api_base);
+    let state = LocalResource::new(move || {
+        let (edge, site_key, config) = (edge.clone(), site_key.clone(), config.clone());
+        async move {
+            match config {
+                Some(config) => Ok(WidgetState::Enabled(Box::new(config))),
+                None => edge.widget(&site_key).await,
+            }
+        }
+    });
     view! {
         <style>{STYLE}</style>
-        {move || config.get().map(|result| match result {
-            Ok(config) if config.enabled => Either::Left(view! { <Widget config /> }),
-            Ok(_) => Either::Right(Either::Left(())),
-            Err(error) => {
-                leptos::logging::warn!("chat widget unavailable: {error}");
-                Either::Right(Either::Right(view! { <Unavailable /> }))
-            }
+        {move || state.get().map(|result| match result {
+            Ok(WidgetState::Enabled(config)) => EitherOf3::A(view! { <Widget config=*config api_base=api_base.clone() open /> }),
+            Ok(WidgetState::Disabled { .. }) => EitherOf3::B(()),
+            Err(error) if error.code == ErrorCode::SiteNotFound => EitherOf3::B(()),
+            Err(_) => EitherOf3::C(view! { <Unavailable /> }),
         })}
     }
 }
 
-/// Launcher plus panel, coloured by the site's theme through CSS custom properties.
+/// Launcher, panel and the screen-reader announcer, coloured through CSS custom properties.
 #[component]
-fn Widget(config: WidgetConfig) -> impl IntoView {
-    let (open, set_open) = signal(false);
+fn Widget(config: WidgetConfig, api_base: String, open: bool) -> impl IntoView {
     let theme = format!(
         "--chat-primary:{};--chat-text:{};--chat-background:{}",
         config.theme.primary_color, config.theme.text_color, config.theme.background_color
     );
-    let side = match config.position {
-        Position::BottomRight => "chat right",
-        Position::BottomLeft => "chat left",
+    let mut class = match config.position {
+        Position::BottomRight => "chat right".to_string(),
+        Position::BottomLeft => "chat left".to_string(),
+    };
+    if is_dark(config.theme.color_scheme) {
+        class.push_str(" dark");
+    }
+    let chat = Chat::start(config, &api_base);
+    let launcher = NodeRef::<html::Button>::new();
+    if open {
+        chat.open_panel();
+    }
+    let close = move || {
+        chat.open.set(false);
+        request_animation_frame(move || {
+            if let Some(button) = launcher.get_untracked() {
+                let _ = button.focus();
+            }
+        });
     };
     view! {
-        <div class=side style=theme data-testid="chat-widget">
-            <Show when=move || open.get()>
-                <section class="panel" role="dialog" aria-label=config.title.clone() data-testid="chat-panel">
-                    <header class="header" data-testid="chat-header">
-                        <span class="title">{config.title.clone()}</span>
-                        <button class="close" aria-label="Close chat" on:click=move |_| set_open.set(false)>
-                            <CloseIcon />
-                        </button>
-                    </header>
-                    <p class="welcome" data-testid="chat-welcome">{config.welcome_message.clone()}</p>
-                </section>
+        <div class=class style=theme dir=text_direction() data-testid="chat-widget">
+            <Show when=move || chat.open.get()>
+                <Panel chat close />
             </Show>
-            <Launcher open set_open />
+            <button
+                class="launcher"
+                node_ref=launcher
+                data-testid="chat-launcher"
+                aria-label=move || if chat.open.get() { "Close chat" } else { "Open chat" }
+                aria-expanded=move || chat.open.get().to_string()
+                on:click=move |_| if chat.open.get_untracked() { close() } else { chat.open_panel() }
+            >
+                <ChatIcon />
+                <Show when=move || { chat.unread.get() > 0 }>
+                    <span class="badge" data-testid="chat-unread" aria-label=move || format!("{} unread", chat.unread.get())>
+                        {move || chat.unread.get()}
+                    </span>
+                </Show>
+            </button>
+            <div class="sr-only" aria-live="polite" data-testid="chat-announcer">{move || chat.announcement.get()}</div>
         </div>
     }
 }
 
-/// The round button that opens and closes the panel.
+/// The chat panel: header, then the form, the rating or the conversation.
 #[component]
-fn Launcher(open: ReadSignal<bool>, set_open: WriteSignal<bool>) -> impl IntoView {
+fn Panel(chat: Chat, close: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+    let (title, online, welcome, offline) = chat.config.with_value(|c| (c.title.clone(), c.is_online, c.welcome_message.clone(), c.offline_message.clone()));
+    let label = title.clone();
     view! {
-        <button
-            class="launcher"
-            data-testid="chat-launcher"
-            aria-label=move || if open.get() { "Close chat" } else { "Open chat" }
-            aria-expanded=move || open.get().to_string()
-            on:click=move |_| set_open.update(|o| *o = !*o)
+        <section
+            class="panel"
+            role="dialog"
+            aria-label=label
+            data-testid="chat-panel"
+            on:keydown=move |ev| if ev.key() == "Escape" { close() }
         >
-            <ChatIcon />
-        </button>
+            <header class="header" data-testid="chat-header">
+                <div class="heading">
+                    <span class="title">{title}</span>
+                    <span class="status" data-testid="chat-status">
+                        <span class=if online { "dot online" } else { "dot" } aria-hidden="true"></span>
+                        {if online { "We're online" } else { "We're away" }}
+                    </span>
+                </div>
+                <Show when=move || chat.stage.get() == Stage::Chatting>
+                    <button class="text-button" data-testid="chat-end" on:click=move |_| chat.ask_rating()>"End chat"</button>
+                </Show>
+                <button class="icon-button" aria-label="Close chat" data-testid="chat-close" on:click=move |_| close()>
+                    <CloseIcon />
+                </button>
+            </header>
+            {move || match chat.stage.get() {
+                Stage::PreChat | Stage::Idle => Either::Left(Either::Left(view! {
+                    <div class="body"><p class="welcome" data-testid="chat-welcome">{if online { welcome.clone() } else { offline.clone() }}</p><PreChatForm chat /></div>
+                })),
+                Stage::Rating => Either::Left(Either::Right(view! { <div class="body"><RatingForm chat /></div> })),
+                _ => Either::Right(view! {
+                    <MessageList chat greeting=if online { welcome.clone() } else { offline.clone() } />
+                    <Composer chat />
+                }),
+            }}
+        </section>
     }
 }
 
-/// The quiet state when settings cannot be loaded: a muted launcher and a short note.
+/// The quiet state when the service cannot be reached: a muted launcher and a short note.
 #[component]
 fn Unavailable() -> impl IntoView {
     let (open, set_open) = signal(false);
@@ -81,9 +153,35 @@ fn Unavailable() -> impl IntoView {
                     <p class="welcome">"Chat is unavailable right now. Please try again later."</p>
                 </section>
             </Show>
-            <Launcher open set_open />
+            <button
+                class="launcher"
+                data-testid="chat-launcher"
+                aria-label="Chat unavailable"
+                aria-expanded=move || open.get().to_string()
+                on:click=move |_| set_open.update(|o| *o = !*o)
+            >
+                <ChatIcon />
+            </button>
         </div>
     }
+}
+
+/// Dark when the settings say so, or say "auto" and the visitor's system prefers dark.
+fn is_dark(scheme: ColorScheme) -> bool {
+    match scheme {
+        ColorScheme::Light => false,
+        ColorScheme::Dark => true,
+        ColorScheme::Auto => window().match_media("(prefers-color-scheme: dark)").ok().flatten().is_some_and(|m| m.matches()),
+    }
+}
+
+/// Right-to-left when the host page is, or is in a right-to-left language.
+fn text_direction() -> &'static str {
+    let root = document().document_element();
+    let dir = root.as_ref().and_then(|r| r.get_attribute("dir")).unwrap_or_default();
+    let lang = root.as_ref().and_then(|r| r.get_attribute("lang")).unwrap_or_default().to_lowercase();
+    let rtl_language = ["ar", "he", "fa", "ur", "ps", "yi"].iter().any(|l| lang == *l || lang.starts_with(&format!("{l}-")));
+    if dir.eq_ignore_ascii_case("rtl") || rtl_language { "rtl" } else { "ltr" }
 }
 
 #[component]

@@ -1,11 +1,16 @@
 //! The chat widget.
 //!
-//! `public/embed.js` creates the host element (`#chat-widget-host`, with `data-site` and
-//! `data-api`) and its open shadow root, then loads this module; `main` mounts the app
-//! inside that shadow root so the host page's CSS cannot reach it.
+//! `public/embed.js` creates the host element (`#chat-widget-host`, with `data-site`,
+//! `data-api`, the settings it fetched in `data-config` and `data-open` once clicked) and its
+//! open shadow root, then loads this module; `main` mounts the app inside that shadow root so
+//! the host page's CSS cannot reach it, and retires embed.js's stand-in launcher.
 
 mod api;
 mod app;
+mod chat;
+mod conversation;
+mod forms;
+mod store;
 
 use wasm_bindgen::JsCast;
 use web_sys::HtmlElement;
@@ -19,15 +24,22 @@ fn main() {
         leptos::logging::warn!("chat widget: no #{HOST_ID} element; load the widget through embed.js");
         return;
     };
-    let site_key = host.get_attribute("data-site").unwrap_or_default();
-    let api_base = host.get_attribute("data-api").unwrap_or_default();
-    let Some(mount_point) = host
-        .shadow_root()
-        .and_then(|root| root.get_element_by_id("chat-widget-root"))
-        .and_then(|el| el.dyn_into::<HtmlElement>().ok())
-    else {
+    let Some(root) = host.shadow_root() else {
         leptos::logging::warn!("chat widget: the host has no shadow root to mount into");
         return;
     };
-    leptos::mount::mount_to(mount_point, move || app::App(app::AppProps { site_key, api_base })).forget();
+    let Some(mount_point) = root.get_element_by_id("chat-widget-root").and_then(|el| el.dyn_into::<HtmlElement>().ok()) else {
+        return;
+    };
+    let attribute = |name: &str| host.get_attribute(name).unwrap_or_default();
+    let start = app::Start {
+        site_key: attribute("data-site"),
+        api_base: attribute("data-api"),
+        config: serde_json::from_str(&attribute("data-config")).ok(),
+        open: attribute("data-open") == "1",
+    };
+    leptos::mount::mount_to(mount_point, move || app::App(app::AppProps { start })).forget();
+    if let Some(stub) = root.get_element_by_id("chat-launcher-stub") {
+        stub.remove();
+    }
 }

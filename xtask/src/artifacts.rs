@@ -22,6 +22,16 @@ pub fn build(root: &Path, tools: &Tools) -> Result<PathBuf> {
                 .env("NO_COLOR", "true"),
         )
     })?;
+    timed("widget JS glue (esbuild --minify)", || {
+        // Trunk's own minifier fails on wasm-bindgen 0.2.130's glue; esbuild does not.
+        let glue = root.join("target/widget-dist/chat-widget.js");
+        run_visible(
+            Command::new(tools.npm_bin.join("esbuild"))
+                .arg(&glue)
+                .args(["--minify", "--format=esm", "--log-level=warning", "--allow-overwrite"])
+                .arg(format!("--outfile={}", glue.display())),
+        )
+    })?;
     timed("edge assets", || assemble_assets(root))?;
     timed("edge (worker-build, wasm)", || {
         run_visible(

@@ -1,0 +1,74 @@
+//! Message text for display: plain text, with web links made recognisable so the widget can
+//! render them as anchors (and nothing else is ever interpreted).
+
+/// A piece of a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Segment<'a> {
+    /// Plain text, shown as is.
+    Text(&'a str),
+    /// An `http(s)://` link, shown as an anchor to itself.
+    Link(&'a str),
+}
+
+/// Split `text` into plain text and `http://` / `https://` links. A link ends at whitespace;
+/// trailing punctuation that usually closes a sentence is left out of it.
+pub fn segments(text: &str) -> Vec<Segment<'_>> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = find_link(rest) {
+        if start > 0 {
+            out.push(Segment::Text(&rest[..start]));
+        }
+        let after = &rest[start..];
+        let mut end = after.find(char::is_whitespace).unwrap_or(after.len());
+        while end > 0 && matches!(after.as_bytes()[end - 1], b'.' | b',' | b';' | b':' | b'!' | b'?' | b')' | b'\'' | b'"') {
+            end -= 1;
+        }
+        let scheme_len = if after.starts_with("https://") { 8 } else { 7 };
+        if end <= scheme_len {
+            out.push(Segment::Text(&after[..scheme_len]));
+            rest = &after[scheme_len..];
+            continue;
+        }
+        out.push(Segment::Link(&after[..end]));
+        rest = &after[end..];
+    }
+    if !rest.is_empty() {
+        out.push(Segment::Text(rest));
+    }
+    out
+}
+
+fn find_link(text: &str) -> Option<usize> {
+    match (text.find("https://"), text.find("http://")) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_are_found_and_punctuation_left_out() {
+        assert_eq!(
+            segments("See https://example.com/a?b=1. Or http://x.io!"),
+            vec![
+                Segment::Text("See "),
+                Segment::Link("https://example.com/a?b=1"),
+                Segment::Text(". Or "),
+                Segment::Link("http://x.io"),
+                Segment::Text("!"),
+            ]
+        );
+    }
+
+    #[test]
+    fn markup_and_other_schemes_stay_text() {
+        let hostile = "<img src=x onerror=alert(1)> javascript:alert(1) https://";
+        assert_eq!(segments(hostile).iter().filter(|s| matches!(s, Segment::Link(_))).count(), 0);
+        assert_eq!(segments(hostile).iter().map(|s| match s { Segment::Text(t) | Segment::Link(t) => *t }).collect::<String>(), hostile);
+        assert_eq!(segments(""), vec![]);
+    }
+}

@@ -1,0 +1,417 @@
+//! The chat's state and what changes it: starting and resuming the session, the outbox that
+//! retries every unconfirmed message with its own id until the edge confirms, polling for new
+//! messages, refreshing the guest token, and ending the chat.
+//!
+//! One ticker drives the background work (one step at a time), so retries, polls and refreshes
+//! never overlap and the order of the outbox is kept.
+
+use crate::api::Edge;
+use crate::store::{self, Outgoing, Saved};
+use chat_core::api::{EndSession, Message, PostMessage, SenderType, Session, StartSession};
+use chat_core::{ApiError, ErrorCode, WidgetConfig};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// Where the visitor is in the chat.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// No session yet.
+    Idle,
+    /// The site's pre-chat form must be filled in first.
+    PreChat,
+    /// Creating the session.
+    Starting,
+    /// Chatting.
+    Chatting,
+    /// Asking for a rating before ending.
+    Rating,
+    /// The chat is over (by the visitor, the site, a limit or inactivity).
+    Ended,
+}
+
+/// How an outgoing message is doing.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Delivery {
+    /// Being sent now.
+    Sending,
+    /// Not confirmed yet; it will be sent again at `due` (ms since the epoch).
+    Retrying {
+        /// When to try again.
+        due: f64,
+        /// Tries so far (for the back-off).
+        attempts: u32,
+    },
+    /// Refused for good; the reason is shown.
+    Failed(String),
+}
+
+/// The chat's state; cheap to copy into closures (every field is a handle).
+#[derive(Clone, Copy)]
+pub struct Chat {
+    /// The site's public settings.
+    pub config: StoredValue<WidgetConfig>,
+    edge: StoredValue<Edge>,
+    /// Whether the panel is open.
+    pub open: RwSignal<bool>,
+    /// Where the visitor is.
+    pub stage: RwSignal<Stage>,
+    session: RwSignal<Option<Session>>,
+    /// Confirmed messages, in order.
+    pub messages: RwSignal<Vec<Message>>,
+    /// Messages written but not confirmed, oldest first.
+    pub outbox: RwSignal<Vec<Outgoing>>,
+    /// The delivery state of each outbox message.
+    pub delivery: RwSignal<BTreeMap<Uuid, Delivery>>,
+    /// New messages while the panel was closed.
+    pub unread: RwSignal<u32>,
+    /// Per-field problems of the pre-chat form.
+    pub form_errors: RwSignal<BTreeMap<String, String>>,
+    /// A sentence about the chat's state ("This chat has ended.").
+    pub notice: RwSignal<Option<String>>,
+    /// The latest incoming message, for screen readers (an aria-live region reads it).
+    pub announcement: RwSignal<String>,
+    busy: StoredValue<bool>,
+    ticks: StoredValue<u64>,
+}
+
+const TICK: Duration = Duration::from_millis(1000);
+/// Poll for new messages every this many ticks.
+const POLL_EVERY: u64 = 2;
+/// Refresh the guest token this long before it expires.
+const REFRESH_BEFORE_MS: f64 = 120_000.0;
+
+impl Chat {
+    /// The chat of a site, resuming what this browser saved, with its ticker running.
+    pub fn start(config: WidgetConfig, api_base: &str) -> Self {
+        let saved = store::load(&config.site_key);
+        let chat = Self {
+            config: StoredValue::new(config),
+            edge: StoredValue::new(Edge::new(api_base)),
+            open: RwSignal::new(false),
+            stage: RwSignal::new(if saved.session.is_some() { Stage::Chatting } else { Stage::Idle }),
+            session: RwSignal::new(saved.session),
+            messages: RwSignal::new(Vec::new()),
+            delivery: RwSignal::new(
+                saved.outbox.iter().map(|o| (o.client_msg_id, Delivery::Retrying { due: 0.0, attempts: 0 })).collect(),
+            ),
+            outbox: RwSignal::new(saved.outbox),
+            unread: RwSignal::new(0),
+            form_errors: RwSignal::new(BTreeMap::new()),
+            notice: RwSignal::new(None),
+            announcement: RwSignal::new(String::new()),
+            busy: StoredValue::new(false),
+            ticks: StoredValue::new(0),
+        };
+        if chat.session.get_untracked().is_some() {
+            // Ask for a fresh token first: it also tells whether the session may continue.
+            chat.session.update(|s| {
+                if let Some(s) = s {
+                    s.expires_at = 0;
+                }
+            });
+        }
+        set_interval(move || chat.tick(), TICK);
+        chat.tick();
+        chat
+    }
+
+    /// Whether the site asks for a pre-chat form.
+    pub fn needs_pre_chat(&self) -> bool {
+        self.config.with_value(|c| {
+            c.require_name
+                || c.require_email
+                || c.require_phone
+                || c.custom_fields.as_array().is_some_and(|f| f.iter().any(|f| f["required"] == true))
+        })
+    }
+
+    /// Open the panel; start the chat if there is none and no form to fill in.
+    pub fn open_panel(self) {
+        self.open.set(true);
+        self.unread.set(0);
+        if self.stage.get_untracked() == Stage::Idle {
+            if self.needs_pre_chat() {
+                self.stage.set(Stage::PreChat);
+            } else {
+                self.begin(StartSession::default());
+            }
+        }
+    }
+
+    /// Start a session with the pre-chat answers (checked here first, then by the edge).
+    pub fn begin(self, mut form: StartSession) {
+        form.site_key = self.config.with_value(|c| c.site_key.clone());
+        if let Err(error) = self.config.with_value(|c| form.validate(c)) {
+            self.form_errors.set(error.fields);
+            self.stage.set(Stage::PreChat);
+            return;
+        }
+        self.form_errors.set(BTreeMap::new());
+        self.notice.set(None);
+        self.stage.set(Stage::Starting);
+        spawn_local(async move {
+            match self.edge.get_value().start(&form).await {
+                Ok(session) => {
+                    self.session.set(Some(session));
+                    self.stage.set(Stage::Chatting);
+                    self.save();
+                    self.tick();
+                }
+                Err(error) if error.code == ErrorCode::ValidationFailed => {
+                    self.form_errors.set(error.fields);
+                    self.stage.set(Stage::PreChat);
+                }
+                Err(error) => {
+                    self.notice.set(Some(friendly(&error)));
+                    self.stage.set(if self.needs_pre_chat() { Stage::PreChat } else { Stage::Idle });
+                }
+            }
+        });
+    }
+
+    /// Queue a message; it is kept (and retried) until the edge confirms it.
+    pub fn send(self, content: String) -> Result<(), ApiError> {
+        let message = PostMessage { client_msg_id: Uuid::new_v4(), content };
+        message.validate()?;
+        self.outbox.update(|o| {
+            o.push(Outgoing { client_msg_id: message.client_msg_id, content: message.content, written_at: js_sys::Date::now() })
+        });
+        self.delivery.update(|d| {
+            d.insert(message.client_msg_id, Delivery::Retrying { due: 0.0, attempts: 0 });
+        });
+        self.save();
+        self.tick();
+        Ok(())
+    }
+
+    /// Try a failed message again now.
+    pub fn retry(self, id: Uuid) {
+        self.delivery.update(|d| {
+            d.insert(id, Delivery::Retrying { due: 0.0, attempts: 0 });
+        });
+        self.tick();
+    }
+
+    /// Ask for a rating, then end.
+    pub fn ask_rating(self) {
+        self.stage.set(Stage::Rating);
+    }
+
+    /// End the chat with an optional rating and feedback.
+    pub fn end(self, rating: Option<i64>, feedback: Option<String>) {
+        let Some(session) = self.session.get_untracked() else { return self.finish("This chat has ended.") };
+        spawn_local(async move {
+            let _ = self.edge.get_value().end(&session.guest_jwt, &EndSession { rating, feedback }).await;
+            self.finish(if rating.is_some() { "Thanks for your feedback!" } else { "This chat has ended." });
+        });
+    }
+
+    /// Forget the ended chat and start a new one.
+    pub fn start_over(self) {
+        self.session.set(None);
+        self.messages.set(Vec::new());
+        self.outbox.set(Vec::new());
+        self.delivery.set(BTreeMap::new());
+        self.notice.set(None);
+        self.stage.set(Stage::Idle);
+        self.save();
+        self.open_panel();
+    }
+
+    fn finish(self, notice: &str) {
+        self.session.set(None);
+        self.notice.set(Some(notice.to_string()));
+        self.stage.set(Stage::Ended);
+        self.save();
+    }
+
+    fn save(self) {
+        let site_key = self.config.with_value(|c| c.site_key.clone());
+        store::save(&site_key, &Saved { session: self.session.get_untracked(), outbox: self.outbox.get_untracked() });
+    }
+
+    /// One step of background work, unless one is still running.
+    fn tick(self) {
+        if self.busy.get_value() || self.session.get_untracked().is_none() {
+            return;
+        }
+        self.busy.set_value(true);
+        self.ticks.update_value(|t| *t += 1);
+        spawn_local(async move {
+            self.step().await;
+            self.busy.set_value(false);
+        });
+    }
+
+    async fn step(self) {
+        let Some(session) = self.session.get_untracked() else { return };
+        if (session.expires_at as f64) * 1000.0 - js_sys::Date::now() < REFRESH_BEFORE_MS && !self.refresh(&session).await {
+            return;
+        }
+        self.deliver_due().await;
+        if self.ticks.get_value() % POLL_EVERY == 0 || !self.outbox.with_untracked(Vec::is_empty) {
+            self.poll().await;
+        }
+    }
+
+    /// A fresh guest token; false when the session cannot continue (or the edge is away).
+    async fn refresh(self, session: &Session) -> bool {
+        match self.edge.get_value().refresh(&session.token).await {
+            Ok(fresh) => {
+                self.session.set(Some(fresh));
+                self.stage.update(|s| {
+                    if *s == Stage::Idle {
+                        *s = Stage::Chatting;
+                    }
+                });
+                self.save();
+                true
+            }
+            Err(error) if session_over(&error) => {
+                self.finish("This chat has ended. You can start a new one.");
+                false
+            }
+            Err(_) => false,
+        }
+    }
+
+    async fn deliver_due(self) {
+        let now = js_sys::Date::now();
+        let due: Vec<Outgoing> = self.outbox.get_untracked().into_iter().filter(|o| self.is_due(o.client_msg_id, now)).collect();
+        for item in due {
+            let Some(session) = self.session.get_untracked() else { return };
+            self.set_delivery(item.client_msg_id, Delivery::Sending);
+            let body = PostMessage { client_msg_id: item.client_msg_id, content: item.content.clone() };
+            match self.edge.get_value().post(&session.guest_jwt, &body).await {
+                Ok(posted) => {
+                    self.confirm(item.client_msg_id);
+                    self.merge(vec![posted.message]);
+                }
+                Err(error) => {
+                    let retrying = |wait_ms: f64, attempts: u32| Delivery::Retrying { due: js_sys::Date::now() + wait_ms, attempts };
+                    let attempts = self.attempts(item.client_msg_id) + 1;
+                    let backoff = f64::from(1000 * 2u32.pow(attempts.min(4)));
+                    let next = match error.code {
+                        ErrorCode::UpstreamUnavailable | ErrorCode::Internal => retrying(backoff, attempts),
+                        ErrorCode::RateLimited => retrying(f64::from(error.retry_after.unwrap_or(5) * 1000), attempts),
+                        ErrorCode::Unauthorized => {
+                            self.session.update(|s| {
+                                if let Some(s) = s {
+                                    s.expires_at = 0;
+                                }
+                            });
+                            retrying(0.0, attempts)
+                        }
+                        _ if session_over(&error) => {
+                            self.finish("This chat has ended. You can start a new one.");
+                            Delivery::Failed(friendly(&error))
+                        }
+                        _ => Delivery::Failed(friendly(&error)),
+                    };
+                    let stop = matches!(next, Delivery::Retrying { .. }) || matches!(error.code, ErrorCode::SessionEnded | ErrorCode::SessionExpired);
+                    self.set_delivery(item.client_msg_id, next);
+                    if stop {
+                        // Keep the order: later messages wait for this one.
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn poll(self) {
+        loop {
+            let Some(session) = self.session.get_untracked() else { return };
+            let after = self.messages.with_untracked(|m| m.last().map(|m| m.seq).unwrap_or(0));
+            match self.edge.get_value().history(&session.guest_jwt, after).await {
+                Ok(page) => {
+                    let full = page.messages.len() as i64 >= chat_core::api::MAX_PAGE;
+                    self.merge(page.messages);
+                    if !full {
+                        return;
+                    }
+                }
+                Err(error) if error.code == ErrorCode::Unauthorized => {
+                    self.session.update(|s| {
+                        if let Some(s) = s {
+                            s.expires_at = 0;
+                        }
+                    });
+                    return;
+                }
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// Add messages not seen yet; drop outbox entries the server already has (a response that
+    /// was lost on the way still counts as delivered).
+    fn merge(self, incoming: Vec<Message>) {
+        let mut fresh = Vec::new();
+        self.messages.update(|messages| {
+            for message in incoming {
+                if !messages.iter().any(|m| m.id == message.id) {
+                    fresh.push(message.clone());
+                    messages.push(message);
+                }
+            }
+            messages.sort_by_key(|m| m.seq);
+        });
+        for id in fresh.iter().filter_map(|m| m.client_msg_id) {
+            self.confirm(id);
+        }
+        let replies: Vec<&Message> = fresh.iter().filter(|m| m.sender_type != SenderType::Customer).collect();
+        if let Some(last) = replies.last() {
+            self.announcement.set(format!("New message: {}", last.content));
+            if !self.open.get_untracked() {
+                self.unread.update(|u| *u += replies.len() as u32);
+            }
+        }
+    }
+
+    fn confirm(self, id: Uuid) {
+        if self.outbox.with_untracked(|o| o.iter().any(|m| m.client_msg_id == id)) {
+            self.outbox.update(|o| o.retain(|m| m.client_msg_id != id));
+            self.delivery.update(|d| {
+                d.remove(&id);
+            });
+            self.save();
+        }
+    }
+
+    fn set_delivery(self, id: Uuid, delivery: Delivery) {
+        self.delivery.update(|d| {
+            d.insert(id, delivery);
+        });
+    }
+
+    fn attempts(self, id: Uuid) -> u32 {
+        self.delivery.with_untracked(|d| match d.get(&id) {
+            Some(Delivery::Retrying { attempts, .. }) => *attempts,
+            _ => 0,
+        })
+    }
+
+    fn is_due(self, id: Uuid, now: f64) -> bool {
+        self.delivery.with_untracked(|d| match d.get(&id) {
+            Some(Delivery::Retrying { due, .. }) => *due <= now,
+            Some(Delivery::Sending) | Some(Delivery::Failed(_)) => false,
+            None => true,
+        })
+    }
+}
+
+fn session_over(error: &ApiError) -> bool {
+    matches!(error.code, ErrorCode::SessionEnded | ErrorCode::SessionExpired | ErrorCode::SessionNotFound)
+}
+
+/// What to tell the visitor about an error.
+pub fn friendly(error: &ApiError) -> String {
+    match error.code {
+        ErrorCode::UpstreamUnavailable | ErrorCode::Internal => "We can't reach the chat right now. We'll keep trying.".into(),
+        _ => error.message.clone(),
+    }
+}

@@ -1,0 +1,172 @@
+//! The conversation: message bubbles (text only; links in agent messages become anchors) with
+//! their delivery state, and the composer.
+
+use crate::chat::{Chat, Delivery, Stage, friendly};
+use chat_core::api::{Message, SenderType};
+use chat_core::text::{Segment, segments};
+use leptos::either::Either;
+use leptos::html;
+use leptos::prelude::*;
+use uuid::Uuid;
+
+/// Characters after which the composer shows how many are left.
+const COUNTER_FROM: usize = 4500;
+const MAX_CHARS: usize = 5000;
+
+/// The greeting, the confirmed messages, then the visitor's unconfirmed ones.
+#[component]
+pub fn MessageList(chat: Chat, greeting: String) -> impl IntoView {
+    let list = NodeRef::<html::Div>::new();
+    // Keep the newest message in view.
+    Effect::new(move |_| {
+        let _ = (chat.messages.with(Vec::len), chat.outbox.with(Vec::len));
+        request_animation_frame(move || {
+            if let Some(list) = list.get_untracked() {
+                list.set_scroll_top(list.scroll_height());
+            }
+        });
+    });
+    view! {
+        <div class="body messages" node_ref=list data-testid="chat-messages">
+            <p class="bubble system" data-testid="chat-welcome">{greeting}</p>
+            <For each=move || chat.messages.get() key=|m| m.id let:message>
+                <Bubble message />
+            </For>
+            <For each=move || chat.outbox.get() key=|o| o.client_msg_id let:item>
+                <Pending chat id=item.client_msg_id content=item.content />
+            </For>
+            {move || chat.notice.get().map(|notice| view! {
+                <div class="notice" role="status" data-testid="chat-notice">
+                    <p>{notice}</p>
+                    <Show when=move || chat.stage.get() == Stage::Ended>
+                        <button class="text-button" data-testid="chat-new" on:click=move |_| chat.start_over()>"Start a new chat"</button>
+                    </Show>
+                </div>
+            })}
+        </div>
+    }
+}
+
+/// A confirmed message.
+#[component]
+fn Bubble(message: Message) -> impl IntoView {
+    let (class, who) = match message.sender_type {
+        SenderType::Customer => ("bubble own", "You"),
+        SenderType::Operator => ("bubble agent", "Agent"),
+        SenderType::Ai => ("bubble automatic", "Automatic answer"),
+        SenderType::System => ("bubble system", "Notice"),
+    };
+    let linkable = matches!(message.sender_type, SenderType::Operator | SenderType::Ai);
+    let time = clock(&message.created_at);
+    view! {
+        <div class=class data-testid="chat-message" data-sender=format!("{:?}", message.sender_type).to_lowercase()>
+            <span class="sr-only">{who}": "</span>
+            <p class="text">{render_text(&message.content, linkable)}</p>
+            <span class="meta"><time datetime=message.created_at.clone()>{time}</time></span>
+        </div>
+    }
+}
+
+/// One of the visitor's messages the edge has not confirmed yet.
+#[component]
+fn Pending(chat: Chat, id: Uuid, content: String) -> impl IntoView {
+    let state = move || chat.delivery.with(|d| d.get(&id).cloned());
+    view! {
+        <div class="bubble own pending" data-testid="chat-message" data-sender="customer" data-pending="true">
+            <p class="text">{content}</p>
+            <span class="meta" data-testid="chat-delivery">
+                {move || match state() {
+                    Some(Delivery::Failed(reason)) => Either::Left(view! {
+                        <span class="failed">"Not sent: "{reason}" "</span>
+                        <button class="text-button" data-testid="chat-retry" on:click=move |_| chat.retry(id)>"Retry"</button>
+                    }),
+                    Some(Delivery::Retrying { attempts, .. }) if attempts > 0 => Either::Right(Either::Left(view! {
+                        <span class="failed">"Not delivered yet, retrying… "</span>
+                        <button class="text-button" data-testid="chat-retry" on:click=move |_| chat.retry(id)>"Retry now"</button>
+                    })),
+                    _ => Either::Right(Either::Right(view! { <span>"Sending…"</span> })),
+                }}
+            </span>
+        </div>
+    }
+}
+
+/// Text as text; in agent messages, web links as anchors that open safely in a new tab.
+fn render_text(content: &str, linkable: bool) -> Vec<AnyView> {
+    segments(content)
+        .into_iter()
+        .map(|segment| match segment {
+            Segment::Link(url) if linkable => {
+                view! { <a href=url.to_string() target="_blank" rel="noopener noreferrer">{url.to_string()}</a> }.into_any()
+            }
+            Segment::Link(text) | Segment::Text(text) => text.to_string().into_any(),
+        })
+        .collect()
+}
+
+/// "14:05" in the visitor's time zone.
+fn clock(rfc3339: &str) -> String {
+    let date = js_sys::Date::new(&rfc3339.into());
+    if date.get_time().is_nan() {
+        return String::new();
+    }
+    format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
+}
+
+/// Enter sends, Shift+Enter starts a new line; the counter appears near the limit.
+#[component]
+pub fn Composer(chat: Chat) -> impl IntoView {
+    let (text, set_text) = signal(String::new());
+    let (problem, set_problem) = signal(None::<String>);
+    let input = NodeRef::<html::Textarea>::new();
+    request_animation_frame(move || {
+        if let Some(input) = input.get_untracked() {
+            let _ = input.focus();
+        }
+    });
+    let length = move || text.with(|t| t.chars().count());
+    let send = move || {
+        let content = text.get_untracked();
+        if content.trim().is_empty() {
+            return;
+        }
+        match chat.send(content) {
+            Ok(()) => {
+                set_text.set(String::new());
+                set_problem.set(None);
+            }
+            Err(error) => set_problem.set(Some(friendly(&error))),
+        }
+    };
+    let enabled = move || chat.stage.get() == Stage::Chatting;
+    view! {
+        <form class="composer" on:submit=move |ev| { ev.prevent_default(); send(); }>
+            <label class="sr-only" for="chat-input">"Message"</label>
+            <textarea
+                id="chat-input"
+                node_ref=input
+                rows="1"
+                maxlength=MAX_CHARS.to_string()
+                placeholder="Write a message…"
+                data-testid="chat-input"
+                prop:value=move || text.get()
+                prop:disabled=move || !enabled()
+                on:input=move |ev| set_text.set(event_target_value(&ev))
+                on:keydown=move |ev| {
+                    if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+                        ev.prevent_default();
+                        send();
+                    }
+                }
+            ></textarea>
+            <Show when=move || { length() >= COUNTER_FROM }>
+                <span class="counter" data-testid="chat-counter" aria-live="polite">{move || format!("{}/{MAX_CHARS}", length())}</span>
+            </Show>
+            <button type="submit" class="send" aria-label="Send" data-testid="chat-send"
+                prop:disabled=move || !enabled() || text.with(|t| t.trim().is_empty())>
+                <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true"><path fill="currentColor" d="M3 20l18-8L3 4v6l12 2-12 2z" /></svg>
+            </button>
+            {move || problem.get().map(|p| view! { <p class="problem" role="alert">{p}</p> })}
+        </form>
+    }
+}

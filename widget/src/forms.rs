@@ -1,0 +1,104 @@
+//! The pre-chat form (the fields the site requires, checked inline) and the rating asked when
+//! the visitor ends the chat.
+
+use crate::chat::{Chat, Stage};
+use chat_core::api::{CustomField, StartSession};
+use leptos::prelude::*;
+use std::collections::BTreeMap;
+
+/// Name, email, phone and the site's own fields, as the settings ask for them.
+#[component]
+pub fn PreChatForm(chat: Chat) -> impl IntoView {
+    let (name, email, phone, custom) = chat.config.with_value(|c| {
+        let custom: Vec<CustomField> = serde_json::from_value(c.custom_fields.clone()).unwrap_or_default();
+        (c.require_name, c.require_email, c.require_phone, custom)
+    });
+    let values = RwSignal::new(BTreeMap::<String, String>::new());
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let mut v = values.get_untracked();
+        let mut take = |key: &str| v.remove(key).filter(|s| !s.trim().is_empty());
+        let form = StartSession {
+            name: take("name"),
+            email: take("email"),
+            phone: take("phone"),
+            ..Default::default()
+        };
+        chat.begin(StartSession { custom_fields: v, ..form });
+    };
+    let mut fields = Vec::new();
+    if name {
+        fields.push(("name".to_string(), "Your name".to_string(), "text", "name"));
+    }
+    if email {
+        fields.push(("email".to_string(), "Email".to_string(), "email", "email"));
+    }
+    if phone {
+        fields.push(("phone".to_string(), "Phone".to_string(), "tel", "tel"));
+    }
+    for field in custom {
+        fields.push((field.key, field.label, "text", "off"));
+    }
+    let starting = move || chat.stage.get() == Stage::Starting;
+    view! {
+        <form class="form" data-testid="chat-prechat" on:submit=submit novalidate=true>
+            {fields.into_iter().enumerate().map(|(i, (key, label, kind, autocomplete))| {
+                let id = format!("chat-field-{key}");
+                let error_id = format!("{id}-error");
+                let (k1, k2, k3) = (key.clone(), key.clone(), key.clone());
+                view! {
+                    <label for=id.clone()>{label}</label>
+                    <input
+                        id=id
+                        type=kind
+                        autocomplete=autocomplete
+                        autofocus=i == 0
+                        data-testid=format!("chat-field-{key}")
+                        aria-invalid=move || chat.form_errors.with(|e| e.contains_key(&k1)).to_string()
+                        aria-describedby=error_id.clone()
+                        on:input=move |ev| values.update(|v| { v.insert(k2.clone(), event_target_value(&ev)); })
+                    />
+                    <span class="field-error" id=error_id role="alert">{move || chat.form_errors.with(|e| e.get(&k3).cloned())}</span>
+                }
+            }).collect_view()}
+            {move || chat.notice.get().map(|n| view! { <p class="problem" role="alert">{n}</p> })}
+            <button type="submit" class="primary" data-testid="chat-start" prop:disabled=starting>
+                {move || if starting() { "Starting…" } else { "Start chat" }}
+            </button>
+        </form>
+    }
+}
+
+/// One to five stars and an optional comment, or skip.
+#[component]
+pub fn RatingForm(chat: Chat) -> impl IntoView {
+    let rating = RwSignal::new(None::<i64>);
+    let feedback = RwSignal::new(String::new());
+    let send = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let text = feedback.get_untracked();
+        chat.end(rating.get_untracked(), Some(text).filter(|t| !t.trim().is_empty()));
+    };
+    view! {
+        <form class="form rating" data-testid="chat-rating" on:submit=send>
+            <p id="chat-rating-label">"How was this chat?"</p>
+            <div class="stars" role="group" aria-labelledby="chat-rating-label">
+                {(1..=5).map(|n| view! {
+                    <button type="button" class="star" data-testid=format!("chat-star-{n}")
+                        aria-label=format!("{n} of 5")
+                        aria-pressed=move || (rating.get() == Some(n)).to_string()
+                        on:click=move |_| rating.set(Some(n))>
+                        {move || if rating.get().is_some_and(|r| r >= n) { "★" } else { "☆" }}
+                    </button>
+                }).collect_view()}
+            </div>
+            <label for="chat-feedback">"Anything to add? (optional)"</label>
+            <textarea id="chat-feedback" maxlength="1000" data-testid="chat-feedback"
+                on:input=move |ev| feedback.set(event_target_value(&ev))></textarea>
+            <div class="actions">
+                <button type="button" class="text-button" data-testid="chat-skip" on:click=move |_| chat.end(None, None)>"Skip"</button>
+                <button type="submit" class="primary" data-testid="chat-send-rating">"Send and end chat"</button>
+            </div>
+        </form>
+    }
+}

@@ -1,0 +1,49 @@
+//! What survives a reload, in the page's localStorage under one key per site: the session and
+//! the outbox of messages not yet confirmed. Nothing is written before the visitor opens the chat.
+
+use chat_core::api::Session;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// A message the visitor wrote that the edge has not confirmed yet.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Outgoing {
+    /// Generated once; every retry sends the same id, so the edge stores it once.
+    pub client_msg_id: Uuid,
+    /// The text.
+    pub content: String,
+    /// When it was written (ms since the epoch), to sort it among the conversation.
+    pub written_at: f64,
+}
+
+/// The saved state of one site's chat.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Saved {
+    /// The current session, if any.
+    pub session: Option<Session>,
+    /// Unconfirmed messages, oldest first.
+    pub outbox: Vec<Outgoing>,
+}
+
+fn key(site_key: &str) -> String {
+    format!("chat-widget:{site_key}")
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
+
+/// The saved state, or an empty one.
+pub fn load(site_key: &str) -> Saved {
+    storage()
+        .and_then(|s| s.get_item(&key(site_key)).ok().flatten())
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_default()
+}
+
+/// Save the state (best effort: private browsing may refuse storage).
+pub fn save(site_key: &str, saved: &Saved) {
+    if let (Some(storage), Ok(json)) = (storage(), serde_json::to_string(saved)) {
+        let _ = storage.set_item(&key(site_key), &json);
+    }
+}
