@@ -2,48 +2,12 @@
 // Run by `cargo xtask test` (it starts the stack and sets STACK_*).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
 import { randomUUID } from "node:crypto";
-import { chromium } from "playwright-core";
+import { artifacts, edge, launch, setDemoSettings, site } from "./support.mjs";
 
-const site = process.env.STACK_SITE_URL;
-const api = process.env.STACK_API_URL;
-const edge = process.env.STACK_EDGE_URL;
-const serviceKey = process.env.STACK_SERVICE_ROLE_KEY;
-const artifacts = process.env.STACK_ARTIFACTS;
-assert.ok(site && api && edge && serviceKey && artifacts, "run with `cargo xtask test`");
-mkdirSync(artifacts, { recursive: true });
-
-const DEMO_SITE_ID = "00000000-0000-4000-8000-000000000101";
 let browser;
-
-before(async () => {
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: [
-      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    ],
-  });
-});
+before(async () => (browser = await launch()));
 after(async () => browser?.close());
-
-/** Change the demo site's settings the way the console will: through the REST API. */
-async function setDemoSettings(values) {
-  const response = await fetch(`${api}/rest/v1/widget_settings?site_id=eq.${DEMO_SITE_ID}`, {
-    method: "PATCH",
-    headers: {
-      apikey: serviceKey,
-      authorization: `Bearer ${serviceKey}`,
-      "content-type": "application/json",
-      prefer: "return=representation",
-    },
-    body: JSON.stringify(values),
-  });
-  const body = await response.text();
-  assert.equal(response.status, 200, body);
-  assert.equal(JSON.parse(body).length, 1);
-}
 
 test("the demo page shows the widget styled from widget_settings", async () => {
   const welcome = `Welcome, tester ${randomUUID().slice(0, 8)}!`;

@@ -8,6 +8,7 @@ use chat_core::{ColorScheme, ErrorCode, Position, WidgetConfig, WidgetState};
 use leptos::either::{Either, EitherOf3};
 use leptos::html;
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
 
 const STYLE: &str = include_str!("style.css");
 
@@ -105,8 +106,27 @@ fn Widget(config: WidgetConfig, api_base: String, open: bool) -> impl IntoView {
 fn Panel(chat: Chat, close: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
     let (title, online, welcome, offline) = chat.config.with_value(|c| (c.title.clone(), c.is_online, c.welcome_message.clone(), c.offline_message.clone()));
     let label = title.clone();
+    // A memo, so setting the stage to the value it has does not rebuild (and empty) the form.
+    let view = Memo::new(move |_| match chat.stage.get() {
+        Stage::PreChat | Stage::Idle => PanelView::Form,
+        Stage::Starting if chat.needs_pre_chat() => PanelView::Form,
+        Stage::Rating => PanelView::Rating,
+        _ => PanelView::Conversation,
+    });
+    let panel = NodeRef::<html::Section>::new();
+    // Focus moves into the panel: the first form field, else the message box.
+    request_animation_frame(move || {
+        if let Some(panel) = panel.get_untracked() {
+            if let Ok(Some(field)) = panel.query_selector("input, textarea") {
+                if let Ok(field) = field.dyn_into::<web_sys::HtmlElement>() {
+                    let _ = field.focus();
+                }
+            }
+        }
+    });
     view! {
         <section
+            node_ref=panel
             class="panel"
             role="dialog"
             aria-label=label
@@ -128,18 +148,26 @@ fn Panel(chat: Chat, close: impl Fn() + Copy + Send + Sync + 'static) -> impl In
                     <CloseIcon />
                 </button>
             </header>
-            {move || match chat.stage.get() {
-                Stage::PreChat | Stage::Idle => Either::Left(Either::Left(view! {
+            {move || match view.get() {
+                PanelView::Form => Either::Left(Either::Left(view! {
                     <div class="body"><p class="welcome" data-testid="chat-welcome">{if online { welcome.clone() } else { offline.clone() }}</p><PreChatForm chat /></div>
                 })),
-                Stage::Rating => Either::Left(Either::Right(view! { <div class="body"><RatingForm chat /></div> })),
-                _ => Either::Right(view! {
+                PanelView::Rating => Either::Left(Either::Right(view! { <div class="body"><RatingForm chat /></div> })),
+                PanelView::Conversation => Either::Right(view! {
                     <MessageList chat greeting=if online { welcome.clone() } else { offline.clone() } />
                     <Composer chat />
                 }),
             }}
         </section>
     }
+}
+
+/// What the panel's body shows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PanelView {
+    Form,
+    Rating,
+    Conversation,
 }
 
 /// The quiet state when the service cannot be reached: a muted launcher and a short note.

@@ -1,0 +1,221 @@
+// Browser: a visitor chatting on the demo page, in Debian's Chromium, against the real edge
+// (workerd), the Supabase stand-in and Postgres. Run by `cargo xtask test`.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { DEMO_OWNER_ID, DEMO_SITE_ID, artifacts, launch, rest, savedSession, setDemoSettings, site } from "./support.mjs";
+
+let browser;
+before(async () => {
+  browser = await launch();
+  // The test stack serves the demo page on its own port: allow that origin.
+  await rest(`sites?id=eq.${DEMO_SITE_ID}`, { method: "PATCH", body: { allowed_origins: [site] } });
+  await setDemoSettings({ require_name: true, require_email: true, color_scheme: "light", welcome_message: "Hi! How can we help?" });
+});
+after(async () => browser?.close());
+
+const panel = (page) => page.locator("[data-testid=chat-panel]");
+const messages = (page) => page.locator("[data-testid=chat-messages] [data-testid=chat-message]");
+
+/** Open the widget and get past the pre-chat form. */
+async function startChat(page, name = "Ann") {
+  await page.goto(site);
+  await page.locator("[data-testid=chat-launcher]").click();
+  await page.locator("[data-testid=chat-field-name]").fill(name);
+  await page.locator("[data-testid=chat-field-email]").fill(`${name.toLowerCase()}-${randomUUID().slice(0, 6)}@example.test`);
+  await page.locator("[data-testid=chat-start]").click();
+  await page.locator("[data-testid=chat-input]").waitFor();
+}
+
+async function send(page, text) {
+  await page.locator("[data-testid=chat-input]").fill(text);
+  await page.locator("[data-testid=chat-input]").press("Enter");
+}
+
+/** Wait until a message with exactly this text is confirmed by the edge. */
+async function confirmed(page, text) {
+  await page.locator(`[data-testid=chat-message]:not([data-pending]) >> text="${text}"`).first().waitFor({ timeout: 20_000 });
+}
+
+async function rowsWithContent(conversationId, content) {
+  const rows = await rest(`messages?conversation_id=eq.${conversationId}&select=id,content`);
+  return rows.filter((r) => r.content === content).length;
+}
+
+test("pre-chat form validates inline, then the visitor chats and sees the operator's reply", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const dialogs = [];
+  page.on("dialog", (d) => { dialogs.push(d.message()); d.dismiss(); });
+  await page.goto(site);
+  await page.locator("[data-testid=chat-launcher]").click();
+  await page.locator("[data-testid=chat-start]").click();
+  assert.equal(await page.locator("[data-testid=chat-field-name]").getAttribute("aria-invalid"), "true");
+  assert.match(await panel(page).textContent(), /Please enter your name/);
+  await page.locator("[data-testid=chat-field-name]").fill("Ann");
+  await page.locator("[data-testid=chat-field-email]").fill("ann@");
+  await page.locator("[data-testid=chat-start]").click();
+  assert.match(await panel(page).textContent(), /does not look like an email/);
+  assert.equal(await page.locator("[data-testid=chat-field-name]").getAttribute("aria-invalid"), "false");
+  await page.locator("[data-testid=chat-field-email]").fill("ann@example.test");
+  await page.locator("[data-testid=chat-start]").click();
+
+  await send(page, "Hello there");
+  await confirmed(page, "Hello there");
+  const session = await savedSession(page);
+  assert.ok(session?.conversation_id, "the session is kept for reloads");
+  assert.equal(await rowsWithContent(session.conversation_id, "Hello there"), 1);
+
+  // Content is text: markup shows as typed and never becomes elements.
+  const hostile = "<img src=x onerror=alert(1)><b>bold</b>";
+  await send(page, hostile);
+  await confirmed(page, hostile);
+  assert.equal(await panel(page).locator("img, b").count(), 0);
+
+  // An operator answers (as the console would, through the API); it appears within 3 s.
+  const started = Date.now();
+  await rest("messages", {
+    method: "POST",
+    body: {
+      conversation_id: session.conversation_id, site_id: DEMO_SITE_ID, sender_type: "operator",
+      sender_user_id: DEMO_OWNER_ID, content: "Hi Ann! See https://example.com/help <script>alert(2)</script>",
+    },
+  });
+  const reply = page.locator("[data-testid=chat-message][data-sender=operator]");
+  await reply.waitFor({ timeout: 3_500 });
+  console.log(`operator reply shown after ${Date.now() - started} ms`);
+  const link = reply.locator("a");
+  assert.equal(await link.getAttribute("href"), "https://example.com/help");
+  assert.equal(await link.getAttribute("rel"), "noopener noreferrer");
+  assert.equal(await reply.locator("script").count(), 0);
+  assert.match(await page.locator("[data-testid=chat-announcer]").textContent(), /New message: Hi Ann!/);
+
+  // Near the limit the composer counts characters.
+  await page.locator("[data-testid=chat-input]").fill("x".repeat(4600));
+  assert.equal(await page.locator("[data-testid=chat-counter]").textContent(), "4600/5000");
+  await page.locator("[data-testid=chat-input]").fill("");
+  await page.screenshot({ path: `${artifacts}/chat.png` });
+
+  // Closed panel: a new reply raises the unread badge; opening clears it.
+  await page.locator("[data-testid=chat-close]").click();
+  await rest("messages", {
+    method: "POST",
+    body: { conversation_id: session.conversation_id, site_id: DEMO_SITE_ID, sender_type: "operator", sender_user_id: DEMO_OWNER_ID, content: "Still there?" },
+  });
+  await page.locator("[data-testid=chat-unread]").waitFor({ timeout: 5_000 });
+  assert.equal(await page.locator("[data-testid=chat-unread]").textContent(), "1");
+  await page.locator("[data-testid=chat-launcher]").click();
+  assert.equal(await page.locator("[data-testid=chat-unread]").count(), 0);
+  assert.deepEqual(dialogs, []);
+
+  // Reload: the conversation continues.
+  await page.reload();
+  await page.locator("[data-testid=chat-launcher]").click();
+  await confirmed(page, "Hello there");
+  await messages(page).filter({ hasText: "Still there?" }).waitFor();
+  assert.equal((await savedSession(page)).conversation_id, session.conversation_id);
+  await context.close();
+});
+
+test("a lost connection delivers every message exactly once", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await startChat(page, "Bo");
+  let calls = 0;
+  // First the edge is unreachable; then a request reaches it but the answer is lost; then it works.
+  await page.route("**/v1/messages", async (route) => {
+    if (route.request().method() !== "POST") return route.continue();
+    calls += 1;
+    if (calls === 1) return route.abort("connectionrefused");
+    if (calls === 2) {
+      await route.fetch();
+      return route.abort("connectionreset");
+    }
+    return route.continue();
+  });
+  await send(page, "Did you get this?");
+  await page.locator("[data-testid=chat-delivery] >> text=retrying").waitFor({ timeout: 10_000 });
+  await page.screenshot({ path: `${artifacts}/chat-retrying.png` });
+  await confirmed(page, "Did you get this?");
+  // At least the refused try and the one whose answer was lost; the stored message may then be
+  // confirmed by the next poll rather than by a third post.
+  assert.ok(calls >= 2, `${calls} attempts`);
+  const session = await savedSession(page);
+  assert.equal(await rowsWithContent(session.conversation_id, "Did you get this?"), 1, "stored exactly once");
+  assert.equal(await messages(page).filter({ hasText: "Did you get this?" }).count(), 1, "shown exactly once");
+  await context.close();
+});
+
+test("keyboard only: open, fill the form, send, close with Escape", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(site);
+  await page.locator("[data-testid=chat-launcher]").waitFor();
+  await page.locator("main h1").click();
+  const focused = () => page.evaluate(() => document.getElementById("chat-widget-host").shadowRoot.activeElement?.dataset.testid);
+  await page.keyboard.press("Tab");
+  assert.equal(await focused(), "chat-launcher");
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => document.getElementById("chat-widget-host").shadowRoot.activeElement?.dataset.testid === "chat-field-name");
+  await page.keyboard.type("Kim");
+  await page.keyboard.press("Tab");
+  await page.keyboard.type("kim@example.test");
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => document.getElementById("chat-widget-host").shadowRoot.activeElement?.dataset.testid === "chat-input");
+  await page.keyboard.type("Typed with the keyboard");
+  await page.keyboard.press("Shift+Enter");
+  await page.keyboard.type("second line");
+  await page.keyboard.press("Enter");
+  await confirmed(page, "Typed with the keyboard\nsecond line");
+  await page.keyboard.press("Escape");
+  assert.equal(await panel(page).count(), 0);
+  // Focus returns to the launcher on the next frame.
+  await page.waitForFunction(() => document.getElementById("chat-widget-host").shadowRoot.activeElement?.dataset.testid === "chat-launcher", null, { timeout: 2_000 });
+  await context.close();
+});
+
+test("ending the chat asks for a rating and records it", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await startChat(page, "Raj");
+  await send(page, "Thanks, that's all");
+  await confirmed(page, "Thanks, that's all");
+  const session = await savedSession(page);
+  await page.locator("[data-testid=chat-end]").click();
+  await page.locator("[data-testid=chat-star-4]").click();
+  assert.equal(await page.locator("[data-testid=chat-star-4]").getAttribute("aria-pressed"), "true");
+  await page.locator("[data-testid=chat-feedback]").fill("Quick and friendly");
+  await page.locator("[data-testid=chat-send-rating]").click();
+  await page.locator("[data-testid=chat-notice] >> text=Thanks for your feedback!").waitFor();
+  const [row] = await rest(`chat_sessions?id=eq.${session.session_id}&select=status,end_reason,rating,feedback`);
+  assert.deepEqual(row, { status: "ended", end_reason: "visitor", rating: 4, feedback: "Quick and friendly" });
+  assert.equal(await savedSession(page), null, "an ended chat is not resumed");
+  await context.close();
+});
+
+test("right-to-left, dark mode and a 360 px phone", async () => {
+  await setDemoSettings({ color_scheme: "auto" });
+  const context = await browser.newContext({ viewport: { width: 360, height: 740 }, colorScheme: "dark", isMobile: true, hasTouch: true });
+  const page = await context.newPage();
+  await page.addInitScript(() => {
+    document.addEventListener("DOMContentLoaded", () => {
+      document.documentElement.setAttribute("dir", "rtl");
+      document.documentElement.setAttribute("lang", "ar");
+    });
+  });
+  await startChat(page, "Layla");
+  await send(page, "مرحبا");
+  await confirmed(page, "مرحبا");
+  const widget = page.locator("[data-testid=chat-widget]");
+  assert.equal(await widget.getAttribute("dir"), "rtl");
+  assert.match(await widget.getAttribute("class"), /dark/);
+  const box = await panel(page).boundingBox();
+  assert.ok(box.x >= 0 && box.x + box.width <= 360, `panel fits the phone: ${JSON.stringify(box)}`);
+  const fontSize = await page.locator("[data-testid=chat-input]").evaluate((el) => getComputedStyle(el).fontSize);
+  assert.equal(fontSize, "16px", "no zoom on iOS");
+  const own = await page.locator("[data-testid=chat-message][data-sender=customer]").first().boundingBox();
+  assert.ok(own.x < box.x + box.width / 2, "own messages sit on the left in right-to-left");
+  await page.screenshot({ path: `${artifacts}/chat-rtl-dark-phone.png` });
+  await context.close();
+  await setDemoSettings({ color_scheme: "light" });
+});

@@ -1,0 +1,56 @@
+// What the browser tests share: where the stack is, Debian's Chromium, and REST calls as the
+// service role (the way an operator console or the seed would change data).
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { chromium } from "playwright-core";
+
+export const site = process.env.STACK_SITE_URL;
+export const api = process.env.STACK_API_URL;
+export const edge = process.env.STACK_EDGE_URL;
+const serviceKey = process.env.STACK_SERVICE_ROLE_KEY;
+export const artifacts = process.env.STACK_ARTIFACTS;
+assert.ok(site && api && edge && serviceKey && artifacts, "run with `cargo xtask test`");
+mkdirSync(artifacts, { recursive: true });
+
+/** The seeded demo site and its owner (devstack/sql/seed.sql). */
+export const DEMO_SITE_ID = "00000000-0000-4000-8000-000000000101";
+export const DEMO_OWNER_ID = "00000000-0000-4000-8000-000000000001";
+
+/** Debian's Chromium, headless, with a fresh profile. */
+export function launch() {
+  return chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: [
+      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ],
+  });
+}
+
+/** A REST call as the service role; returns the parsed body, asserting a 2xx status. */
+export async function rest(path, { method = "GET", body } = {}) {
+  const response = await fetch(`${api}/rest/v1/${path}`, {
+    method,
+    headers: {
+      apikey: serviceKey,
+      authorization: `Bearer ${serviceKey}`,
+      "content-type": "application/json",
+      prefer: "return=representation",
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  assert.ok(response.ok, `${method} ${path}: ${response.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+/** Change the demo site's widget settings. */
+export async function setDemoSettings(values) {
+  const rows = await rest(`widget_settings?site_id=eq.${DEMO_SITE_ID}`, { method: "PATCH", body: values });
+  assert.equal(rows.length, 1);
+}
+
+/** The session the widget saved in the page's storage. */
+export async function savedSession(page) {
+  return page.evaluate(() => JSON.parse(localStorage.getItem("chat-widget:demo-site") || "{}").session || null);
+}
