@@ -1,6 +1,7 @@
 -- What the edge's chat API needs beyond the chat functions: online state from business hours,
 -- dark mode, resuming a session by its token, and automatic answers.
--- Affects: widget_settings.color_scheme, is_open(jsonb, text, timestamptz), widget_config(text),
+-- Affects: widget_settings.color_scheme, is_open(jsonb, text, timestamptz), widget_config(text)
+--          (is_online = within business hours and an operator online),
 --          resume_session(text, timestamptz), answer_automatically(uuid, real).
 
 alter table public.widget_settings
@@ -45,7 +46,9 @@ as $$
     'title', w.title,
     'welcome_message', w.welcome_message,
     'offline_message', w.offline_message,
-    'is_online', public.is_open(w.business_hours, w.timezone),
+    -- Online: within business hours and someone is there to answer.
+    'is_online', public.is_open(w.business_hours, w.timezone)
+                 and exists (select 1 from public.site_members m where m.site_id = s.id and m.availability = 'online'),
     'theme', jsonb_build_object(
       'primary_color', w.primary_color,
       'text_color', w.text_color,

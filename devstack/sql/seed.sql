@@ -26,3 +26,14 @@ set title = 'Demo Shop support',
     primary_color = '#0f766e'
 where site_id = '00000000-0000-4000-8000-000000000101'
   and title = 'Chat with us';
+
+-- Answers the demo gives on its own while nobody is online.
+insert into public.knowledge_articles (id, site_id, title, body)
+values
+  ('00000000-0000-4000-8000-000000000201', '00000000-0000-4000-8000-000000000101', 'Shipping and delivery',
+   'We ship worldwide. Orders leave our warehouse within one business day and arrive in 2 to 5 business days.'),
+  ('00000000-0000-4000-8000-000000000202', '00000000-0000-4000-8000-000000000101', 'Returns and refunds',
+   'You can return any item within 30 days for a full refund. Start a return from your order page.'),
+  ('00000000-0000-4000-8000-000000000203', '00000000-0000-4000-8000-000000000101', 'Opening hours',
+   'Our team answers chats Monday to Friday, 9:00 to 17:00 (Paris time).')
+on conflict (id) do nothing;

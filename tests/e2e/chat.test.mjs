@@ -211,6 +211,8 @@ test("right-to-left, dark mode and a 360 px phone", async () => {
   assert.match(await widget.getAttribute("class"), /dark/);
   const box = await panel(page).boundingBox();
   assert.ok(box.x >= 0 && box.x + box.width <= 360, `panel fits the phone: ${JSON.stringify(box)}`);
+  const colours = await panel(page).evaluate((el) => [getComputedStyle(el).backgroundColor, getComputedStyle(el).color]);
+  assert.deepEqual(colours, ["rgb(17, 24, 39)", "rgb(243, 244, 246)"], "dark panel, light text");
   const fontSize = await page.locator("[data-testid=chat-input]").evaluate((el) => getComputedStyle(el).fontSize);
   assert.equal(fontSize, "16px", "no zoom on iOS");
   const own = await page.locator("[data-testid=chat-message][data-sender=customer]").first().boundingBox();

@@ -3,15 +3,21 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { artifacts, edge, launch, setDemoSettings, site } from "./support.mjs";
+import { DEMO_OWNER_ID, DEMO_SITE_ID, artifacts, edge, launch, rest, setDemoSettings, site } from "./support.mjs";
 
 let browser;
 before(async () => (browser = await launch()));
 after(async () => browser?.close());
 
+/** Set the demo owner's availability (what the console's online switch does). */
+async function ownerAvailability(availability) {
+  await rest(`site_members?site_id=eq.${DEMO_SITE_ID}&user_id=eq.${DEMO_OWNER_ID}`, { method: "PATCH", body: { availability } });
+}
+
 test("the demo page shows the widget styled from widget_settings", async () => {
   const welcome = `Welcome, tester ${randomUUID().slice(0, 8)}!`;
   await setDemoSettings({ welcome_message: welcome, primary_color: "#b91c1c", title: "Browser test desk" });
+  await ownerAvailability("online");
 
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   const errors = [];
@@ -44,6 +50,16 @@ test("the demo page shows the widget styled from widget_settings", async () => {
   await page.locator("[data-testid=chat-close]").click();
   assert.equal(await page.locator("[data-testid=chat-welcome]").count(), 0);
   await page.close();
+
+  // With nobody online the widget says so and greets with the offline message.
+  await ownerAvailability("offline");
+  await setDemoSettings({ offline_message: "Back tomorrow at nine." });
+  const away = await browser.newPage();
+  await away.goto(site);
+  await away.locator("[data-testid=chat-launcher]").click();
+  assert.equal(await away.locator("[data-testid=chat-welcome]").textContent(), "Back tomorrow at nine.");
+  assert.match(await away.locator("[data-testid=chat-status]").textContent(), /away/);
+  await away.close();
 });
 
 test("an unknown site key shows no widget and leaves the page alone", async () => {

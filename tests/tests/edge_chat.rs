@@ -267,12 +267,20 @@ async fn credits_run_out_with_402() {
 async fn disabled_widgets_and_business_hours() {
     let db = database().await;
     let (site, key) = open_site(&db).await;
+    let widget = || async { client().get(format!("{}/v1/sites/{key}/widget", edge())).send().await.unwrap().json::<Value>().await.unwrap() };
+    assert_eq!(widget().await["is_online"], false, "nobody online: offline");
+    let operator = new_user(&db).await;
+    sqlx::query("insert into public.site_members (site_id, user_id, role, availability) values ($1, $2, 'operator', 'online')")
+        .bind(site)
+        .bind(operator)
+        .execute(&db)
+        .await
+        .unwrap();
+    assert_eq!(widget().await["is_online"], true, "always open and an operator online");
     sqlx::query("update public.widget_settings set business_hours = '{}' where site_id = $1").bind(site).execute(&db).await.unwrap();
-    let config: Value = client().get(format!("{}/v1/sites/{key}/widget", edge())).send().await.unwrap().json().await.unwrap();
-    assert_eq!(config["is_online"], false, "no opening hours: offline");
+    assert_eq!(widget().await["is_online"], false, "no opening hours: offline");
     sqlx::query("update public.widget_settings set enabled = false where site_id = $1").bind(site).execute(&db).await.unwrap();
-    let config: Value = client().get(format!("{}/v1/sites/{key}/widget", edge())).send().await.unwrap().json().await.unwrap();
-    assert_eq!(config, json!({"site_key": key, "enabled": false}));
+    assert_eq!(widget().await, json!({"site_key": key, "enabled": false}));
     assert_eq!(error(start(json!({"site_key": key}), None).await).await.code, ErrorCode::WidgetDisabled);
 }
 

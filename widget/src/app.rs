@@ -11,6 +11,8 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
 const STYLE: &str = include_str!("style.css");
+const DARK_TEXT: &str = "#f3f4f6";
+const DARK_BACKGROUND: &str = "#111827";
 
 /// How the widget starts: what embed.js handed over.
 pub struct Start {
@@ -52,15 +54,16 @@ pub fn App(start: Start) -> impl IntoView {
 /// Launcher, panel and the screen-reader announcer, coloured through CSS custom properties.
 #[component]
 fn Widget(config: WidgetConfig, api_base: String, open: bool) -> impl IntoView {
-    let theme = format!(
-        "--chat-primary:{};--chat-text:{};--chat-background:{}",
-        config.theme.primary_color, config.theme.text_color, config.theme.background_color
-    );
+    let dark = is_dark(config.theme.color_scheme);
+    // The settings' text and background colours are for light mode; dark mode uses its own.
+    let (text, background) =
+        if dark { (DARK_TEXT, DARK_BACKGROUND) } else { (config.theme.text_color.as_str(), config.theme.background_color.as_str()) };
+    let theme = format!("--chat-primary:{};--chat-text:{text};--chat-background:{background}", config.theme.primary_color);
     let mut class = match config.position {
         Position::BottomRight => "chat right".to_string(),
         Position::BottomLeft => "chat left".to_string(),
     };
-    if is_dark(config.theme.color_scheme) {
+    if dark {
         class.push_str(" dark");
     }
     let chat = Chat::start(config, &api_base);
