@@ -231,6 +231,16 @@ mod tests {
         assert!(invalid.get("retry_after").is_none());
     }
 
+    /// The README documents every code with its status.
+    #[test]
+    fn readme_documents_every_code() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+        for code in ErrorCode::ALL {
+            let row = format!("| `{}` | {} |", code.as_str(), code.status());
+            assert!(readme.contains(&row), "README lacks the row {row}");
+        }
+    }
+
     /// Every code a SQL function raises with `public.refuse(...)` is one the API knows.
     #[test]
     fn every_sql_refusal_is_a_known_code() {

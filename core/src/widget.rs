@@ -4,6 +4,7 @@
 //! served by the edge at `GET /v1/sites/{site_key}/widget`, rendered by the widget.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Where the launcher sits on the page.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,10 +86,23 @@ pub struct WidgetConfig {
     pub require_phone: bool,
     /// IANA time zone the business hours are expressed in.
     pub timezone: String,
-    /// Opening hours per weekday, `null` when always open.
-    pub business_hours: Option<serde_json::Value>,
+    /// Opening hours per weekday (`mon`..`sun`) as `[open, close]` pairs, `None` when always open.
+    pub business_hours: Option<BTreeMap<String, Vec<(String, String)>>>,
     /// Extra pre-chat fields defined by the site owner.
-    pub custom_fields: serde_json::Value,
+    #[serde(default)]
+    pub custom_fields: Vec<CustomField>,
+}
+
+/// A custom pre-chat field the site defines (`widget_settings.custom_fields`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CustomField {
+    /// The key the answer is stored under.
+    pub key: String,
+    /// What the form shows.
+    pub label: String,
+    /// Whether the visitor must answer.
+    #[serde(default)]
+    pub required: bool,
 }
 
 fn always() -> bool {
@@ -96,7 +110,7 @@ fn always() -> bool {
 }
 
 /// What `GET /v1/sites/{site_key}/widget` answers: the settings, or only that it is off.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum WidgetState {
     /// The widget is on; here is everything it needs.
@@ -110,14 +124,34 @@ pub enum WidgetState {
     },
 }
 
+impl WidgetState {
+    /// Read the answer: a first look at `enabled`, then the settings when it is on. (Two plain
+    /// passes instead of serde's untagged buffering, which costs the widget kilobytes of wasm.)
+    pub fn from_json(text: &str) -> serde_json::Result<Self> {
+        #[derive(Deserialize)]
+        struct Probe {
+            site_key: String,
+            enabled: bool,
+        }
+        let probe: Probe = serde_json::from_str(text)?;
+        if probe.enabled {
+            Ok(Self::Enabled(Box::new(serde_json::from_str(text)?)))
+        } else {
+            Ok(Self::Disabled { site_key: probe.site_key, enabled: false })
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn disabled_widgets_say_only_that() {
-        let state: WidgetState = serde_json::from_str(r#"{"site_key":"demo-site","enabled":false}"#).unwrap();
+        let state = WidgetState::from_json(r#"{"site_key":"demo-site","enabled":false}"#).unwrap();
         assert_eq!(state, WidgetState::Disabled { site_key: "demo-site".into(), enabled: false });
+        let json = serde_json::to_string(&state).unwrap();
+        assert_eq!(json, r#"{"site_key":"demo-site","enabled":false}"#);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use crate::supabase::{Supabase, internal, var};
 use crate::tokens::{self, SessionIds};
 use crate::widget_config;
-use chat_core::api::{EndSession, MAX_PAGE, Message, MessagePage, PostMessage, PostedMessage, RefreshSession, Session, StartSession};
+use chat_core::api::{EndSession, MAX_PAGE, Message, MessagePage, PostMessage, RefreshSession, Session, StartSession};
 use chat_core::{ApiError, ErrorCode, WidgetState};
 use serde::de::DeserializeOwned;
 use serde_json::json;
@@ -84,10 +84,11 @@ pub async fn post_message(mut request: Request, env: &Env, ctx: &Context) -> Res
     body.validate()?;
     let params = json!({ "p_client_msg_id": body.client_msg_id, "p_content": body.content });
     let text = Supabase::guest(env, &jwt)?.rpc("post_message", params.to_string()).await?;
-    let posted: PostedMessage = parse(&text)?;
-    if posted.created {
+    let message: Message = parse(&text)?;
+    let created = parse::<Created>(&text)?.created;
+    if created {
         let service = Supabase::service(env)?;
-        let message_id = posted.message.id;
+        let message_id = message.id;
         ctx.wait_until(async move {
             let params = json!({ "p_message_id": message_id }).to_string();
             if let Err(error) = service.rpc("answer_automatically", params).await {
@@ -95,7 +96,13 @@ pub async fn post_message(mut request: Request, env: &Env, ctx: &Context) -> Res
             }
         });
     }
-    json_response(&posted, if posted.created { 201 } else { 200 })
+    json_response(&message, if created { 201 } else { 200 })
+}
+
+/// Whether `post_message` stored a new row (true) or found the retried one (false).
+#[derive(serde::Deserialize)]
+struct Created {
+    created: bool,
 }
 
 /// `GET /v1/messages?after=<seq>&limit=<n>`: the guest's conversation after a cursor.

@@ -23,11 +23,11 @@ pub fn from_response(status: u16, body: &str) -> Result<WidgetState, ApiError> {
     if !(200..300).contains(&status) {
         return Err(refusal::from_postgrest(status, body));
     }
-    match serde_json::from_str::<Option<WidgetState>>(body) {
-        Ok(Some(state)) => Ok(state),
-        Ok(None) => Err(site_not_found()),
-        Err(error) => Err(ApiError::new(ErrorCode::UpstreamUnavailable, format!("unexpected widget settings: {error}"))),
+    if body.trim() == "null" {
+        return Err(site_not_found());
     }
+    WidgetState::from_json(body)
+        .map_err(|error| ApiError::new(ErrorCode::UpstreamUnavailable, format!("unexpected widget settings: {error}")))
 }
 
 fn site_not_found() -> ApiError {

@@ -135,7 +135,7 @@ async fn messages_are_idempotent_and_paged() {
     assert_eq!(retried.status(), StatusCode::OK);
     let retried: Value = retried.json().await.unwrap();
     assert_eq!(retried["id"], created["id"]);
-    assert_eq!(retried["created"], false);
+    assert!(retried.get("created").is_none(), "the status says it: 201 created, 200 retried");
 
     let count: i64 = sqlx::query_scalar("select count(*) from public.messages where conversation_id = $1 and sender_type = 'customer'")
         .bind(session.conversation_id)
@@ -310,7 +310,7 @@ async fn knowledge_answers_once_per_message_and_away_message_once() {
     // Give a wrongly duplicated answer time to show up before counting.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let automatic: Vec<_> = history(&session, 0).await.messages.into_iter().filter(|m| m.sender_type == ai).collect();
-    let kinds: Vec<&str> = automatic.iter().map(|m| m.metadata["kind"].as_str().unwrap_or("")).collect();
+    let kinds: Vec<&str> = automatic.iter().map(|m| m.metadata.kind.as_deref().unwrap_or("")).collect();
     assert_eq!(kinds, ["knowledge_answer", "away_message"], "one answer for the question, one away message for the rest");
     assert_eq!(automatic[0].content, "We ship worldwide within 3 business days.");
 }

@@ -1,7 +1,7 @@
 //! Calls to the edge API. Every failure is an `ApiError`; a network failure is
 //! `upstream_unavailable`, so the caller can tell "retry later" from "this will never work".
 
-use chat_core::api::{EndSession, MessagePage, PostMessage, PostedMessage, RefreshSession, Session, StartSession};
+use chat_core::api::{EndSession, Message, MessagePage, PostMessage, RefreshSession, Session, StartSession};
 use chat_core::{ApiError, ErrorCode, WidgetState};
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
@@ -20,7 +20,12 @@ impl Edge {
 
     /// `GET /v1/sites/{site_key}/widget`.
     pub async fn widget(&self, site_key: &str) -> Result<WidgetState, ApiError> {
-        answer(Request::get(&format!("{}/v1/sites/{site_key}/widget", self.base)).send().await).await
+        let response = Request::get(&format!("{}/v1/sites/{site_key}/widget", self.base)).send().await.map_err(|_| unreachable())?;
+        if !response.ok() {
+            return Err(response.json::<ApiError>().await.unwrap_or_else(|_| unreachable()));
+        }
+        let text = response.text().await.map_err(|_| unreachable())?;
+        WidgetState::from_json(&text).map_err(|_| unreachable())
     }
 
     /// `POST /v1/sessions`.
@@ -39,7 +44,7 @@ impl Edge {
     }
 
     /// `POST /v1/messages`.
-    pub async fn post(&self, jwt: &str, body: &PostMessage) -> Result<PostedMessage, ApiError> {
+    pub async fn post(&self, jwt: &str, body: &PostMessage) -> Result<Message, ApiError> {
         send_json(Request::post(&format!("{}/v1/messages", self.base)).header("Authorization", &bearer(jwt)), body).await
     }
 

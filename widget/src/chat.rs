@@ -124,7 +124,7 @@ impl Chat {
             c.require_name
                 || c.require_email
                 || c.require_phone
-                || c.custom_fields.as_array().is_some_and(|f| f.iter().any(|f| f["required"] == true))
+                || c.custom_fields.iter().any(|f| f.required)
         })
     }
 
@@ -286,9 +286,9 @@ impl Chat {
             self.set_delivery(item.client_msg_id, Delivery::Sending);
             let body = PostMessage { client_msg_id: item.client_msg_id, content: item.content.clone() };
             match self.edge.get_value().post(&session.guest_jwt, &body).await {
-                Ok(posted) => {
+                Ok(message) => {
                     self.confirm(item.client_msg_id);
-                    self.merge(vec![posted.message]);
+                    self.merge(vec![message]);
                 }
                 Err(error) => {
                     let retrying = |wait_ms: f64, attempts: u32| Delivery::Retrying { due: js_sys::Date::now() + wait_ms, attempts };

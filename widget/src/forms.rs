@@ -2,17 +2,15 @@
 //! the visitor ends the chat.
 
 use crate::chat::{Chat, Stage};
-use chat_core::api::{CustomField, StartSession};
+use chat_core::api::StartSession;
 use leptos::prelude::*;
 use std::collections::BTreeMap;
 
 /// Name, email, phone and the site's own fields, as the settings ask for them.
 #[component]
 pub fn PreChatForm(chat: Chat) -> impl IntoView {
-    let (name, email, phone, custom) = chat.config.with_value(|c| {
-        let custom: Vec<CustomField> = serde_json::from_value(c.custom_fields.clone()).unwrap_or_default();
-        (c.require_name, c.require_email, c.require_phone, custom)
-    });
+    let (name, email, phone, custom) =
+        chat.config.with_value(|c| (c.require_name, c.require_email, c.require_phone, c.custom_fields.clone()));
     let values = RwSignal::new(BTreeMap::<String, String>::new());
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();

@@ -35,7 +35,10 @@ fn main() {
     let start = app::Start {
         site_key: attribute("data-site"),
         api_base: attribute("data-api"),
-        config: serde_json::from_str(&attribute("data-config")).ok(),
+        config: match chat_core::WidgetState::from_json(&attribute("data-config")) {
+            Ok(chat_core::WidgetState::Enabled(config)) => Some(*config),
+            _ => None,
+        },
         open: attribute("data-open") == "1",
     };
     leptos::mount::mount_to(mount_point, move || app::App(app::AppProps { start })).forget();
