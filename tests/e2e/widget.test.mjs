@@ -62,6 +62,20 @@ test("the demo page shows the widget styled from widget_settings", async () => {
   await away.close();
 });
 
+test("nothing is stored and no cookie is set until the visitor opens the widget", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const loaded = page.waitForResponse((r) => r.url().endsWith("/widget/chat-widget_bg.wasm"));
+  await page.goto(site);
+  await loaded;
+  // The widget loaded on idle and is running: still nothing written.
+  await page.locator("[data-testid=chat-launcher]").waitFor();
+  await page.waitForTimeout(1500);
+  assert.deepEqual(await page.evaluate(() => [localStorage.length, sessionStorage.length, document.cookie]), [0, 0, ""]);
+  assert.deepEqual(await context.cookies(), []);
+  await context.close();
+});
+
 test("an unknown site key shows no widget and leaves the page alone", async () => {
   const page = await browser.newPage();
   const warnings = [];

@@ -177,7 +177,7 @@ impl Chat {
         let message = PostMessage { client_msg_id: Uuid::new_v4(), content };
         message.validate()?;
         self.outbox.update(|o| {
-            o.push(Outgoing { client_msg_id: message.client_msg_id, content: message.content, written_at: js_sys::Date::now() })
+            o.push(Outgoing { client_msg_id: message.client_msg_id, content: message.content })
         });
         self.delivery.update(|d| {
             d.insert(message.client_msg_id, Delivery::Retrying { due: 0.0, attempts: 0 });

@@ -12,8 +12,6 @@ pub struct Outgoing {
     pub client_msg_id: Uuid,
     /// The text.
     pub content: String,
-    /// When it was written (ms since the epoch), to sort it among the conversation.
-    pub written_at: f64,
 }
 
 /// The saved state of one site's chat.
