@@ -13,8 +13,12 @@ use std::process::Command;
 /// The stack the API benchmark starts, on ports of its own.
 const BENCH_PORTS: Ports = Ports { api: 54521, site: 8280, edge: 8987, inspector: 9429 };
 
-/// Run every benchmark.
-pub fn run(root: &Path) -> Result<()> {
+/// Run the benchmarks `only` names (`queries`, `api`), or all of them.
+pub fn run(root: &Path, only: Option<&str>) -> Result<()> {
+    let wanted = |name: &str| only.is_none_or(|o| o == name);
+    if let Some(other) = only.filter(|o| !["queries", "api"].contains(o)) {
+        return Err(format!("unknown benchmark {other:?}; expected queries or api"));
+    }
     let tools = crate::setup::run(root)?;
     let devstack = crate::artifacts::build(root, &tools)?;
     let database_url = format!("postgres://postgres@127.0.0.1:5432/chat_bench_{}", std::process::id());
@@ -29,10 +33,15 @@ pub fn run(root: &Path) -> Result<()> {
         )
     };
 
-    with_db(Command::new(&devstack).args(["prepare", "--no-seed"]))?;
-    let hot = with_db(Command::new("psql").args(["-X", "-q", "-f", "bench/hot_queries.sql", &database_url]));
-    with_db(Command::new(&devstack).arg("drop-database"))?;
-    hot?;
+    if wanted("queries") {
+        with_db(Command::new(&devstack).args(["prepare", "--no-seed"]))?;
+        let hot = with_db(Command::new("psql").args(["-X", "-q", "-f", "bench/hot_queries.sql", &database_url]));
+        with_db(Command::new(&devstack).arg("drop-database"))?;
+        hot?;
+    }
+    if !wanted("api") {
+        return Ok(());
+    }
 
     with_db(Command::new(&devstack).arg("prepare"))?;
     let api = (|| {

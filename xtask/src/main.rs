@@ -29,7 +29,7 @@ fn main() -> ExitCode {
         Some("build") => setup::run(&root).and_then(|tools| artifacts::build(&root, &tools)).map(drop),
         Some("dev") => dev::run(&root),
         Some("test") => test::run(&root),
-        Some("bench") => bench::run(&root),
+        Some("bench") => bench::run(&root, std::env::args().nth(2).as_deref()),
         _ => {
             print_help();
             return ExitCode::from(2);
@@ -52,7 +52,7 @@ fn print_help() {
          build   build devstack, the widget (target/widget-dist) and the edge Worker (edge/build, target/edge-assets)\n  \
          dev     start PostgreSQL-backed Supabase stand-in, edge (workerd) and demo site; Ctrl-C stops all\n  \
          test    run unit, database, integration, conformance and browser tests on a fresh database\n  \
-         bench   load 10M messages into a fresh database and time the hot queries (ratios vs 100k)"
+         bench   [queries|api] hot queries at 10M messages vs 100k; POST /v1/messages vs a read (same run)"
     );
 }
 
