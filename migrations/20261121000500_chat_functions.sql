@@ -16,6 +16,22 @@ end;
 $$;
 revoke execute on function public.refuse(text, text, text) from public, anon, authenticated;
 
+-- Refuse unless the session may still be used: not ended, not idle past its timeout.
+create or replace function public.refuse_unless_open(p_session public.chat_sessions, p_now timestamptz) returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if p_session.status = 'ended' then
+    perform public.refuse('session_ended', 'This chat has ended.', p_session.end_reason);
+  end if;
+  if p_session.last_activity_at + make_interval(mins => p_session.timeout_minutes) <= p_now then
+    perform public.refuse('session_expired', 'This chat ended after a period of inactivity.');
+  end if;
+end;
+$$;
+revoke execute on function public.refuse_unless_open(public.chat_sessions, timestamptz) from public, anon, authenticated;
+
 -- Start a widget session for a visitor, or resume the one whose token hash is given if it is
 -- still active and within its timeout. Called by the edge (service role): it validated the
 -- pre-chat form, generated the token and passes only its SHA-256.
@@ -222,12 +238,7 @@ begin
     return public.message_json(v_message) || jsonb_build_object('created', false);
   end if;
 
-  if v_session.status = 'ended' then
-    perform public.refuse('session_ended', 'This chat has ended.', v_session.end_reason);
-  end if;
-  if v_session.last_activity_at + make_interval(mins => v_session.timeout_minutes) <= v_now then
-    perform public.refuse('session_expired', 'This chat ended after a period of inactivity.');
-  end if;
+  perform public.refuse_unless_open(v_session, v_now);
   if p_content is null or char_length(btrim(p_content)) = 0 or char_length(p_content) > 5000 then
     perform public.refuse('invalid_content', 'A message has 1 to 5000 characters.');
   end if;

@@ -9,6 +9,29 @@ language sql immutable
 set search_path = ''
 as $$ select array_position(array['t1', 't2', 't3', 'manager'], p_level) $$;
 
+-- Put an assigned conversation back in the queue: close its open assignment with the reason,
+-- count the reassignment, and flag it for review from the third one on.
+create or replace function public.requeue(p_conversation_id uuid, p_reason text, p_at timestamptz)
+returns public.conversations
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_conversation public.conversations%rowtype;
+begin
+  update public.conversation_assignments set released_at = p_at, release_reason = p_reason
+  where conversation_id = p_conversation_id and released_at is null;
+  update public.conversations
+  set status = 'waiting', assigned_operator_id = null, assigned_at = null,
+      reassignment_count = reassignment_count + 1,
+      needs_review = needs_review or reassignment_count + 1 >= 3
+  where id = p_conversation_id
+  returning * into v_conversation;
+  return v_conversation;
+end;
+$$;
+revoke execute on function public.requeue(uuid, text, timestamptz) from public, anon, authenticated;
+
 -- The calling operator takes the oldest waiting conversation of the site that its support
 -- level may handle. SKIP LOCKED lets concurrent operators each take a different one.
 create or replace function public.take_next_conversation(p_site_id uuid) returns jsonb
@@ -85,17 +108,9 @@ begin
   if v_conversation.status <> 'active' then
     perform public.refuse('not_assigned', 'This conversation is not assigned to anyone.');
   end if;
-  update public.conversation_assignments set released_at = now(), release_reason = p_reason
-  where conversation_id = p_conversation_id and released_at is null;
   update public.conversation_participants set left_at = now()
   where conversation_id = p_conversation_id and user_id = v_conversation.assigned_operator_id;
-  update public.conversations
-  set status = 'waiting', assigned_operator_id = null, assigned_at = null,
-      reassignment_count = reassignment_count + 1,
-      needs_review = needs_review or reassignment_count + 1 >= 3
-  where id = p_conversation_id
-  returning * into v_conversation;
-  return to_jsonb(v_conversation);
+  return to_jsonb(public.requeue(p_conversation_id, p_reason, now()));
 end;
 $$;
 
@@ -119,13 +134,7 @@ begin
       and c.last_customer_message_at > a.last_activity_at
     for update of a skip locked
   loop
-    update public.conversation_assignments set released_at = p_now, release_reason = 'idle'
-    where conversation_id = v_assignment.conversation_id and released_at is null;
-    update public.conversations
-    set status = 'waiting', assigned_operator_id = null, assigned_at = null,
-        reassignment_count = reassignment_count + 1,
-        needs_review = needs_review or reassignment_count + 1 >= 3
-    where id = v_assignment.conversation_id;
+    perform public.requeue(v_assignment.conversation_id, 'idle', p_now);
     insert into public.operator_daily_stats (site_id, user_id, day, idle_incidents)
     values (v_assignment.site_id, v_assignment.operator_id, (p_now at time zone 'UTC')::date, 1)
     on conflict (site_id, user_id, day) do update

@@ -91,12 +91,7 @@ begin
   if not found then
     perform public.refuse('session_not_found', 'This chat session does not exist.');
   end if;
-  if v_session.status = 'ended' then
-    perform public.refuse('session_ended', 'This chat has ended.', v_session.end_reason);
-  end if;
-  if v_session.last_activity_at + make_interval(mins => v_session.timeout_minutes) <= p_now then
-    perform public.refuse('session_expired', 'This chat ended after a period of inactivity.');
-  end if;
+  perform public.refuse_unless_open(v_session, p_now);
   return jsonb_build_object('session_id', v_session.id, 'conversation_id', v_session.conversation_id,
                             'customer_id', v_session.customer_id, 'site_id', v_session.site_id,
                             'link_id', v_session.link_id, 'resumed', true);

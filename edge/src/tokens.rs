@@ -69,15 +69,20 @@ mod tests {
         assert_ne!(sha256_hex(&a), sha256_hex(&b));
     }
 
-    #[test]
-    fn guest_claims_scope_one_conversation_for_an_hour() {
-        let ids = SessionIds {
+    /// Ids of a made-up session.
+    pub(super) fn ids() -> SessionIds {
+        SessionIds {
             session_id: uuid::Uuid::new_v4(),
             conversation_id: uuid::Uuid::new_v4(),
             customer_id: uuid::Uuid::new_v4(),
             site_id: uuid::Uuid::new_v4(),
             resumed: false,
-        };
+        }
+    }
+
+    #[test]
+    fn guest_claims_scope_one_conversation_for_an_hour() {
+        let ids = ids();
         let claims = guest_claims(&ids, 1_000, Some("https://shop.example".into()));
         assert_eq!(claims.role, Role::Authenticated);
         assert_eq!(claims.exp - claims.iat, 3600);
@@ -119,14 +124,7 @@ mod guest_tests {
     const SECRET: &[u8] = b"edge-test-secret-at-least-32-characters";
 
     fn token(now: i64, origin: Option<&str>) -> String {
-        let ids = SessionIds {
-            session_id: uuid::Uuid::new_v4(),
-            conversation_id: uuid::Uuid::new_v4(),
-            customer_id: uuid::Uuid::new_v4(),
-            site_id: uuid::Uuid::new_v4(),
-            resumed: false,
-        };
-        guest_claims(&ids, now, origin.map(str::to_string)).sign(SECRET).unwrap()
+        guest_claims(&super::tests::ids(), now, origin.map(str::to_string)).sign(SECRET).unwrap()
     }
 
     fn now() -> i64 {
