@@ -99,8 +99,11 @@ begin
     where id = v_customer_id;
   end if;
 
-  insert into public.conversations (site_id, customer_id, source, created_at)
-  values (v_site.id, v_customer_id, 'widget', p_now)
+  -- Widget conversations are greeted by the site's default agent (its oldest active one).
+  insert into public.conversations (site_id, customer_id, agent_id, source, created_at)
+  values (v_site.id, v_customer_id,
+          (select a.id from public.agents a where a.site_id = v_site.id and a.is_active order by a.created_at, a.id limit 1),
+          'widget', p_now)
   returning id into v_conversation_id;
   insert into public.conversation_participants (conversation_id, site_id, customer_id, role)
   values (v_conversation_id, v_site.id, v_customer_id, 'customer');

@@ -1,6 +1,7 @@
 -- What the edge's chat API needs beyond the chat functions: online state from business hours,
 -- dark mode, resuming a session by its token, and automatic answers.
 -- Affects: widget_settings.color_scheme, is_open(jsonb, text, timestamptz), widget_config(text)
+--          (adds the default agent's public persona),
 --          (is_online = within business hours and an operator online),
 --          resume_session(text, timestamptz), answer_automatically(uuid, real).
 
@@ -49,6 +50,9 @@ as $$
     -- Online: within business hours and someone is there to answer.
     'is_online', public.is_open(w.business_hours, w.timezone)
                  and exists (select 1 from public.site_members m where m.site_id = s.id and m.availability = 'online'),
+    -- The persona that greets visitors: the site's default agent (its oldest active one).
+    'agent', (select jsonb_build_object('name', a.name, 'avatar_url', a.avatar_url)
+              from public.agents a where a.site_id = s.id and a.is_active order by a.created_at, a.id limit 1),
     'theme', jsonb_build_object(
       'primary_color', w.primary_color,
       'text_color', w.text_color,

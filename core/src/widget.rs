@@ -59,9 +59,13 @@ pub struct WidgetConfig {
     pub welcome_message: String,
     /// Shown outside business hours.
     pub offline_message: String,
-    /// Whether the site is within its business hours right now (in its time zone).
+    /// Whether someone can answer now: within business hours (in the site's time zone) and an
+    /// operator online.
     #[serde(default = "always")]
     pub is_online: bool,
+    /// The persona that greets visitors, when the site has an agent.
+    #[serde(default)]
+    pub agent: Option<AgentPersona>,
     /// Colours.
     pub theme: Theme,
     /// Launcher position.
@@ -91,6 +95,16 @@ pub struct WidgetConfig {
     /// Extra pre-chat fields defined by the site owner.
     #[serde(default)]
     pub custom_fields: Vec<CustomField>,
+}
+
+/// An agent as visitors see it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AgentPersona {
+    /// Display name.
+    pub name: String,
+    /// Picture, when the site set one.
+    #[serde(default)]
+    pub avatar_url: Option<String>,
 }
 
 /// A custom pre-chat field the site defines (`widget_settings.custom_fields`).

@@ -37,3 +37,9 @@ values
   ('00000000-0000-4000-8000-000000000203', '00000000-0000-4000-8000-000000000101', 'Opening hours',
    'Our team answers chats Monday to Friday, 9:00 to 17:00 (Paris time).')
 on conflict (id) do nothing;
+
+-- The demo's agent persona (greets visitors; no photo).
+insert into public.agents (id, site_id, name, persona)
+values ('00000000-0000-4000-8000-000000000301', '00000000-0000-4000-8000-000000000101', 'Maya from Demo Shop',
+        'Friendly, concise, answers in the visitor''s language.')
+on conflict (id) do nothing;

@@ -36,6 +36,7 @@ test("the demo page shows the widget styled from widget_settings", async () => {
   assert.equal(await welcomeText.textContent(), welcome);
   assert.equal(await page.locator("[data-testid=chat-header]").evaluate((el) => getComputedStyle(el).backgroundColor), "rgb(185, 28, 28)");
   assert.match(await page.locator("[data-testid=chat-header]").textContent(), /Browser test desk/);
+  assert.equal(await page.locator("[data-testid=chat-agent]").textContent(), "Maya from Demo Shop");
 
   // The host page's hostile CSS (Georgia everywhere, red paragraphs) does not leak in.
   const style = await welcomeText.evaluate((el) => ({ font: getComputedStyle(el).fontFamily, color: getComputedStyle(el).color }));

@@ -269,6 +269,13 @@ async fn disabled_widgets_and_business_hours() {
     let (site, key) = open_site(&db).await;
     let widget = || async { client().get(format!("{}/v1/sites/{key}/widget", edge())).send().await.unwrap().json::<Value>().await.unwrap() };
     assert_eq!(widget().await["is_online"], false, "nobody online: offline");
+    assert_eq!(widget().await["agent"], Value::Null, "no agent yet");
+    sqlx::query("insert into public.agents (site_id, name, avatar_url) values ($1, 'Maya', 'https://cdn.example/maya.png')")
+        .bind(site)
+        .execute(&db)
+        .await
+        .unwrap();
+    assert_eq!(widget().await["agent"], json!({"name": "Maya", "avatar_url": "https://cdn.example/maya.png"}));
     let operator = new_user(&db).await;
     sqlx::query("insert into public.site_members (site_id, user_id, role, availability) values ($1, $2, 'operator', 'online')")
         .bind(site)

@@ -30,16 +30,12 @@ pub struct Start {
 #[component]
 pub fn App(start: Start) -> impl IntoView {
     let Start { site_key, api_base, config, open } = start;
-    let edge = Edge::new(&api_base);
-    let state = LocalResource::new(move || {
-        let (edge, site_key, config) = (edge.clone(), site_key.clone(), config.clone());
-        async move {
-            match config {
-                Some(config) => Ok(WidgetState::Enabled(Box::new(config))),
-                None => edge.widget(&site_key).await,
-            }
-        }
-    });
+    // The settings embed.js handed over, or (when it could not get them) one fetch here.
+    let state = RwSignal::new(config.map(|config| Ok(WidgetState::Enabled(Box::new(config)))));
+    if state.with_untracked(Option::is_none) {
+        let edge = Edge::new(&api_base);
+        leptos::task::spawn_local(async move { state.set(Some(edge.widget(&site_key).await)) });
+    }
     view! {
         <style>{STYLE}</style>
         {move || state.get().map(|result| match result {
@@ -108,6 +104,11 @@ fn Widget(config: WidgetConfig, api_base: String, open: bool) -> impl IntoView {
 #[component]
 fn Panel(chat: Chat, close: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
     let (title, online, welcome, offline) = chat.config.with_value(|c| (c.title.clone(), c.is_online, c.welcome_message.clone(), c.offline_message.clone()));
+    let (agent, photo) = chat.config.with_value(|c| {
+        let agent = c.agent.clone();
+        let photo = agent.as_ref().and_then(|a| a.avatar_url.clone()).filter(|_| c.show_agent_photos);
+        (agent.map(|a| a.name), photo)
+    });
     let label = title.clone();
     // A memo, so setting the stage to the value it has does not rebuild (and empty) the form.
     let view = Memo::new(move |_| match chat.stage.get() {
@@ -137,8 +138,10 @@ fn Panel(chat: Chat, close: impl Fn() + Copy + Send + Sync + 'static) -> impl In
             on:keydown=move |ev| if ev.key() == "Escape" { close() }
         >
             <header class="header" data-testid="chat-header">
+                {photo.map(|src| view! { <img class="avatar" src=src alt="" data-testid="chat-agent-photo" /> })}
                 <div class="heading">
                     <span class="title">{title}</span>
+                    {agent.map(|name| view! { <span class="agent" data-testid="chat-agent">{name}</span> })}
                     <span class="status" data-testid="chat-status">
                         <span class=if online { "dot online" } else { "dot" } aria-hidden="true"></span>
                         {if online { "We're online" } else { "We're away" }}
