@@ -69,8 +69,6 @@ as $$
     'require_name', w.require_name,
     'require_email', w.require_email,
     'require_phone', w.require_phone,
-    'timezone', w.timezone,
-    'business_hours', w.business_hours,
     'custom_fields', w.custom_fields
   ) end
   from public.sites s

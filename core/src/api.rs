@@ -232,7 +232,7 @@ mod tests {
             "position": "bottom-right", "show_agent_photos": true, "show_typing_indicator": true,
             "enable_file_upload": false, "enable_emojis": true, "max_file_size_bytes": 0,
             "allowed_file_types": [], "require_name": require_name, "require_email": require_email,
-            "require_phone": require_phone, "timezone": "UTC", "business_hours": null, "custom_fields": custom
+            "require_phone": require_phone, "custom_fields": custom
         }))
         .unwrap()
     }

@@ -4,7 +4,6 @@
 //! served by the edge at `GET /v1/sites/{site_key}/widget`, rendered by the widget.
 
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// Where the launcher sits on the page.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,7 +59,7 @@ pub struct WidgetConfig {
     /// Shown outside business hours.
     pub offline_message: String,
     /// Whether someone can answer now: within business hours (in the site's time zone) and an
-    /// operator online.
+    /// operator online. The hours themselves stay with the site.
     #[serde(default = "always")]
     pub is_online: bool,
     /// The persona that greets visitors, when the site has an agent.
@@ -88,10 +87,6 @@ pub struct WidgetConfig {
     pub require_email: bool,
     /// Pre-chat form: phone required.
     pub require_phone: bool,
-    /// IANA time zone the business hours are expressed in.
-    pub timezone: String,
-    /// Opening hours per weekday (`mon`..`sun`) as `[open, close]` pairs, `None` when always open.
-    pub business_hours: Option<BTreeMap<String, Vec<(String, String)>>>,
     /// Extra pre-chat fields defined by the site owner.
     #[serde(default)]
     pub custom_fields: Vec<CustomField>,

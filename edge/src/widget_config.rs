@@ -43,8 +43,7 @@ mod tests {
         "text_color":"#1f2937","background_color":"#ffffff","color_scheme":"auto"},"position":"bottom-left",
         "show_agent_photos":true,"show_typing_indicator":true,"enable_file_upload":false,
         "enable_emojis":true,"max_file_size_bytes":10,"allowed_file_types":["image/*"],
-        "require_name":true,"require_email":false,"require_phone":false,"timezone":"UTC",
-        "business_hours":null,"custom_fields":[]}"##;
+        "require_name":true,"require_email":false,"require_phone":false,"custom_fields":[]}"##;
 
     #[test]
     fn a_row_becomes_the_config() {

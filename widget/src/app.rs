@@ -213,7 +213,7 @@ fn is_dark(scheme: ColorScheme) -> bool {
 fn text_direction() -> &'static str {
     let root = document().document_element();
     let dir = root.as_ref().and_then(|r| r.get_attribute("dir")).unwrap_or_default();
-    let lang = root.as_ref().and_then(|r| r.get_attribute("lang")).unwrap_or_default().to_lowercase();
+    let lang = root.as_ref().and_then(|r| r.get_attribute("lang")).unwrap_or_default().to_ascii_lowercase();
     let rtl_language = ["ar", "he", "fa", "ur", "ps", "yi"].iter().any(|l| lang == *l || lang.starts_with(&format!("{l}-")));
     if dir.eq_ignore_ascii_case("rtl") || rtl_language { "rtl" } else { "ltr" }
 }

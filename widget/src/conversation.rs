@@ -50,16 +50,16 @@ pub fn MessageList(chat: Chat, greeting: String) -> impl IntoView {
 /// A confirmed message.
 #[component]
 fn Bubble(message: Message) -> impl IntoView {
-    let (class, who) = match message.sender_type {
-        SenderType::Customer => ("bubble own", "You"),
-        SenderType::Operator => ("bubble agent", "Agent"),
-        SenderType::Ai => ("bubble automatic", "Automatic answer"),
-        SenderType::System => ("bubble system", "Notice"),
+    let (class, who, sender) = match message.sender_type {
+        SenderType::Customer => ("bubble own", "You", "customer"),
+        SenderType::Operator => ("bubble agent", "Agent", "operator"),
+        SenderType::Ai => ("bubble automatic", "Automatic answer", "ai"),
+        SenderType::System => ("bubble system", "Notice", "system"),
     };
     let linkable = matches!(message.sender_type, SenderType::Operator | SenderType::Ai);
     let time = clock(&message.created_at);
     view! {
-        <div class=class data-testid="chat-message" data-sender=format!("{:?}", message.sender_type).to_lowercase()>
+        <div class=class data-testid="chat-message" data-sender=sender>
             <span class="sr-only">{who}": "</span>
             <p class="text">{render_text(&message.content, linkable)}</p>
             <span class="meta"><time datetime=message.created_at.clone()>{time}</time></span>
