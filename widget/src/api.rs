@@ -1,10 +1,14 @@
-//! Calls to the edge API. Every failure is an `ApiError`; a network failure is
-//! `upstream_unavailable`, so the caller can tell "retry later" from "this will never work".
+//! Calls to the edge API, with the browser's `fetch`. Every failure is an `ApiError`; a network
+//! failure is `upstream_unavailable`, so the caller can tell "retry later" from "this will never
+//! work".
 
 use chat_core::api::{EndSession, Message, MessagePage, PostMessage, RefreshSession, Session, StartSession};
 use chat_core::{ApiError, ErrorCode, WidgetState};
-use gloo_net::http::{Request, RequestBuilder, Response};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Headers, RequestInit, Response};
 
 /// The edge, at `base`.
 #[derive(Clone, Debug)]
@@ -20,57 +24,72 @@ impl Edge {
 
     /// `GET /v1/sites/{site_key}/widget`.
     pub async fn widget(&self, site_key: &str) -> Result<WidgetState, ApiError> {
-        let response = Request::get(&format!("{}/v1/sites/{site_key}/widget", self.base)).send().await.map_err(|_| unreachable())?;
-        if !response.ok() {
-            return Err(response.json::<ApiError>().await.unwrap_or_else(|_| unreachable()));
-        }
-        let text = response.text().await.map_err(|_| unreachable())?;
+        let text = self.call("GET", &format!("/v1/sites/{site_key}/widget"), None, None).await?;
         WidgetState::from_json(&text).map_err(|_| unreachable())
     }
 
     /// `POST /v1/sessions`.
     pub async fn start(&self, body: &StartSession) -> Result<Session, ApiError> {
-        send_json(Request::post(&format!("{}/v1/sessions", self.base)), body).await
+        self.json("POST", "/v1/sessions", None, Some(body)).await
     }
 
     /// `POST /v1/sessions/refresh`.
     pub async fn refresh(&self, token: &str) -> Result<Session, ApiError> {
-        send_json(Request::post(&format!("{}/v1/sessions/refresh", self.base)), &RefreshSession { token: token.into() }).await
+        self.json("POST", "/v1/sessions/refresh", None, Some(&RefreshSession { token: token.into() })).await
     }
 
     /// `POST /v1/sessions/end`.
-    pub async fn end(&self, jwt: &str, body: &EndSession) -> Result<serde_json::Value, ApiError> {
-        send_json(Request::post(&format!("{}/v1/sessions/end", self.base)).header("Authorization", &bearer(jwt)), body).await
+    pub async fn end(&self, jwt: &str, body: &EndSession) -> Result<(), ApiError> {
+        self.call("POST", "/v1/sessions/end", Some(jwt), Some(encode(body)?)).await.map(drop)
     }
 
     /// `POST /v1/messages`.
     pub async fn post(&self, jwt: &str, body: &PostMessage) -> Result<Message, ApiError> {
-        send_json(Request::post(&format!("{}/v1/messages", self.base)).header("Authorization", &bearer(jwt)), body).await
+        self.json("POST", "/v1/messages", Some(jwt), Some(body)).await
     }
 
     /// `GET /v1/messages?after=&limit=`.
     pub async fn history(&self, jwt: &str, after: i64) -> Result<MessagePage, ApiError> {
-        let url = format!("{}/v1/messages?after={after}&limit={}", self.base, chat_core::api::MAX_PAGE);
-        answer(Request::get(&url).header("Authorization", &bearer(jwt)).send().await).await
+        let path = format!("/v1/messages?after={after}&limit={}", chat_core::api::MAX_PAGE);
+        self.json::<(), _>("GET", &path, Some(jwt), None).await
+    }
+
+    async fn json<B: Serialize, T: DeserializeOwned>(&self, method: &str, path: &str, jwt: Option<&str>, body: Option<&B>) -> Result<T, ApiError> {
+        let body = body.map(encode).transpose()?;
+        let text = self.call(method, path, jwt, body).await?;
+        serde_json::from_str(&text).map_err(|_| unreachable())
+    }
+
+    /// The body of a 2xx answer, or the API error the edge sent.
+    async fn call(&self, method: &str, path: &str, jwt: Option<&str>, body: Option<String>) -> Result<String, ApiError> {
+        let init = RequestInit::new();
+        init.set_method(method);
+        let headers = Headers::new().map_err(|_| unreachable())?;
+        if let Some(jwt) = jwt {
+            headers.set("Authorization", &format!("Bearer {jwt}")).map_err(|_| unreachable())?;
+        }
+        if let Some(body) = body {
+            headers.set("Content-Type", "application/json").map_err(|_| unreachable())?;
+            init.set_body(&JsValue::from_str(&body));
+        }
+        init.set_headers(&headers);
+        let window = web_sys::window().ok_or_else(unreachable)?;
+        let response: Response = JsFuture::from(window.fetch_with_str_and_init(&format!("{}{path}", self.base), &init))
+            .await
+            .ok()
+            .and_then(|r| r.dyn_into().ok())
+            .ok_or_else(unreachable)?;
+        let text = JsFuture::from(response.text().map_err(|_| unreachable())?)
+            .await
+            .ok()
+            .and_then(|t| t.as_string())
+            .ok_or_else(unreachable)?;
+        if response.ok() { Ok(text) } else { Err(serde_json::from_str(&text).unwrap_or_else(|_| unreachable())) }
     }
 }
 
-fn bearer(jwt: &str) -> String {
-    format!("Bearer {jwt}")
-}
-
-async fn send_json<B: serde::Serialize, T: DeserializeOwned>(request: RequestBuilder, body: &B) -> Result<T, ApiError> {
-    let request = request.json(body).map_err(|_| ApiError::new(ErrorCode::BadRequest, "cannot encode the request"))?;
-    answer(request.send().await).await
-}
-
-async fn answer<T: DeserializeOwned>(response: Result<Response, gloo_net::Error>) -> Result<T, ApiError> {
-    let response = response.map_err(|_| unreachable())?;
-    if response.ok() {
-        response.json::<T>().await.map_err(|_| unreachable())
-    } else {
-        Err(response.json::<ApiError>().await.unwrap_or_else(|_| unreachable()))
-    }
+fn encode<B: Serialize>(body: &B) -> Result<String, ApiError> {
+    serde_json::to_string(body).map_err(|_| ApiError::new(ErrorCode::BadRequest, "cannot encode the request"))
 }
 
 /// The error for "the network or the service is down": always worth retrying.

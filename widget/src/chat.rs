@@ -48,6 +48,28 @@ pub enum Delivery {
     Failed(String),
 }
 
+/// The delivery state of each outbox message (a handful at most, so a list).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Deliveries(Vec<(Uuid, Delivery)>);
+
+impl Deliveries {
+    /// The state of message `id`, if it is waiting.
+    pub fn get(&self, id: &Uuid) -> Option<&Delivery> {
+        self.0.iter().find(|(i, _)| i == id).map(|(_, d)| d)
+    }
+
+    fn insert(&mut self, id: Uuid, delivery: Delivery) {
+        match self.0.iter_mut().find(|(i, _)| *i == id) {
+            Some(entry) => entry.1 = delivery,
+            None => self.0.push((id, delivery)),
+        }
+    }
+
+    fn remove(&mut self, id: &Uuid) {
+        self.0.retain(|(i, _)| i != id);
+    }
+}
+
 /// The chat's state; cheap to copy into closures (every field is a handle).
 #[derive(Clone, Copy)]
 pub struct Chat {
@@ -64,7 +86,7 @@ pub struct Chat {
     /// Messages written but not confirmed, oldest first.
     pub outbox: RwSignal<Vec<Outgoing>>,
     /// The delivery state of each outbox message.
-    pub delivery: RwSignal<BTreeMap<Uuid, Delivery>>,
+    pub delivery: RwSignal<Deliveries>,
     /// New messages while the panel was closed.
     pub unread: RwSignal<u32>,
     /// Per-field problems of the pre-chat form.
@@ -94,9 +116,9 @@ impl Chat {
             stage: RwSignal::new(if saved.session.is_some() { Stage::Chatting } else { Stage::Idle }),
             session: RwSignal::new(saved.session),
             messages: RwSignal::new(Vec::new()),
-            delivery: RwSignal::new(
+            delivery: RwSignal::new(Deliveries(
                 saved.outbox.iter().map(|o| (o.client_msg_id, Delivery::Retrying { due: 0.0, attempts: 0 })).collect(),
-            ),
+            )),
             outbox: RwSignal::new(saved.outbox),
             unread: RwSignal::new(0),
             form_errors: RwSignal::new(BTreeMap::new()),
@@ -214,7 +236,7 @@ impl Chat {
         self.session.set(None);
         self.messages.set(Vec::new());
         self.outbox.set(Vec::new());
-        self.delivery.set(BTreeMap::new());
+        self.delivery.set(Deliveries::default());
         self.notice.set(None);
         self.stage.set(Stage::Idle);
         self.save();
