@@ -89,11 +89,12 @@ fn Widget(config: WidgetConfig, api_base: String, open: bool) -> impl IntoView {
                 on:click=move |_| if chat.open.get_untracked() { close() } else { chat.open_panel() }
             >
                 <ChatIcon />
-                <Show when=move || { chat.unread.get() > 0 }>
-                    <span class="badge" data-testid="chat-unread" aria-label=move || format!("{} unread", chat.unread.get())>
-                        {move || chat.unread.get()}
-                    </span>
-                </Show>
+                {move || {
+                    let unread = chat.unread.get();
+                    (unread > 0).then(|| view! {
+                        <span class="badge" data-testid="chat-unread" aria-label=format!("{unread} unread")>{unread}</span>
+                    })
+                }}
             </button>
             <div class="sr-only" aria-live="polite" data-testid="chat-announcer">{move || chat.announcement.get()}</div>
         </div>
@@ -147,9 +148,9 @@ fn Panel(chat: Chat, close: impl Fn() + Copy + Send + Sync + 'static) -> impl In
                         {if online { "We're online" } else { "We're away" }}
                     </span>
                 </div>
-                <Show when=move || chat.stage.get() == Stage::Chatting>
+                {move || (chat.stage.get() == Stage::Chatting).then(|| view! {
                     <button class="text-button" data-testid="chat-end" on:click=move |_| chat.ask_rating()>"End chat"</button>
-                </Show>
+                })}
                 <button class="icon-button" aria-label="Close chat" data-testid="chat-close" on:click=move |_| close()>
                     <CloseIcon />
                 </button>

@@ -38,9 +38,9 @@ pub fn MessageList(chat: Chat, greeting: String) -> impl IntoView {
             {move || chat.notice.get().map(|notice| view! {
                 <div class="notice" role="status" data-testid="chat-notice">
                     <p>{notice}</p>
-                    <Show when=move || chat.stage.get() == Stage::Ended>
+                    {move || (chat.stage.get() == Stage::Ended).then(|| view! {
                         <button class="text-button" data-testid="chat-new" on:click=move |_| chat.start_over()>"Start a new chat"</button>
-                    </Show>
+                    })}
                 </div>
             })}
         </div>
@@ -159,9 +159,12 @@ pub fn Composer(chat: Chat) -> impl IntoView {
                     }
                 }
             ></textarea>
-            <Show when=move || { length() >= COUNTER_FROM }>
-                <span class="counter" data-testid="chat-counter" aria-live="polite">{move || format!("{}/{MAX_CHARS}", length())}</span>
-            </Show>
+            {move || {
+                let length = length();
+                (length >= COUNTER_FROM).then(|| view! {
+                    <span class="counter" data-testid="chat-counter" aria-live="polite">{format!("{length}/{MAX_CHARS}")}</span>
+                })
+            }}
             <button type="submit" class="send" aria-label="Send" data-testid="chat-send"
                 prop:disabled=move || !enabled() || text.with(|t| t.trim().is_empty())>
                 <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true"><path fill="currentColor" d="M3 20l18-8L3 4v6l12 2-12 2z" /></svg>
