@@ -3,8 +3,8 @@
 
 use crate::error::{ApiError, ErrorCode};
 use crate::limits;
-use crate::widget::WidgetConfig;
 pub use crate::widget::CustomField;
+use crate::widget::WidgetConfig;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -274,7 +274,10 @@ mod tests {
     #[test]
     fn rating_and_feedback_bounds() {
         assert!(EndSession { rating: Some(5), feedback: Some("ok".into()) }.validate().is_ok());
-        assert_eq!(EndSession { rating: Some(0), feedback: None }.validate().unwrap_err().code, ErrorCode::InvalidRating);
+        assert_eq!(
+            EndSession { rating: Some(0), feedback: None }.validate().unwrap_err().code,
+            ErrorCode::InvalidRating
+        );
         let long = EndSession { rating: None, feedback: Some("x".repeat(1001)) };
         assert_eq!(long.validate().unwrap_err().code, ErrorCode::InvalidFeedback);
     }

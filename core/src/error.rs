@@ -78,13 +78,37 @@ pub enum ErrorCode {
 impl ErrorCode {
     /// Every code, in declaration order.
     pub const ALL: [ErrorCode; 31] = [
-        Self::BadRequest, Self::ValidationFailed, Self::NotFound, Self::MethodNotAllowed, Self::SiteNotFound,
-        Self::WidgetDisabled, Self::OriginNotAllowed, Self::Unauthorized, Self::Forbidden, Self::InvalidCredentials,
-        Self::UserAlreadyExists, Self::WeakPassword, Self::SessionNotFound, Self::SessionEnded, Self::SessionExpired,
-        Self::InvalidContent, Self::InvalidRating, Self::InvalidFeedback, Self::RateLimited, Self::InsufficientCredits,
-        Self::LinkNotFound, Self::LinkInactive, Self::LinkExpired, Self::LinkFull, Self::IpNotAllowed,
-        Self::DomainNotAllowed, Self::OperatorUnavailable, Self::OperatorAtCapacity, Self::NotAssigned,
-        Self::UpstreamUnavailable, Self::Internal,
+        Self::BadRequest,
+        Self::ValidationFailed,
+        Self::NotFound,
+        Self::MethodNotAllowed,
+        Self::SiteNotFound,
+        Self::WidgetDisabled,
+        Self::OriginNotAllowed,
+        Self::Unauthorized,
+        Self::Forbidden,
+        Self::InvalidCredentials,
+        Self::UserAlreadyExists,
+        Self::WeakPassword,
+        Self::SessionNotFound,
+        Self::SessionEnded,
+        Self::SessionExpired,
+        Self::InvalidContent,
+        Self::InvalidRating,
+        Self::InvalidFeedback,
+        Self::RateLimited,
+        Self::InsufficientCredits,
+        Self::LinkNotFound,
+        Self::LinkInactive,
+        Self::LinkExpired,
+        Self::LinkFull,
+        Self::IpNotAllowed,
+        Self::DomainNotAllowed,
+        Self::OperatorUnavailable,
+        Self::OperatorAtCapacity,
+        Self::NotAssigned,
+        Self::UpstreamUnavailable,
+        Self::Internal,
     ];
 
     /// The HTTP status this code is answered with.
@@ -93,12 +117,24 @@ impl ErrorCode {
             Self::BadRequest | Self::WeakPassword | Self::InvalidCredentials => 400,
             Self::Unauthorized | Self::SessionNotFound => 401,
             Self::InsufficientCredits => 402,
-            Self::Forbidden | Self::OriginNotAllowed | Self::WidgetDisabled | Self::IpNotAllowed | Self::DomainNotAllowed => 403,
+            Self::Forbidden
+            | Self::OriginNotAllowed
+            | Self::WidgetDisabled
+            | Self::IpNotAllowed
+            | Self::DomainNotAllowed => 403,
             Self::NotFound | Self::SiteNotFound | Self::LinkNotFound => 404,
             Self::MethodNotAllowed => 405,
-            Self::SessionEnded | Self::LinkFull | Self::OperatorUnavailable | Self::OperatorAtCapacity | Self::NotAssigned => 409,
+            Self::SessionEnded
+            | Self::LinkFull
+            | Self::OperatorUnavailable
+            | Self::OperatorAtCapacity
+            | Self::NotAssigned => 409,
             Self::SessionExpired | Self::LinkExpired | Self::LinkInactive => 410,
-            Self::ValidationFailed | Self::InvalidContent | Self::InvalidRating | Self::InvalidFeedback | Self::UserAlreadyExists => 422,
+            Self::ValidationFailed
+            | Self::InvalidContent
+            | Self::InvalidRating
+            | Self::InvalidFeedback
+            | Self::UserAlreadyExists => 422,
             Self::RateLimited => 429,
             Self::UpstreamUnavailable => 503,
             Self::Internal => 500,

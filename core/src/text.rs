@@ -21,7 +21,9 @@ pub fn segments(text: &str) -> Vec<Segment<'_>> {
         }
         let after = &rest[start..];
         let mut end = after.find(char::is_whitespace).unwrap_or(after.len());
-        while end > 0 && matches!(after.as_bytes()[end - 1], b'.' | b',' | b';' | b':' | b'!' | b'?' | b')' | b'\'' | b'"') {
+        while end > 0
+            && matches!(after.as_bytes()[end - 1], b'.' | b',' | b';' | b':' | b'!' | b'?' | b')' | b'\'' | b'"')
+        {
             end -= 1;
         }
         let scheme_len = if after.starts_with("https://") { 8 } else { 7 };
@@ -68,7 +70,15 @@ mod tests {
     fn markup_and_other_schemes_stay_text() {
         let hostile = "<img src=x onerror=alert(1)> javascript:alert(1) https://";
         assert_eq!(segments(hostile).iter().filter(|s| matches!(s, Segment::Link(_))).count(), 0);
-        assert_eq!(segments(hostile).iter().map(|s| match s { Segment::Text(t) | Segment::Link(t) => *t }).collect::<String>(), hostile);
+        assert_eq!(
+            segments(hostile)
+                .iter()
+                .map(|s| match s {
+                    Segment::Text(t) | Segment::Link(t) => *t,
+                })
+                .collect::<String>(),
+            hostile
+        );
         assert_eq!(segments(""), vec![]);
     }
 }

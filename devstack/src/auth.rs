@@ -174,11 +174,7 @@ async fn signup(State(state): State<AuthState>, Json(body): Json<Credentials>) -
     .fetch_optional(&state.pool)
     .await?;
     let Some(user) = inserted else {
-        return Err(AuthError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "user_already_exists",
-            "User already registered",
-        ));
+        return Err(AuthError::new(StatusCode::UNPROCESSABLE_ENTITY, "user_already_exists", "User already registered"));
     };
     issue_session(&state, user).await
 }
@@ -215,9 +211,8 @@ async fn password_grant(state: &AuthState, body: Credentials) -> AuthResult {
         return Err(invalid());
     };
     let hash = user.encrypted_password.clone().unwrap_or_default();
-    let matches = tokio::task::spawn_blocking(move || bcrypt::verify(password, &hash).unwrap_or(false))
-        .await
-        .unwrap_or(false);
+    let matches =
+        tokio::task::spawn_blocking(move || bcrypt::verify(password, &hash).unwrap_or(false)).await.unwrap_or(false);
     if !matches {
         return Err(invalid());
     }
@@ -366,7 +361,9 @@ async fn authenticate(state: &AuthState, headers: &HeaderMap) -> Result<(Uuid, U
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .ok_or_else(|| AuthError::new(StatusCode::UNAUTHORIZED, "no_authorization", "This endpoint requires a Bearer token"))?;
+        .ok_or_else(|| {
+            AuthError::new(StatusCode::UNAUTHORIZED, "no_authorization", "This endpoint requires a Bearer token")
+        })?;
     let claims = Claims::verify(token, &state.jwt_secret).map_err(|_| AuthError::bad_jwt())?;
     let parse = |value: Option<&str>| value.and_then(|s| Uuid::parse_str(s).ok()).ok_or_else(AuthError::bad_jwt);
     let (user_id, session_id) = (parse(claims.sub.as_deref())?, parse(claims.session_id.as_deref())?);
@@ -376,7 +373,11 @@ async fn authenticate(state: &AuthState, headers: &HeaderMap) -> Result<(Uuid, U
         .fetch_one(&state.pool)
         .await?;
     if !live {
-        return Err(AuthError::new(StatusCode::FORBIDDEN, "session_not_found", "Session from session_id claim in JWT does not exist"));
+        return Err(AuthError::new(
+            StatusCode::FORBIDDEN,
+            "session_not_found",
+            "Session from session_id claim in JWT does not exist",
+        ));
     }
     Ok((user_id, session_id))
 }
@@ -388,7 +389,11 @@ fn normalized_email(email: Option<&str>) -> Result<String, AuthError> {
     if valid {
         Ok(email)
     } else {
-        Err(AuthError::new(StatusCode::BAD_REQUEST, "validation_failed", "Unable to validate email address: invalid format"))
+        Err(AuthError::new(
+            StatusCode::BAD_REQUEST,
+            "validation_failed",
+            "Unable to validate email address: invalid format",
+        ))
     }
 }
 
@@ -413,10 +418,7 @@ pub fn sha256_hex(token: &str) -> String {
 }
 
 fn now_seconds() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or_default()
 }
 
 /// Mint the project's `anon` and `service_role` API keys (valid for ten years).

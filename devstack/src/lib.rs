@@ -32,7 +32,5 @@ pub async fn api(config: &Config, pool: sqlx::PgPool) -> Result<Router> {
         .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE, Method::OPTIONS])
         .allow_headers(Any)
         .expose_headers(Any);
-    Ok(Router::new()
-        .nest("/auth/v1", auth.layer(auth_cors))
-        .nest_service("/rest/v1", rest::router(config).await?))
+    Ok(Router::new().nest("/auth/v1", auth.layer(auth_cors)).nest_service("/rest/v1", rest::router(config).await?))
 }

@@ -56,7 +56,8 @@ async fn serve(config: Config) -> Result<()> {
     let api = devstack::api(&config, pool).await?;
     let demo = site::router(config.root.join("public/demo"), config.edge_url.clone());
 
-    let api_listener = TcpListener::bind(config.api_addr).await.with_context(|| format!("cannot listen on {}", config.api_addr))?;
+    let api_listener =
+        TcpListener::bind(config.api_addr).await.with_context(|| format!("cannot listen on {}", config.api_addr))?;
     let site_listener =
         TcpListener::bind(config.site_addr).await.with_context(|| format!("cannot listen on {}", config.site_addr))?;
     tracing::info!("API (rest, auth) on {}, demo site on http://{}", config.api_url(), config.site_addr);

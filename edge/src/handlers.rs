@@ -27,14 +27,20 @@ pub async fn start_session(mut request: Request, env: &Env) -> Result<Response, 
     if let Some(token) = body.resume_token.as_deref() {
         match resume(env, token).await {
             Ok(ids) => return session_response(env, ids, token.to_string(), origin, 200),
-            Err(e) if matches!(e.code, ErrorCode::SessionNotFound | ErrorCode::SessionEnded | ErrorCode::SessionExpired) => {}
+            Err(e)
+                if matches!(
+                    e.code,
+                    ErrorCode::SessionNotFound | ErrorCode::SessionEnded | ErrorCode::SessionExpired
+                ) => {}
             Err(e) => return Err(e),
         }
     }
     let text = Supabase::anon(env)?.rpc(widget_config::RPC, widget_config::rpc_body(&body.site_key)?).await?;
     let config = match widget_config::from_response(200, &text)? {
         WidgetState::Enabled(config) => config,
-        WidgetState::Disabled { .. } => return Err(ApiError::new(ErrorCode::WidgetDisabled, "this site's chat is switched off")),
+        WidgetState::Disabled { .. } => {
+            return Err(ApiError::new(ErrorCode::WidgetDisabled, "this site's chat is switched off"));
+        }
     };
     body.validate(&config)?;
     let token = tokens::new_session_token();
@@ -112,7 +118,8 @@ pub async fn list_messages(request: Request, env: &Env) -> Result<Response, ApiE
     let query = |name: &str| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
     let bad = |what: &str| ApiError::new(ErrorCode::BadRequest, format!("{what} must be a non-negative integer"));
     let after: i64 = query("after").map(|v| v.parse().map_err(|_| bad("after"))).transpose()?.unwrap_or(0).max(0);
-    let limit: i64 = query("limit").map(|v| v.parse().map_err(|_| bad("limit"))).transpose()?.unwrap_or(50).clamp(1, MAX_PAGE);
+    let limit: i64 =
+        query("limit").map(|v| v.parse().map_err(|_| bad("limit"))).transpose()?.unwrap_or(50).clamp(1, MAX_PAGE);
     let conversation = claims.guest.map(|g| g.conversation_id).unwrap_or_default();
     let supabase = Supabase::guest(env, &jwt)?;
     let select = supabase
@@ -132,7 +139,13 @@ async fn resume(env: &Env, token: &str) -> Result<SessionIds, ApiError> {
     parse(&Supabase::service(env)?.rpc("resume_session", params.to_string()).await?)
 }
 
-fn session_response(env: &Env, ids: SessionIds, token: String, origin: Option<String>, status: u16) -> Result<Response, ApiError> {
+fn session_response(
+    env: &Env,
+    ids: SessionIds,
+    token: String,
+    origin: Option<String>,
+    status: u16,
+) -> Result<Response, ApiError> {
     let secret = var(env, "SUPABASE_JWT_SECRET")?;
     let claims = tokens::guest_claims(&ids, now_seconds(), origin);
     let guest_jwt = claims.sign(secret.as_bytes()).map_err(|e| internal(format!("cannot sign guest token: {e}")))?;
@@ -151,9 +164,9 @@ fn session_response(env: &Env, ids: SessionIds, token: String, origin: Option<St
 fn guest(request: &Request, env: &Env) -> Result<(String, chat_core::Claims), ApiError> {
     let authorization = header(request, "Authorization");
     let secret = var(env, "SUPABASE_JWT_SECRET")?;
-    let claims = tokens::verify_guest(authorization.as_deref(), header(request, "Origin").as_deref(), secret.as_bytes())?;
-    let jwt = authorization.unwrap_or_default().split_off(7);
-    Ok((jwt, claims))
+    let (jwt, claims) =
+        tokens::verify_guest(authorization.as_deref(), header(request, "Origin").as_deref(), secret.as_bytes())?;
+    Ok((jwt.to_string(), claims))
 }
 
 fn header(request: &Request, name: &str) -> Option<String> {

@@ -31,10 +31,14 @@ pub fn from_postgrest(status: u16, body: &str) -> ApiError {
             }
         }
         // Invalid or expired JWT as PostgREST reports it.
-        (Some(c), _) if c.starts_with("PGRST3") => ApiError::new(ErrorCode::Unauthorized, "the session token is invalid or expired"),
+        (Some(c), _) if c.starts_with("PGRST3") => {
+            ApiError::new(ErrorCode::Unauthorized, "the session token is invalid or expired")
+        }
         // An invalid phone number from normalize_phone.
         (Some("22023"), _) => ApiError::new(ErrorCode::ValidationFailed, "a field has an invalid value"),
-        _ if status == 401 || status == 403 => ApiError::new(ErrorCode::Unauthorized, "the session token is not accepted"),
+        _ if status == 401 || status == 403 => {
+            ApiError::new(ErrorCode::Unauthorized, "the session token is not accepted")
+        }
         _ => upstream(format!("the database API answered {status}")),
     }
 }
@@ -54,7 +58,8 @@ mod tests {
 
     #[test]
     fn refusals_keep_their_code_and_sentence() {
-        let body = r#"{"code":"P0001","message":"session_ended","details":"This chat has ended.","hint":"max_messages"}"#;
+        let body =
+            r#"{"code":"P0001","message":"session_ended","details":"This chat has ended.","hint":"max_messages"}"#;
         let error = from_postgrest(400, body);
         assert_eq!(error.code, ErrorCode::SessionEnded);
         assert_eq!(error.message, "This chat has ended.");

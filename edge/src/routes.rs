@@ -36,7 +36,9 @@ pub fn resolve(method: &str, path: &str) -> Result<Route, ApiError> {
     }
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
     let (allowed, route): (&[&str], Route) = match segments.as_slice() {
-        ["v1", "sites", site_key, "widget"] => (&["GET", "HEAD"], Route::WidgetConfig { site_key: (*site_key).to_string() }),
+        ["v1", "sites", site_key, "widget"] => {
+            (&["GET", "HEAD"], Route::WidgetConfig { site_key: (*site_key).to_string() })
+        }
         ["v1", "sessions"] => (&["POST"], Route::StartSession),
         ["v1", "sessions", "refresh"] => (&["POST"], Route::RefreshSession),
         ["v1", "sessions", "end"] => (&["POST"], Route::EndSession),

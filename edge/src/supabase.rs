@@ -67,11 +67,12 @@ async fn send(builder: postgrest::Builder) -> Result<String, ApiError> {
     let method = request.method().as_str().to_string();
     let mut init = RequestInit::new();
     init.with_headers(headers).with_method(Method::from(method.clone()));
-    if method != "GET" && method != "HEAD" {
-        if let Some(bytes) = request.body().and_then(|b| b.as_bytes()) {
-            let text = String::from_utf8_lossy(bytes);
-            init.with_body(Some(text.as_ref().into()));
-        }
+    if method != "GET"
+        && method != "HEAD"
+        && let Some(bytes) = request.body().and_then(|b| b.as_bytes())
+    {
+        let text = String::from_utf8_lossy(bytes);
+        init.with_body(Some(text.as_ref().into()));
     }
     let outgoing = Request::new_with_init(request.url().as_str(), &init).map_err(|e| internal(e.to_string()))?;
     let mut response = Fetch::Request(outgoing).send().await.map_err(|error| {

@@ -96,24 +96,30 @@ mod tests {
 }
 
 /// The guest a request's bearer token names, checked: signature, expiry, guest scope, and the
-/// page origin the session was started from (when the browser sends one).
-pub fn verify_guest(authorization: Option<&str>, origin: Option<&str>, secret: &[u8]) -> Result<Claims, chat_core::ApiError> {
+/// page origin the session was started from (when the browser sends one). Returns the token
+/// (to call PostgREST as the guest) and its claims.
+pub fn verify_guest<'a>(
+    authorization: Option<&'a str>,
+    origin: Option<&str>,
+    secret: &[u8],
+) -> Result<(&'a str, Claims), chat_core::ApiError> {
     use chat_core::{ApiError, ErrorCode};
     let token = authorization
         .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
         .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "send the session's guest token as a bearer token"))?;
-    let claims = Claims::verify(token, secret)
-        .map_err(|_| ApiError::new(ErrorCode::Unauthorized, "the guest token is invalid or expired; refresh the session"))?;
+    let claims = Claims::verify(token, secret).map_err(|_| {
+        ApiError::new(ErrorCode::Unauthorized, "the guest token is invalid or expired; refresh the session")
+    })?;
     let guest = claims
         .guest
         .as_ref()
         .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "this token is not a guest token"))?;
-    if let (Some(bound), Some(origin)) = (guest.origin.as_deref(), origin) {
-        if bound != origin {
-            return Err(ApiError::new(ErrorCode::OriginNotAllowed, "this session belongs to another website"));
-        }
+    if let (Some(bound), Some(origin)) = (guest.origin.as_deref(), origin)
+        && bound != origin
+    {
+        return Err(ApiError::new(ErrorCode::OriginNotAllowed, "this session belongs to another website"));
     }
-    Ok(claims)
+    Ok((token, claims))
 }
 
 #[cfg(test)]
@@ -144,8 +150,14 @@ mod guest_tests {
         let expired = format!("Bearer {}", token(now() - 7200, None));
         assert_eq!(verify_guest(Some(&expired), None, SECRET).unwrap_err().code, ErrorCode::Unauthorized);
         let foreign = format!("Bearer {}", token(now(), Some("https://shop.example")));
-        assert_eq!(verify_guest(Some(&foreign), Some("https://evil.example"), SECRET).unwrap_err().code, ErrorCode::OriginNotAllowed);
+        assert_eq!(
+            verify_guest(Some(&foreign), Some("https://evil.example"), SECRET).unwrap_err().code,
+            ErrorCode::OriginNotAllowed
+        );
         let api_key = Claims::api_key(chat_core::Role::Anon, now(), now() + 60).sign(SECRET).unwrap();
-        assert_eq!(verify_guest(Some(&format!("Bearer {api_key}")), None, SECRET).unwrap_err().code, ErrorCode::Unauthorized);
+        assert_eq!(
+            verify_guest(Some(&format!("Bearer {api_key}")), None, SECRET).unwrap_err().code,
+            ErrorCode::Unauthorized
+        );
     }
 }

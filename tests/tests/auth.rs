@@ -6,13 +6,7 @@ use common::{anon_key, api, client, database, sign_up, unique_email};
 use serde_json::{Value, json};
 
 async fn post(path: &str, body: Value) -> reqwest::Response {
-    client()
-        .post(format!("{}/auth/v1{path}", api()))
-        .header("apikey", anon_key())
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
+    client().post(format!("{}/auth/v1{path}", api())).header("apikey", anon_key()).json(&body).send().await.unwrap()
 }
 
 async fn get_user(token: &str) -> reqwest::Response {
@@ -62,7 +56,8 @@ async fn duplicate_and_weak_signups_are_refused() {
 async fn password_grant_checks_the_password() {
     let email = unique_email("login");
     sign_up(&email, "correct horse").await;
-    let ok = post("/token?grant_type=password", json!({"email": email.to_uppercase(), "password": "correct horse"})).await;
+    let ok =
+        post("/token?grant_type=password", json!({"email": email.to_uppercase(), "password": "correct horse"})).await;
     assert_eq!(ok.status(), 200);
     let wrong = post("/token?grant_type=password", json!({"email": email, "password": "wrong horse"})).await;
     assert_eq!(wrong.status(), 400);
@@ -117,8 +112,11 @@ async fn tokens_and_passwords_are_stored_hashed() {
     let session = sign_up(&email, "correct horse").await;
     let refresh = session["refresh_token"].as_str().unwrap();
     let db = database().await;
-    let (password_hash,): (String,) =
-        sqlx::query_as("select encrypted_password from auth.users where email = $1").bind(&email).fetch_one(&db).await.unwrap();
+    let (password_hash,): (String,) = sqlx::query_as("select encrypted_password from auth.users where email = $1")
+        .bind(&email)
+        .fetch_one(&db)
+        .await
+        .unwrap();
     assert!(password_hash.starts_with("$2"), "bcrypt hash expected");
     let stored: Option<String> = sqlx::query_scalar(
         "select token_hash from auth.refresh_tokens where token_hash = encode(extensions.digest($1, 'sha256'), 'hex')",

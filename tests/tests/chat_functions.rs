@@ -2,12 +2,20 @@
 
 mod common;
 
-use common::{connect_as_guest, connect_as_service, database, new_site, new_user, refusal, site_with_guest, token_hash, widget_session};
+use common::{
+    connect_as_guest, connect_as_service, database, new_site, new_user, refusal, site_with_guest, token_hash,
+    widget_session,
+};
 use serde_json::Value;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-async fn start_session(service: &mut PgConnection, site_key: &str, resume: Option<&str>, token: &str) -> Result<Value, sqlx::Error> {
+async fn start_session(
+    service: &mut PgConnection,
+    site_key: &str,
+    resume: Option<&str>,
+    token: &str,
+) -> Result<Value, sqlx::Error> {
     sqlx::query_scalar("select public.start_widget_session($1, $2, $3, 'Ann', 'ann@example.test')")
         .bind(site_key)
         .bind(token)
@@ -17,22 +25,19 @@ async fn start_session(service: &mut PgConnection, site_key: &str, resume: Optio
 }
 
 async fn post(guest: &mut PgConnection, client_msg_id: Uuid, content: &str) -> Result<Value, sqlx::Error> {
-    sqlx::query_scalar("select public.post_message($1, $2)")
-        .bind(client_msg_id)
-        .bind(content)
-        .fetch_one(guest)
-        .await
+    sqlx::query_scalar("select public.post_message($1, $2)").bind(client_msg_id).bind(content).fetch_one(guest).await
 }
 
 /// A site with a link of the given limits; returns (site id, link id, link token hash).
 async fn link(db: &sqlx::PgPool, max_sessions: i32, max_messages: i32, rate: i32) -> (Uuid, Uuid, String) {
     let owner = new_user(db).await;
     let (site, _) = new_site(db, owner).await;
-    let agent: Uuid = sqlx::query_scalar("insert into public.agents (site_id, name) values ($1, 'Helper') returning id")
-        .bind(site)
-        .fetch_one(db)
-        .await
-        .unwrap();
+    let agent: Uuid =
+        sqlx::query_scalar("insert into public.agents (site_id, name) values ($1, 'Helper') returning id")
+            .bind(site)
+            .fetch_one(db)
+            .await
+            .unwrap();
     let link: Uuid = sqlx::query_scalar(
         "insert into public.chat_links (site_id, agent_id, title, expires_at, max_sessions, max_messages_per_session, \
          rate_limit_per_minute, allowed_ips, allowed_domains) \
@@ -86,14 +91,19 @@ async fn widget_sessions_start_and_resume_by_token() {
     assert_eq!(other["customer_id"], first["customer_id"]);
     assert_ne!(other["conversation_id"], first["conversation_id"]);
     // A session idle past its timeout is not resumed.
-    sqlx::query("update public.chat_sessions set last_activity_at = now() - interval '31 minutes' where id = $1::text::uuid")
-        .bind(first["session_id"].as_str().unwrap())
-        .execute(&db)
-        .await
-        .unwrap();
+    sqlx::query(
+        "update public.chat_sessions set last_activity_at = now() - interval '31 minutes' where id = $1::text::uuid",
+    )
+    .bind(first["session_id"].as_str().unwrap())
+    .execute(&db)
+    .await
+    .unwrap();
     let after_timeout = start_session(&mut service, &key, Some(&token), &token_hash()).await.unwrap();
     assert_eq!(after_timeout["resumed"], false);
-    assert_eq!(refusal(start_session(&mut service, "no-such-site", None, &token_hash()).await.unwrap_err()), "site_not_found");
+    assert_eq!(
+        refusal(start_session(&mut service, "no-such-site", None, &token_hash()).await.unwrap_err()),
+        "site_not_found"
+    );
 }
 
 #[tokio::test]
@@ -153,11 +163,12 @@ async fn message_limit_ends_the_session() {
             .await
             .unwrap();
     assert_eq!((status.as_str(), reason.as_str()), ("ended", "max_messages"));
-    let link_messages: i32 = sqlx::query_scalar("select message_count from public.chat_links where id = $1::text::uuid")
-        .bind(session["link_id"].as_str().unwrap())
-        .fetch_one(&db)
-        .await
-        .unwrap();
+    let link_messages: i32 =
+        sqlx::query_scalar("select message_count from public.chat_links where id = $1::text::uuid")
+            .bind(session["link_id"].as_str().unwrap())
+            .fetch_one(&db)
+            .await
+            .unwrap();
     assert_eq!(link_messages, 2);
 }
 
@@ -178,11 +189,13 @@ async fn rate_limit_refuses_with_retry_after_then_recovers() {
     let retry_after: i32 = pg.hint().unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry_after), "retry_after {retry_after}");
     // A retry of an accepted message is not rate limited.
-    sqlx::query("update public.chat_sessions set rate_window_start = now() - interval '61 seconds' where id = $1::text::uuid")
-        .bind(session["session_id"].as_str().unwrap())
-        .execute(&db)
-        .await
-        .unwrap();
+    sqlx::query(
+        "update public.chat_sessions set rate_window_start = now() - interval '61 seconds' where id = $1::text::uuid",
+    )
+    .bind(session["session_id"].as_str().unwrap())
+    .execute(&db)
+    .await
+    .unwrap();
     post(&mut guest, Uuid::new_v4(), "after a minute").await.unwrap();
 }
 
@@ -194,7 +207,11 @@ async fn link_refusals_each_have_their_code() {
     assert!(open_link(&mut service, &hash, 1).await.is_ok());
     assert_eq!(refusal(open_link(&mut service, &hash, 3).await.unwrap_err()), "link_expired");
     assert_eq!(refusal(open_link(&mut service, &token_hash(), 0).await.unwrap_err()), "link_not_found");
-    sqlx::query("update public.chat_links set allowed_ips = '{10.0.0.0/8}' where id = $1").bind(link_id).execute(&db).await.unwrap();
+    sqlx::query("update public.chat_links set allowed_ips = '{10.0.0.0/8}' where id = $1")
+        .bind(link_id)
+        .execute(&db)
+        .await
+        .unwrap();
     assert_eq!(refusal(open_link(&mut service, &hash, 0).await.unwrap_err()), "ip_not_allowed");
     sqlx::query("update public.chat_links set allowed_ips = '{203.0.113.0/24}', allowed_domains = '{other.example}' where id = $1")
         .bind(link_id)
@@ -202,9 +219,17 @@ async fn link_refusals_each_have_their_code() {
         .await
         .unwrap();
     assert_eq!(refusal(open_link(&mut service, &hash, 0).await.unwrap_err()), "domain_not_allowed");
-    sqlx::query("update public.chat_links set allowed_domains = '{example}' where id = $1").bind(link_id).execute(&db).await.unwrap();
+    sqlx::query("update public.chat_links set allowed_domains = '{example}' where id = $1")
+        .bind(link_id)
+        .execute(&db)
+        .await
+        .unwrap();
     assert!(open_link(&mut service, &hash, 0).await.is_ok(), "subdomains of an allowed domain are allowed");
-    sqlx::query("update public.chat_links set is_active = false where id = $1").bind(link_id).execute(&db).await.unwrap();
+    sqlx::query("update public.chat_links set is_active = false where id = $1")
+        .bind(link_id)
+        .execute(&db)
+        .await
+        .unwrap();
     assert_eq!(refusal(open_link(&mut service, &hash, 0).await.unwrap_err()), "link_inactive");
 }
 
@@ -272,7 +297,8 @@ async fn ending_a_session_records_the_rating() {
     let (_, session, mut guest) = site_with_guest(&db).await;
     let invalid = sqlx::query_scalar::<_, Value>("select public.end_session(6, null)").fetch_one(&mut guest).await;
     assert_eq!(refusal(invalid.unwrap_err()), "invalid_rating");
-    let ended: Value = sqlx::query_scalar("select public.end_session(5, 'Quick and kind')").fetch_one(&mut guest).await.unwrap();
+    let ended: Value =
+        sqlx::query_scalar("select public.end_session(5, 'Quick and kind')").fetch_one(&mut guest).await.unwrap();
     assert_eq!(ended["end_reason"], "visitor");
     let csat: i16 = sqlx::query_scalar("select csat from public.conversations where id = $1::text::uuid")
         .bind(session["conversation_id"].as_str().unwrap())

@@ -33,10 +33,12 @@ async fn new_sites_get_default_settings_and_checks_hold() {
         .await
         .unwrap();
     assert_eq!(count, 1);
-    for bad in ["update public.widget_settings set primary_color = 'red' where site_id = $1",
-                "update public.widget_settings set position = 'top' where site_id = $1",
-                "update public.widget_settings set welcome_message = '' where site_id = $1",
-                "update public.widget_settings set custom_fields = '{}' where site_id = $1"] {
+    for bad in [
+        "update public.widget_settings set primary_color = 'red' where site_id = $1",
+        "update public.widget_settings set position = 'top' where site_id = $1",
+        "update public.widget_settings set welcome_message = '' where site_id = $1",
+        "update public.widget_settings set custom_fields = '{}' where site_id = $1",
+    ] {
         assert!(sqlx::query(bad).bind(site).execute(&db).await.is_err(), "{bad} should violate a CHECK");
     }
 }
@@ -44,13 +46,11 @@ async fn new_sites_get_default_settings_and_checks_hold() {
 #[tokio::test]
 async fn site_key_check_matches_core() {
     let db = database().await;
-    let samples = ["demo-site", "abcd", "abc", "-abc", "Upper", "with space", "a_b-c", &"k".repeat(64), &"k".repeat(65)];
+    let samples =
+        ["demo-site", "abcd", "abc", "-abc", "Upper", "with space", "a_b-c", &"k".repeat(64), &"k".repeat(65)];
     for key in samples {
-        let sql_accepts: bool = sqlx::query_scalar("select $1 ~ '^[a-z0-9][a-z0-9_-]{3,63}$'")
-            .bind(key)
-            .fetch_one(&db)
-            .await
-            .unwrap();
+        let sql_accepts: bool =
+            sqlx::query_scalar("select $1 ~ '^[a-z0-9][a-z0-9_-]{3,63}$'").bind(key).fetch_one(&db).await.unwrap();
         let constraint: String = sqlx::query_scalar(
             "select pg_get_constraintdef(oid) from pg_constraint where conrelid = 'public.sites'::regclass and conname = 'sites_site_key_check'",
         )
@@ -134,12 +134,16 @@ async fn privileged_functions_are_executable_only_by_their_callers() {
 #[tokio::test]
 async fn phone_numbers_normalize_to_e164() {
     let db = database().await;
-    for (input, want) in [("+1 (555) 010-0000", "+15550100000"), ("0049 30 1234567", "+49301234567"), ("447700900123", "+447700900123")] {
-        let got: String = sqlx::query_scalar("select public.normalize_phone($1)").bind(input).fetch_one(&db).await.unwrap();
+    for (input, want) in
+        [("+1 (555) 010-0000", "+15550100000"), ("0049 30 1234567", "+49301234567"), ("447700900123", "+447700900123")]
+    {
+        let got: String =
+            sqlx::query_scalar("select public.normalize_phone($1)").bind(input).fetch_one(&db).await.unwrap();
         assert_eq!(got, want, "{input}");
     }
     for bad in ["", "+0123", "12345678901234567", "call me"] {
-        let refused = sqlx::query_scalar::<_, String>("select public.normalize_phone($1)").bind(bad).fetch_one(&db).await;
+        let refused =
+            sqlx::query_scalar::<_, String>("select public.normalize_phone($1)").bind(bad).fetch_one(&db).await;
         assert!(refused.is_err(), "{bad:?} should be refused");
     }
 }
@@ -155,14 +159,16 @@ async fn knowledge_search_ranks_published_articles_of_the_site() {
         (site, "Secret shipping plan", "Unpublished draft about shipping.", false),
         (other, "Shipping elsewhere", "Another site's shipping article.", true),
     ] {
-        sqlx::query("insert into public.knowledge_articles (site_id, title, body, is_published) values ($1, $2, $3, $4)")
-            .bind(site)
-            .bind(title)
-            .bind(body)
-            .bind(published)
-            .execute(&db)
-            .await
-            .unwrap();
+        sqlx::query(
+            "insert into public.knowledge_articles (site_id, title, body, is_published) values ($1, $2, $3, $4)",
+        )
+        .bind(site)
+        .bind(title)
+        .bind(body)
+        .bind(published)
+        .execute(&db)
+        .await
+        .unwrap();
     }
     let search = |query: &'static str| {
         let db = db.clone();

@@ -73,7 +73,8 @@ async fn pre_chat_form_is_validated_against_the_sites_settings() {
     assert_eq!(invalid.code, ErrorCode::ValidationFailed);
     assert_eq!(invalid.fields.keys().collect::<Vec<_>>(), ["email", "name"]);
 
-    let response = start(json!({"site_key": "demo-site", "name": "Ann", "email": "ann@example.test"}), Some(DEMO_ORIGIN)).await;
+    let response =
+        start(json!({"site_key": "demo-site", "name": "Ann", "email": "ann@example.test"}), Some(DEMO_ORIGIN)).await;
     assert_eq!(response.status(), 201);
     assert_eq!(response.headers()["access-control-allow-origin"], DEMO_ORIGIN);
     let session: Session = response.json().await.unwrap();
@@ -110,15 +111,22 @@ async fn sessions_resume_by_token_and_refresh() {
     assert_eq!(resumed.conversation_id, first.conversation_id);
     assert_eq!(resumed.token, first.token);
 
-    let unknown: Session = start(json!({"site_key": key, "resume_token": "no-such-token"}), None).await.json().await.unwrap();
+    let unknown: Session =
+        start(json!({"site_key": key, "resume_token": "no-such-token"}), None).await.json().await.unwrap();
     assert_ne!(unknown.conversation_id, first.conversation_id);
 
-    let refreshed = client().post(format!("{}/v1/sessions/refresh", edge())).json(&json!({"token": first.token})).send().await.unwrap();
+    let refreshed = client()
+        .post(format!("{}/v1/sessions/refresh", edge()))
+        .json(&json!({"token": first.token}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(refreshed.status(), 200);
     let refreshed: Session = refreshed.json().await.unwrap();
     assert_eq!(refreshed.session_id, first.session_id);
     assert!(refreshed.expires_at > 0);
-    let missing = client().post(format!("{}/v1/sessions/refresh", edge())).json(&json!({"token": "nope"})).send().await.unwrap();
+    let missing =
+        client().post(format!("{}/v1/sessions/refresh", edge())).json(&json!({"token": "nope"})).send().await.unwrap();
     assert_eq!(error(missing).await.code, ErrorCode::SessionNotFound);
 }
 
@@ -137,18 +145,25 @@ async fn messages_are_idempotent_and_paged() {
     assert_eq!(retried["id"], created["id"]);
     assert!(retried.get("created").is_none(), "the status says it: 201 created, 200 retried");
 
-    let count: i64 = sqlx::query_scalar("select count(*) from public.messages where conversation_id = $1 and sender_type = 'customer'")
-        .bind(session.conversation_id)
-        .fetch_one(&db)
-        .await
-        .unwrap();
+    let count: i64 = sqlx::query_scalar(
+        "select count(*) from public.messages where conversation_id = $1 and sender_type = 'customer'",
+    )
+    .bind(session.conversation_id)
+    .fetch_one(&db)
+    .await
+    .unwrap();
     assert_eq!(count, 1);
 
     for i in 0..3 {
         assert_eq!(post(&session, Uuid::new_v4(), &format!("more {i}")).await.status(), 201);
     }
     let page = history(&session, 0).await;
-    let customer: Vec<&str> = page.messages.iter().filter(|m| m.sender_type == chat_core::api::SenderType::Customer).map(|m| m.content.as_str()).collect();
+    let customer: Vec<&str> = page
+        .messages
+        .iter()
+        .filter(|m| m.sender_type == chat_core::api::SenderType::Customer)
+        .map(|m| m.content.as_str())
+        .collect();
     assert_eq!(customer, ["Hello <img src=x onerror=alert(1)>", "more 0", "more 1", "more 2"]);
     let after = history(&session, page.messages[1].seq).await;
     assert_eq!(after.messages.first().map(|m| m.seq), page.messages.get(2).map(|m| m.seq));
@@ -173,7 +188,12 @@ async fn an_operator_reply_appears_in_the_guests_history() {
     let session = session(&key).await;
     post(&session, Uuid::new_v4(), "Anyone there?").await;
     let operator = new_user(&db).await;
-    sqlx::query("insert into public.site_members (site_id, user_id, role) values ($1, $2, 'operator')").bind(site).bind(operator).execute(&db).await.unwrap();
+    sqlx::query("insert into public.site_members (site_id, user_id, role) values ($1, $2, 'operator')")
+        .bind(site)
+        .bind(operator)
+        .execute(&db)
+        .await
+        .unwrap();
     sqlx::query("insert into public.messages (conversation_id, site_id, sender_type, sender_user_id, content) values ($1, $2, 'operator', $3, 'Yes, how can I help?')")
         .bind(session.conversation_id)
         .bind(site)
@@ -196,7 +216,12 @@ async fn bad_input_and_bad_tokens_get_their_codes() {
     let session = session(&key).await;
     assert_eq!(error(post(&session, Uuid::new_v4(), "").await).await.code, ErrorCode::InvalidContent);
     assert_eq!(error(post(&session, Uuid::new_v4(), &"x".repeat(5001)).await).await.code, ErrorCode::InvalidContent);
-    let no_token = client().post(format!("{}/v1/messages", edge())).json(&json!({"client_msg_id": Uuid::new_v4(), "content": "hi"})).send().await.unwrap();
+    let no_token = client()
+        .post(format!("{}/v1/messages", edge()))
+        .json(&json!({"client_msg_id": Uuid::new_v4(), "content": "hi"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error(no_token).await.code, ErrorCode::Unauthorized);
     let forged = client()
         .post(format!("{}/v1/messages", edge()))
@@ -206,9 +231,16 @@ async fn bad_input_and_bad_tokens_get_their_codes() {
         .await
         .unwrap();
     assert_eq!(error(forged).await.code, ErrorCode::Unauthorized);
-    let not_json = client().post(format!("{}/v1/messages", edge())).bearer_auth(&session.guest_jwt).body("{").send().await.unwrap();
+    let not_json = client()
+        .post(format!("{}/v1/messages", edge()))
+        .bearer_auth(&session.guest_jwt)
+        .body("{")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error(not_json).await.code, ErrorCode::BadRequest);
-    let bad_cursor = client().get(format!("{}/v1/messages?after=abc", edge())).bearer_auth(&session.guest_jwt).send().await.unwrap();
+    let bad_cursor =
+        client().get(format!("{}/v1/messages?after=abc", edge())).bearer_auth(&session.guest_jwt).send().await.unwrap();
     assert_eq!(error(bad_cursor).await.code, ErrorCode::BadRequest);
     assert_eq!(error(start(json!({"site_key": "no-such-site"}), None).await).await.code, ErrorCode::SiteNotFound);
 }
@@ -217,7 +249,11 @@ async fn bad_input_and_bad_tokens_get_their_codes() {
 async fn rate_limits_answer_429_with_retry_after() {
     let db = database().await;
     let (site, key) = open_site(&db).await;
-    sqlx::query("update public.sites set default_rate_limit_per_minute = 2 where id = $1").bind(site).execute(&db).await.unwrap();
+    sqlx::query("update public.sites set default_rate_limit_per_minute = 2 where id = $1")
+        .bind(site)
+        .execute(&db)
+        .await
+        .unwrap();
     let session = session(&key).await;
     for _ in 0..2 {
         assert_eq!(post(&session, Uuid::new_v4(), "quick").await.status(), 201);
@@ -238,7 +274,9 @@ async fn ended_and_expired_sessions_and_ratings() {
     let session = session(&key).await;
     let end = |body: Value| {
         let jwt = session.guest_jwt.clone();
-        async move { client().post(format!("{}/v1/sessions/end", edge())).bearer_auth(jwt).json(&body).send().await.unwrap() }
+        async move {
+            client().post(format!("{}/v1/sessions/end", edge())).bearer_auth(jwt).json(&body).send().await.unwrap()
+        }
     };
     assert_eq!(error(end(json!({"rating": 9})).await).await.code, ErrorCode::InvalidRating);
     assert_eq!(error(end(json!({"feedback": "x".repeat(1001)})).await).await.code, ErrorCode::InvalidFeedback);
@@ -246,11 +284,20 @@ async fn ended_and_expired_sessions_and_ratings() {
     assert_eq!(ended.status(), 200);
     assert_eq!(ended.json::<Value>().await.unwrap()["end_reason"], "visitor");
     assert_eq!(error(post(&session, Uuid::new_v4(), "still there?").await).await.code, ErrorCode::SessionEnded);
-    let refresh = client().post(format!("{}/v1/sessions/refresh", edge())).json(&json!({"token": session.token})).send().await.unwrap();
+    let refresh = client()
+        .post(format!("{}/v1/sessions/refresh", edge()))
+        .json(&json!({"token": session.token}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error(refresh).await.code, ErrorCode::SessionEnded);
 
     let idle = self::session(&key).await;
-    sqlx::query("update public.chat_sessions set last_activity_at = now() - interval '2 hours' where id = $1").bind(idle.session_id).execute(&db).await.unwrap();
+    sqlx::query("update public.chat_sessions set last_activity_at = now() - interval '2 hours' where id = $1")
+        .bind(idle.session_id)
+        .execute(&db)
+        .await
+        .unwrap();
     assert_eq!(error(post(&idle, Uuid::new_v4(), "hello?").await).await.code, ErrorCode::SessionExpired);
 }
 
@@ -267,26 +314,40 @@ async fn credits_run_out_with_402() {
 async fn disabled_widgets_and_business_hours() {
     let db = database().await;
     let (site, key) = open_site(&db).await;
-    let widget = || async { client().get(format!("{}/v1/sites/{key}/widget", edge())).send().await.unwrap().json::<Value>().await.unwrap() };
+    let widget = || async {
+        client().get(format!("{}/v1/sites/{key}/widget", edge())).send().await.unwrap().json::<Value>().await.unwrap()
+    };
     assert_eq!(widget().await["is_online"], false, "nobody online: offline");
     assert_eq!(widget().await["agent"], Value::Null, "no agent yet");
-    sqlx::query("insert into public.agents (site_id, name, avatar_url) values ($1, 'Maya', 'https://cdn.example/maya.png')")
-        .bind(site)
-        .execute(&db)
-        .await
-        .unwrap();
+    sqlx::query(
+        "insert into public.agents (site_id, name, avatar_url) values ($1, 'Maya', 'https://cdn.example/maya.png')",
+    )
+    .bind(site)
+    .execute(&db)
+    .await
+    .unwrap();
     assert_eq!(widget().await["agent"], json!({"name": "Maya", "avatar_url": "https://cdn.example/maya.png"}));
     let operator = new_user(&db).await;
-    sqlx::query("insert into public.site_members (site_id, user_id, role, availability) values ($1, $2, 'operator', 'online')")
+    sqlx::query(
+        "insert into public.site_members (site_id, user_id, role, availability) values ($1, $2, 'operator', 'online')",
+    )
+    .bind(site)
+    .bind(operator)
+    .execute(&db)
+    .await
+    .unwrap();
+    assert_eq!(widget().await["is_online"], true, "always open and an operator online");
+    sqlx::query("update public.widget_settings set business_hours = '{}' where site_id = $1")
         .bind(site)
-        .bind(operator)
         .execute(&db)
         .await
         .unwrap();
-    assert_eq!(widget().await["is_online"], true, "always open and an operator online");
-    sqlx::query("update public.widget_settings set business_hours = '{}' where site_id = $1").bind(site).execute(&db).await.unwrap();
     assert_eq!(widget().await["is_online"], false, "no opening hours: offline");
-    sqlx::query("update public.widget_settings set enabled = false where site_id = $1").bind(site).execute(&db).await.unwrap();
+    sqlx::query("update public.widget_settings set enabled = false where site_id = $1")
+        .bind(site)
+        .execute(&db)
+        .await
+        .unwrap();
     assert_eq!(widget().await, json!({"site_key": key, "enabled": false}));
     assert_eq!(error(start(json!({"site_key": key}), None).await).await.code, ErrorCode::WidgetDisabled);
 }
@@ -318,6 +379,10 @@ async fn knowledge_answers_once_per_message_and_away_message_once() {
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let automatic: Vec<_> = history(&session, 0).await.messages.into_iter().filter(|m| m.sender_type == ai).collect();
     let kinds: Vec<&str> = automatic.iter().map(|m| m.metadata.kind.as_deref().unwrap_or("")).collect();
-    assert_eq!(kinds, ["knowledge_answer", "away_message"], "one answer for the question, one away message for the rest");
+    assert_eq!(
+        kinds,
+        ["knowledge_answer", "away_message"],
+        "one answer for the question, one away message for the rest"
+    );
     assert_eq!(automatic[0].content, "We ship worldwide within 3 business days.");
 }

@@ -3,7 +3,10 @@
 
 mod common;
 
-use common::{connect_as_guest, connect_as_service, connect_as_user, database, new_site, new_user, refusal, token_hash, widget_session};
+use common::{
+    connect_as_guest, connect_as_service, connect_as_user, database, new_site, new_user, refusal, token_hash,
+    widget_session,
+};
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -38,7 +41,11 @@ async fn desk(db: &PgPool, n: usize, capacity: i32) -> Desk {
 async fn visitor(desk: &Desk) -> Value {
     let session = widget_session(&desk.site_key).await;
     let mut guest = connect_as_guest(&session).await;
-    sqlx::query("select public.post_message($1, 'I need help')").bind(Uuid::new_v4()).execute(&mut guest).await.unwrap();
+    sqlx::query("select public.post_message($1, 'I need help')")
+        .bind(Uuid::new_v4())
+        .execute(&mut guest)
+        .await
+        .unwrap();
     session
 }
 
@@ -77,11 +84,12 @@ async fn operators_take_the_oldest_waiting_conversations_without_collisions() {
     for conversation in &taken {
         assert!(oldest.contains(conversation), "the oldest four are taken first");
     }
-    let waiting: i64 = sqlx::query_scalar("select count(*) from public.conversations where site_id = $1 and status = 'waiting'")
-        .bind(desk.site)
-        .fetch_one(&db)
-        .await
-        .unwrap();
+    let waiting: i64 =
+        sqlx::query_scalar("select count(*) from public.conversations where site_id = $1 and status = 'waiting'")
+            .bind(desk.site)
+            .fetch_one(&db)
+            .await
+            .unwrap();
     assert_eq!(waiting, 2);
 }
 
@@ -94,7 +102,11 @@ async fn capacity_availability_and_membership_are_enforced() {
     let mut operator = connect_as_user(desk.operators[0]).await;
     assert!(take(&mut operator, desk.site).await.unwrap().is_some());
     assert_eq!(refusal(take(&mut operator, desk.site).await.unwrap_err()), "operator_at_capacity");
-    sqlx::query("update public.site_members set availability = 'away' where user_id = $1").bind(desk.operators[0]).execute(&db).await.unwrap();
+    sqlx::query("update public.site_members set availability = 'away' where user_id = $1")
+        .bind(desk.operators[0])
+        .execute(&db)
+        .await
+        .unwrap();
     assert_eq!(refusal(take(&mut operator, desk.site).await.unwrap_err()), "operator_unavailable");
     let stranger = new_user(&db).await;
     let mut stranger = connect_as_user(stranger).await;
@@ -138,7 +150,10 @@ async fn the_third_reassignment_flags_for_review() {
     let other = new_user(&db).await;
     let mut other = connect_as_user(other).await;
     take(&mut operator, desk.site).await.unwrap();
-    let refused = sqlx::query_scalar::<_, Value>("select public.release_conversation($1)").bind(conversation).fetch_one(&mut other).await;
+    let refused = sqlx::query_scalar::<_, Value>("select public.release_conversation($1)")
+        .bind(conversation)
+        .fetch_one(&mut other)
+        .await;
     assert_eq!(refusal(refused.unwrap_err()), "forbidden");
 }
 
@@ -159,7 +174,8 @@ async fn idle_operators_lose_their_conversations() {
         .await
         .unwrap();
     let mut service = connect_as_service().await;
-    let released: i32 = sqlx::query_scalar("select public.detect_idle_assignments(5)").fetch_one(&mut service).await.unwrap();
+    let released: i32 =
+        sqlx::query_scalar("select public.detect_idle_assignments(5)").fetch_one(&mut service).await.unwrap();
     assert!(released >= 1);
     let (status, idle): (String, i32) = sqlx::query_as(
         "select c.status, (select idle_incidents from public.operator_daily_stats s where s.user_id = $2 and s.site_id = c.site_id) \
@@ -171,8 +187,13 @@ async fn idle_operators_lose_their_conversations() {
     .await
     .unwrap();
     assert_eq!((status.as_str(), idle), ("waiting", 1));
-    let again: i32 = sqlx::query_scalar("select public.detect_idle_assignments(5)").fetch_one(&mut service).await.unwrap();
-    let still_waiting: String = sqlx::query_scalar("select status from public.conversations where id = $1").bind(conversation).fetch_one(&db).await.unwrap();
+    let again: i32 =
+        sqlx::query_scalar("select public.detect_idle_assignments(5)").fetch_one(&mut service).await.unwrap();
+    let still_waiting: String = sqlx::query_scalar("select status from public.conversations where id = $1")
+        .bind(conversation)
+        .fetch_one(&db)
+        .await
+        .unwrap();
     assert_eq!(still_waiting, "waiting", "a second run ({again} released elsewhere) changes nothing here");
 }
 
@@ -197,15 +218,19 @@ async fn escalation_moves_the_conversation_up_the_ladder() {
         .await
         .unwrap();
     assert_eq!((escalation["from_level"].as_str(), escalation["to_level"].as_str()), (Some("t1"), Some("t2")));
-    let down = sqlx::query_scalar::<_, Value>("select public.escalate_conversation($1, 't1', 'down?')").bind(conversation).fetch_one(&mut t1).await;
+    let down = sqlx::query_scalar::<_, Value>("select public.escalate_conversation($1, 't1', 'down?')")
+        .bind(conversation)
+        .fetch_one(&mut t1)
+        .await;
     assert_eq!(refusal(down.unwrap_err()), "bad_request");
     // T1 can no longer take it; T2 can, and was notified.
     assert!(take(&mut t1, desk.site).await.unwrap().is_none());
     let mut t2_conn = connect_as_user(t2).await;
-    let notified: i64 = sqlx::query_scalar("select count(*) from public.operator_notifications where type = 'escalation'")
-        .fetch_one(&mut t2_conn)
-        .await
-        .unwrap();
+    let notified: i64 =
+        sqlx::query_scalar("select count(*) from public.operator_notifications where type = 'escalation'")
+            .fetch_one(&mut t2_conn)
+            .await
+            .unwrap();
     assert_eq!(notified, 1);
     let taken = take(&mut t2_conn, desk.site).await.unwrap().unwrap();
     assert_eq!(id(&taken, "id"), conversation);
@@ -231,7 +256,11 @@ async fn operator_messages_count_stats_and_edits_are_audited() {
     .fetch_one(&mut operator)
     .await
     .unwrap();
-    sqlx::query("update public.messages set content = 'Hi! Let me check that for you.' where id = $1").bind(message).execute(&mut operator).await.unwrap();
+    sqlx::query("update public.messages set content = 'Hi! Let me check that for you.' where id = $1")
+        .bind(message)
+        .execute(&mut operator)
+        .await
+        .unwrap();
     let (unread, first_response): (i32, Option<i32>) =
         sqlx::query_as("select unread_count, first_response_seconds from public.conversations where id = $1")
             .bind(conversation)
@@ -240,22 +269,39 @@ async fn operator_messages_count_stats_and_edits_are_audited() {
             .unwrap();
     assert_eq!(unread, 0);
     assert!(first_response.is_some());
-    let stats: Value = sqlx::query_scalar("select public.operator_stats($1, null, 7)").bind(desk.site).fetch_one(&mut operator).await.unwrap();
-    assert_eq!(stats["messages_sent"], 1);
-    assert_eq!(stats["conversations_handled"], 1);
-    let history: Vec<(String, String)> = sqlx::query_as("select operation, old_content from public.message_history where message_id = $1")
-        .bind(message)
-        .fetch_all(&db)
+    let stats: Value = sqlx::query_scalar("select public.operator_stats($1, null, 7)")
+        .bind(desk.site)
+        .fetch_one(&mut operator)
         .await
         .unwrap();
+    assert_eq!(stats["messages_sent"], 1);
+    assert_eq!(stats["conversations_handled"], 1);
+    let history: Vec<(String, String)> =
+        sqlx::query_as("select operation, old_content from public.message_history where message_id = $1")
+            .bind(message)
+            .fetch_all(&db)
+            .await
+            .unwrap();
     assert_eq!(history, vec![("update".to_string(), "Hi! Let me check.".to_string())]);
-    let edited: bool = sqlx::query_scalar("select edited_at is not null from public.messages where id = $1").bind(message).fetch_one(&db).await.unwrap();
+    let edited: bool = sqlx::query_scalar("select edited_at is not null from public.messages where id = $1")
+        .bind(message)
+        .fetch_one(&db)
+        .await
+        .unwrap();
     assert!(edited);
     // The owner sees the audit trail; the operator does not.
-    let seen: i64 = sqlx::query_scalar("select count(*) from public.message_history where message_id = $1").bind(message).fetch_one(&mut operator).await.unwrap();
+    let seen: i64 = sqlx::query_scalar("select count(*) from public.message_history where message_id = $1")
+        .bind(message)
+        .fetch_one(&mut operator)
+        .await
+        .unwrap();
     assert_eq!(seen, 0);
     let mut owner = connect_as_user(desk.owner).await;
-    let seen: i64 = sqlx::query_scalar("select count(*) from public.message_history where message_id = $1").bind(message).fetch_one(&mut owner).await.unwrap();
+    let seen: i64 = sqlx::query_scalar("select count(*) from public.message_history where message_id = $1")
+        .bind(message)
+        .fetch_one(&mut owner)
+        .await
+        .unwrap();
     assert_eq!(seen, 1);
 }
 
@@ -263,11 +309,12 @@ async fn operator_messages_count_stats_and_edits_are_audited() {
 async fn link_analytics_and_cleanup() {
     let db = database().await;
     let desk = desk(&db, 0, 5).await;
-    let agent: Uuid = sqlx::query_scalar("insert into public.agents (site_id, name) values ($1, 'Helper') returning id")
-        .bind(desk.site)
-        .fetch_one(&db)
-        .await
-        .unwrap();
+    let agent: Uuid =
+        sqlx::query_scalar("insert into public.agents (site_id, name) values ($1, 'Helper') returning id")
+            .bind(desk.site)
+            .fetch_one(&db)
+            .await
+            .unwrap();
     let mut links = Vec::new();
     for hours in [1, 48] {
         let link: Uuid = sqlx::query_scalar(
@@ -302,16 +349,27 @@ async fn link_analytics_and_cleanup() {
         sqlx::query("select public.post_message($1, 'hi')").bind(Uuid::new_v4()).execute(&mut guest).await.unwrap();
     }
     let mut owner = connect_as_user(desk.owner).await;
-    let analytics: Value = sqlx::query_scalar("select public.link_analytics($1, null, 30)").bind(desk.site).fetch_one(&mut owner).await.unwrap();
+    let analytics: Value = sqlx::query_scalar("select public.link_analytics($1, null, 30)")
+        .bind(desk.site)
+        .fetch_one(&mut owner)
+        .await
+        .unwrap();
     assert_eq!(analytics["total_links"], 2);
     assert_eq!(analytics["active_links"], 2);
     assert_eq!(analytics["total_sessions"], 3);
     assert_eq!(analytics["active_sessions"], 3);
     assert_eq!(analytics["total_messages"], 3);
-    assert_eq!(analytics["top_countries"], serde_json::json!([{"country": "DE", "sessions": 2}, {"country": "FR", "sessions": 1}]));
+    assert_eq!(
+        analytics["top_countries"],
+        serde_json::json!([{"country": "DE", "sessions": 2}, {"country": "FR", "sessions": 1}])
+    );
     let stranger = new_user(&db).await;
     let mut stranger = connect_as_user(stranger).await;
-    let hidden: Value = sqlx::query_scalar("select public.link_analytics($1, null, 30)").bind(desk.site).fetch_one(&mut stranger).await.unwrap();
+    let hidden: Value = sqlx::query_scalar("select public.link_analytics($1, null, 30)")
+        .bind(desk.site)
+        .fetch_one(&mut stranger)
+        .await
+        .unwrap();
     assert_eq!(hidden["total_sessions"], 0);
 
     // Cleanup sweeps the whole database: run it in a transaction that is rolled back, so the
@@ -319,7 +377,10 @@ async fn link_analytics_and_cleanup() {
     use sqlx::Connection;
     let mut tx = service.begin().await.unwrap();
     // Two hours later the first link has expired: cleanup deactivates it and ends its session.
-    let first: Value = sqlx::query_scalar("select public.cleanup_expired(now() + interval '2 hours')").fetch_one(&mut *tx).await.unwrap();
+    let first: Value = sqlx::query_scalar("select public.cleanup_expired(now() + interval '2 hours')")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
     assert!(first["links_expired"].as_i64().unwrap() >= 1);
     let (active, reason): (bool, String) = sqlx::query_as(
         "select l.is_active, s.end_reason from public.chat_links l join public.chat_sessions s on s.link_id = l.id where l.id = $1",
@@ -335,11 +396,17 @@ async fn link_analytics_and_cleanup() {
                 join public.chat_links l on l.id = s.link_id where l.site_id = $1 order by s.id";
     type Row = (Uuid, String, Option<String>, Option<sqlx::types::chrono::DateTime<sqlx::types::chrono::Utc>>, bool);
     let before: Vec<Row> = sqlx::query_as(ours).bind(desk.site).fetch_all(&mut *tx).await.unwrap();
-    sqlx::query_scalar::<_, Value>("select public.cleanup_expired(now() + interval '2 hours')").fetch_one(&mut *tx).await.unwrap();
+    sqlx::query_scalar::<_, Value>("select public.cleanup_expired(now() + interval '2 hours')")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
     let after: Vec<Row> = sqlx::query_as(ours).bind(desk.site).fetch_all(&mut *tx).await.unwrap();
     assert_eq!(before, after);
     // An hour later the other link's sessions have timed out (30 minutes idle).
-    sqlx::query_scalar::<_, Value>("select public.cleanup_expired(now() + interval '3 hours')").fetch_one(&mut *tx).await.unwrap();
+    sqlx::query_scalar::<_, Value>("select public.cleanup_expired(now() + interval '3 hours')")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
     let reasons: Vec<String> = sqlx::query_scalar("select end_reason from public.chat_sessions where link_id = $1")
         .bind(links[1].0)
         .fetch_all(&mut *tx)

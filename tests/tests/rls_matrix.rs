@@ -23,7 +23,11 @@ fn roles() -> [(&'static str, &'static str, serde_json::Value); 6] {
                    "guest": {"site_id": SITE_A, "conversation_id": "a4000000-0000-4000-8000-000000000001",
                              "session_id": "a7000000-0000-4000-8000-000000000001"}}),
         ),
-        ("operator A", "authenticated", json!({"role": "authenticated", "sub": "a0000000-0000-4000-8000-000000000003"})),
+        (
+            "operator A",
+            "authenticated",
+            json!({"role": "authenticated", "sub": "a0000000-0000-4000-8000-000000000003"}),
+        ),
         ("admin A", "authenticated", json!({"role": "authenticated", "sub": "a0000000-0000-4000-8000-000000000002"})),
         ("member B", "authenticated", json!({"role": "authenticated", "sub": "b0000000-0000-4000-8000-000000000001"})),
         ("service", "service_role", json!({"role": "service_role"})),
@@ -60,30 +64,76 @@ fn editable_column(table: &str) -> &'static str {
 /// One new row of the table, as a client of the given role would try to insert it.
 fn insert_statement(table: &str) -> &'static str {
     match table {
-        "sites" => "insert into public.sites (owner_id, name) values (coalesce(auth.uid(), 'a0000000-0000-4000-8000-000000000001'), 'New site')",
-        "site_members" => "insert into public.site_members (site_id, user_id, role) values ('a1000000-0000-4000-8000-000000000000', 'c0000000-0000-4000-8000-000000000001', 'viewer')",
-        "widget_settings" => "insert into public.widget_settings (site_id) values ('c1000000-0000-4000-8000-000000000000')",
-        "agents" => "insert into public.agents (site_id, name) values ('a1000000-0000-4000-8000-000000000000', 'New agent')",
-        "customers" => "insert into public.customers (site_id, name) values ('a1000000-0000-4000-8000-000000000000', 'New customer')",
-        "conversations" => "insert into public.conversations (site_id, customer_id) values ('a1000000-0000-4000-8000-000000000000', 'a3000000-0000-4000-8000-000000000001')",
-        "conversation_participants" => "insert into public.conversation_participants (conversation_id, site_id, user_id, role) values ('a4000000-0000-4000-8000-000000000001', 'a1000000-0000-4000-8000-000000000000', 'a0000000-0000-4000-8000-000000000002', 'observer')",
+        "sites" => {
+            "insert into public.sites (owner_id, name) values (coalesce(auth.uid(), 'a0000000-0000-4000-8000-000000000001'), 'New site')"
+        }
+        "site_members" => {
+            "insert into public.site_members (site_id, user_id, role) values ('a1000000-0000-4000-8000-000000000000', 'c0000000-0000-4000-8000-000000000001', 'viewer')"
+        }
+        "widget_settings" => {
+            "insert into public.widget_settings (site_id) values ('c1000000-0000-4000-8000-000000000000')"
+        }
+        "agents" => {
+            "insert into public.agents (site_id, name) values ('a1000000-0000-4000-8000-000000000000', 'New agent')"
+        }
+        "customers" => {
+            "insert into public.customers (site_id, name) values ('a1000000-0000-4000-8000-000000000000', 'New customer')"
+        }
+        "conversations" => {
+            "insert into public.conversations (site_id, customer_id) values ('a1000000-0000-4000-8000-000000000000', 'a3000000-0000-4000-8000-000000000001')"
+        }
+        "conversation_participants" => {
+            "insert into public.conversation_participants (conversation_id, site_id, user_id, role) values ('a4000000-0000-4000-8000-000000000001', 'a1000000-0000-4000-8000-000000000000', 'a0000000-0000-4000-8000-000000000002', 'observer')"
+        }
         // Also the forging attack: a guest claiming to be an operator.
-        "messages" => "insert into public.messages (conversation_id, site_id, sender_type, sender_user_id, content) values ('a4000000-0000-4000-8000-000000000001', 'a1000000-0000-4000-8000-000000000000', 'operator', coalesce(auth.uid(), 'a0000000-0000-4000-8000-000000000003'), 'How can I help?')",
-        "message_attachments" => "insert into public.message_attachments (message_id, site_id, storage_path, file_name, mime_type, size_bytes) values ('a5000000-0000-4000-8000-000000000002', 'a1000000-0000-4000-8000-000000000000', 'a/3.pdf', '3.pdf', 'application/pdf', 100)",
-        "message_history" => "insert into public.message_history (message_id, site_id, operation, old_content, old_metadata) values ('a5000000-0000-4000-8000-000000000001', 'a1000000-0000-4000-8000-000000000000', 'update', 'forged', '{}')",
-        "bot_interactions" => "insert into public.bot_interactions (site_id, conversation_id, kind) values ('a1000000-0000-4000-8000-000000000000', 'a4000000-0000-4000-8000-000000000001', 'ai_reply')",
-        "escalations" => "insert into public.escalations (site_id, conversation_id, from_level, to_level, reason, created_by) values ('a1000000-0000-4000-8000-000000000000', 'a4000000-0000-4000-8000-000000000001', 't1', 't3', 'Needs T3', coalesce(auth.uid(), 'a0000000-0000-4000-8000-000000000003'))",
-        "conversation_assignments" => "insert into public.conversation_assignments (site_id, conversation_id, operator_id) values ('a1000000-0000-4000-8000-000000000000', 'a4000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-000000000003')",
-        "operator_notifications" => "insert into public.operator_notifications (site_id, user_id, type, title, body) values ('a1000000-0000-4000-8000-000000000000', 'a0000000-0000-4000-8000-000000000003', 'system_alert', 'Forged', '')",
-        "operator_daily_stats" => "insert into public.operator_daily_stats (site_id, user_id, day, messages_sent) values ('a1000000-0000-4000-8000-000000000000', 'a0000000-0000-4000-8000-000000000003', current_date - 1, 999)",
-        "chat_links" => "insert into public.chat_links (site_id, agent_id, title, expires_at, created_by) values ('a1000000-0000-4000-8000-000000000000', 'a2000000-0000-4000-8000-000000000001', 'New link', now() + interval '1 hour', coalesce(auth.uid(), 'a0000000-0000-4000-8000-000000000001'))",
-        "chat_link_tokens" => "insert into public.chat_link_tokens (link_id, site_id, token_hash) values ('a6000000-0000-4000-8000-000000000002', 'a1000000-0000-4000-8000-000000000000', repeat('e', 64))",
-        "chat_sessions" => "insert into public.chat_sessions (site_id, conversation_id, customer_id) values ('a1000000-0000-4000-8000-000000000000', 'a4000000-0000-4000-8000-000000000001', 'a3000000-0000-4000-8000-000000000001')",
-        "chat_session_tokens" => "insert into public.chat_session_tokens (session_id, site_id, token_hash) values ('a7000000-0000-4000-8000-000000000002', 'a1000000-0000-4000-8000-000000000000', repeat('f', 64))",
-        "knowledge_articles" => "insert into public.knowledge_articles (site_id, title, body) values ('a1000000-0000-4000-8000-000000000000', 'New', 'Article')",
-        "sms_settings" => "insert into public.sms_settings (agent_id, site_id) values ('a2000000-0000-4000-8000-000000000002', 'a1000000-0000-4000-8000-000000000000')",
-        "sms_conversations" => "insert into public.sms_conversations (site_id, agent_id, phone_number, conversation_id) values ('a1000000-0000-4000-8000-000000000000', 'a2000000-0000-4000-8000-000000000001', '+15550000002', 'a4000000-0000-4000-8000-000000000001')",
-        "credit_ledger" => "insert into public.credit_ledger (site_id, customer_id, amount, reason) values ('a1000000-0000-4000-8000-000000000000', 'a3000000-0000-4000-8000-000000000001', 1000, 'adjustment')",
+        "messages" => {
+            "insert into public.messages (conversation_id, site_id, sender_type, sender_user_id, content) values ('a4000000-0000-4000-8000-000000000001', 'a1000000-0000-4000-8000-000000000000', 'operator', coalesce(auth.uid(), 'a0000000-0000-4000-8000-000000000003'), 'How can I help?')"
+        }
+        "message_attachments" => {
+            "insert into public.message_attachments (message_id, site_id, storage_path, file_name, mime_type, size_bytes) values ('a5000000-0000-4000-8000-000000000002', 'a1000000-0000-4000-8000-000000000000', 'a/3.pdf', '3.pdf', 'application/pdf', 100)"
+        }
+        "message_history" => {
+            "insert into public.message_history (message_id, site_id, operation, old_content, old_metadata) values ('a5000000-0000-4000-8000-000000000001', 'a1000000-0000-4000-8000-000000000000', 'update', 'forged', '{}')"
+        }
+        "bot_interactions" => {
+            "insert into public.bot_interactions (site_id, conversation_id, kind) values ('a1000000-0000-4000-8000-000000000000', 'a4000000-0000-4000-8000-000000000001', 'ai_reply')"
+        }
+        "escalations" => {
+            "insert into public.escalations (site_id, conversation_id, from_level, to_level, reason, created_by) values ('a1000000-0000-4000-8000-000000000000', 'a4000000-0000-4000-8000-000000000001', 't1', 't3', 'Needs T3', coalesce(auth.uid(), 'a0000000-0000-4000-8000-000000000003'))"
+        }
+        "conversation_assignments" => {
+            "insert into public.conversation_assignments (site_id, conversation_id, operator_id) values ('a1000000-0000-4000-8000-000000000000', 'a4000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-000000000003')"
+        }
+        "operator_notifications" => {
+            "insert into public.operator_notifications (site_id, user_id, type, title, body) values ('a1000000-0000-4000-8000-000000000000', 'a0000000-0000-4000-8000-000000000003', 'system_alert', 'Forged', '')"
+        }
+        "operator_daily_stats" => {
+            "insert into public.operator_daily_stats (site_id, user_id, day, messages_sent) values ('a1000000-0000-4000-8000-000000000000', 'a0000000-0000-4000-8000-000000000003', current_date - 1, 999)"
+        }
+        "chat_links" => {
+            "insert into public.chat_links (site_id, agent_id, title, expires_at, created_by) values ('a1000000-0000-4000-8000-000000000000', 'a2000000-0000-4000-8000-000000000001', 'New link', now() + interval '1 hour', coalesce(auth.uid(), 'a0000000-0000-4000-8000-000000000001'))"
+        }
+        "chat_link_tokens" => {
+            "insert into public.chat_link_tokens (link_id, site_id, token_hash) values ('a6000000-0000-4000-8000-000000000002', 'a1000000-0000-4000-8000-000000000000', repeat('e', 64))"
+        }
+        "chat_sessions" => {
+            "insert into public.chat_sessions (site_id, conversation_id, customer_id) values ('a1000000-0000-4000-8000-000000000000', 'a4000000-0000-4000-8000-000000000001', 'a3000000-0000-4000-8000-000000000001')"
+        }
+        "chat_session_tokens" => {
+            "insert into public.chat_session_tokens (session_id, site_id, token_hash) values ('a7000000-0000-4000-8000-000000000002', 'a1000000-0000-4000-8000-000000000000', repeat('f', 64))"
+        }
+        "knowledge_articles" => {
+            "insert into public.knowledge_articles (site_id, title, body) values ('a1000000-0000-4000-8000-000000000000', 'New', 'Article')"
+        }
+        "sms_settings" => {
+            "insert into public.sms_settings (agent_id, site_id) values ('a2000000-0000-4000-8000-000000000002', 'a1000000-0000-4000-8000-000000000000')"
+        }
+        "sms_conversations" => {
+            "insert into public.sms_conversations (site_id, agent_id, phone_number, conversation_id) values ('a1000000-0000-4000-8000-000000000000', 'a2000000-0000-4000-8000-000000000001', '+15550000002', 'a4000000-0000-4000-8000-000000000001')"
+        }
+        "credit_ledger" => {
+            "insert into public.credit_ledger (site_id, customer_id, amount, reason) values ('a1000000-0000-4000-8000-000000000000', 'a3000000-0000-4000-8000-000000000001', 1000, 'adjustment')"
+        }
         other => panic!("no insert statement for {other}"),
     }
 }

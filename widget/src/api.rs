@@ -54,14 +54,26 @@ impl Edge {
         self.json::<(), _>("GET", &path, Some(jwt), None).await
     }
 
-    async fn json<B: Serialize, T: DeserializeOwned>(&self, method: &str, path: &str, jwt: Option<&str>, body: Option<&B>) -> Result<T, ApiError> {
+    async fn json<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        jwt: Option<&str>,
+        body: Option<&B>,
+    ) -> Result<T, ApiError> {
         let body = body.map(encode).transpose()?;
         let text = self.call(method, path, jwt, body).await?;
         serde_json::from_str(&text).map_err(|_| unreachable())
     }
 
     /// The body of a 2xx answer, or the API error the edge sent.
-    async fn call(&self, method: &str, path: &str, jwt: Option<&str>, body: Option<String>) -> Result<String, ApiError> {
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        jwt: Option<&str>,
+        body: Option<String>,
+    ) -> Result<String, ApiError> {
         let init = RequestInit::new();
         init.set_method(method);
         let headers = Headers::new().map_err(|_| unreachable())?;

@@ -52,9 +52,13 @@ pub fn App(start: Start) -> impl IntoView {
 fn Widget(config: WidgetConfig, api_base: String, open: bool) -> impl IntoView {
     let dark = is_dark(config.theme.color_scheme);
     // The settings' text and background colours are for light mode; dark mode uses its own.
-    let (text, background) =
-        if dark { (DARK_TEXT, DARK_BACKGROUND) } else { (config.theme.text_color.as_str(), config.theme.background_color.as_str()) };
-    let theme = format!("--chat-primary:{};--chat-text:{text};--chat-background:{background}", config.theme.primary_color);
+    let (text, background) = if dark {
+        (DARK_TEXT, DARK_BACKGROUND)
+    } else {
+        (config.theme.text_color.as_str(), config.theme.background_color.as_str())
+    };
+    let theme =
+        format!("--chat-primary:{};--chat-text:{text};--chat-background:{background}", config.theme.primary_color);
     let mut class = match config.position {
         Position::BottomRight => "chat right".to_string(),
         Position::BottomLeft => "chat left".to_string(),
@@ -104,7 +108,9 @@ fn Widget(config: WidgetConfig, api_base: String, open: bool) -> impl IntoView {
 /// The chat panel: header, then the form, the rating or the conversation.
 #[component]
 fn Panel(chat: Chat, close: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
-    let (title, online, welcome, offline) = chat.config.with_value(|c| (c.title.clone(), c.is_online, c.welcome_message.clone(), c.offline_message.clone()));
+    let (title, online, welcome, offline) = chat
+        .config
+        .with_value(|c| (c.title.clone(), c.is_online, c.welcome_message.clone(), c.offline_message.clone()));
     let (agent, photo) = chat.config.with_value(|c| {
         let agent = c.agent.clone();
         let photo = agent.as_ref().and_then(|a| a.avatar_url.clone()).filter(|_| c.show_agent_photos);
@@ -121,12 +127,11 @@ fn Panel(chat: Chat, close: impl Fn() + Copy + Send + Sync + 'static) -> impl In
     let panel = NodeRef::<html::Section>::new();
     // Focus moves into the panel: the first form field, else the message box.
     request_animation_frame(move || {
-        if let Some(panel) = panel.get_untracked() {
-            if let Ok(Some(field)) = panel.query_selector("input, textarea") {
-                if let Ok(field) = field.dyn_into::<web_sys::HtmlElement>() {
-                    let _ = field.focus();
-                }
-            }
+        if let Some(panel) = panel.get_untracked()
+            && let Ok(Some(field)) = panel.query_selector("input, textarea")
+            && let Ok(field) = field.dyn_into::<web_sys::HtmlElement>()
+        {
+            let _ = field.focus();
         }
     });
     view! {
@@ -206,7 +211,9 @@ fn is_dark(scheme: ColorScheme) -> bool {
     match scheme {
         ColorScheme::Light => false,
         ColorScheme::Dark => true,
-        ColorScheme::Auto => window().match_media("(prefers-color-scheme: dark)").ok().flatten().is_some_and(|m| m.matches()),
+        ColorScheme::Auto => {
+            window().match_media("(prefers-color-scheme: dark)").ok().flatten().is_some_and(|m| m.matches())
+        }
     }
 }
 
@@ -215,7 +222,8 @@ fn text_direction() -> &'static str {
     let root = document().document_element();
     let dir = root.as_ref().and_then(|r| r.get_attribute("dir")).unwrap_or_default();
     let lang = root.as_ref().and_then(|r| r.get_attribute("lang")).unwrap_or_default().to_ascii_lowercase();
-    let rtl_language = ["ar", "he", "fa", "ur", "ps", "yi"].iter().any(|l| lang == *l || lang.starts_with(&format!("{l}-")));
+    let rtl_language =
+        ["ar", "he", "fa", "ur", "ps", "yi"].iter().any(|l| lang == *l || lang.starts_with(&format!("{l}-")));
     if dir.eq_ignore_ascii_case("rtl") || rtl_language { "rtl" } else { "ltr" }
 }
 

@@ -143,10 +143,7 @@ impl Chat {
     /// Whether the site asks for a pre-chat form.
     pub fn needs_pre_chat(&self) -> bool {
         self.config.with_value(|c| {
-            c.require_name
-                || c.require_email
-                || c.require_phone
-                || c.custom_fields.iter().any(|f| f.required)
+            c.require_name || c.require_email || c.require_phone || c.custom_fields.iter().any(|f| f.required)
         })
     }
 
@@ -198,9 +195,7 @@ impl Chat {
     pub fn send(self, content: String) -> Result<(), ApiError> {
         let message = PostMessage { client_msg_id: Uuid::new_v4(), content };
         message.validate()?;
-        self.outbox.update(|o| {
-            o.push(Outgoing { client_msg_id: message.client_msg_id, content: message.content })
-        });
+        self.outbox.update(|o| o.push(Outgoing { client_msg_id: message.client_msg_id, content: message.content }));
         self.delivery.update(|d| {
             d.insert(message.client_msg_id, Delivery::Retrying { due: 0.0, attempts: 0 });
         });
@@ -270,11 +265,13 @@ impl Chat {
 
     async fn step(self) {
         let Some(session) = self.session.get_untracked() else { return };
-        if (session.expires_at as f64) * 1000.0 - js_sys::Date::now() < REFRESH_BEFORE_MS && !self.refresh(&session).await {
+        if (session.expires_at as f64) * 1000.0 - js_sys::Date::now() < REFRESH_BEFORE_MS
+            && !self.refresh(&session).await
+        {
             return;
         }
         self.deliver_due().await;
-        if self.ticks.get_value() % POLL_EVERY == 0 || !self.outbox.with_untracked(Vec::is_empty) {
+        if self.ticks.get_value().is_multiple_of(POLL_EVERY) || !self.outbox.with_untracked(Vec::is_empty) {
             self.poll().await;
         }
     }
@@ -302,7 +299,8 @@ impl Chat {
 
     async fn deliver_due(self) {
         let now = js_sys::Date::now();
-        let due: Vec<Outgoing> = self.outbox.get_untracked().into_iter().filter(|o| self.is_due(o.client_msg_id, now)).collect();
+        let due: Vec<Outgoing> =
+            self.outbox.get_untracked().into_iter().filter(|o| self.is_due(o.client_msg_id, now)).collect();
         for item in due {
             let Some(session) = self.session.get_untracked() else { return };
             self.set_delivery(item.client_msg_id, Delivery::Sending);
@@ -313,7 +311,10 @@ impl Chat {
                     self.merge(vec![message]);
                 }
                 Err(error) => {
-                    let retrying = |wait_ms: f64, attempts: u32| Delivery::Retrying { due: js_sys::Date::now() + wait_ms, attempts };
+                    let retrying = |wait_ms: f64, attempts: u32| Delivery::Retrying {
+                        due: js_sys::Date::now() + wait_ms,
+                        attempts,
+                    };
                     let attempts = self.attempts(item.client_msg_id) + 1;
                     let backoff = f64::from(1000 * 2u32.pow(attempts.min(4)));
                     let next = match error.code {
@@ -333,7 +334,8 @@ impl Chat {
                         }
                         _ => Delivery::Failed(friendly(&error)),
                     };
-                    let stop = matches!(next, Delivery::Retrying { .. }) || matches!(error.code, ErrorCode::SessionEnded | ErrorCode::SessionExpired);
+                    let stop = matches!(next, Delivery::Retrying { .. })
+                        || matches!(error.code, ErrorCode::SessionEnded | ErrorCode::SessionExpired);
                     self.set_delivery(item.client_msg_id, next);
                     if stop {
                         // Keep the order: later messages wait for this one.
@@ -433,7 +435,9 @@ fn session_over(error: &ApiError) -> bool {
 /// What to tell the visitor about an error.
 pub fn friendly(error: &ApiError) -> String {
     match error.code {
-        ErrorCode::UpstreamUnavailable | ErrorCode::Internal => "We can't reach the chat right now. We'll keep trying.".into(),
+        ErrorCode::UpstreamUnavailable | ErrorCode::Internal => {
+            "We can't reach the chat right now. We'll keep trying.".into()
+        }
         _ => error.message.clone(),
     }
 }

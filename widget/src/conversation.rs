@@ -97,7 +97,8 @@ fn render_text(content: &str, linkable: bool) -> Vec<AnyView> {
         .into_iter()
         .map(|segment| match segment {
             Segment::Link(url) if linkable => {
-                view! { <a href=url.to_string() target="_blank" rel="noopener noreferrer">{url.to_string()}</a> }.into_any()
+                view! { <a href=url.to_string() target="_blank" rel="noopener noreferrer">{url.to_string()}</a> }
+                    .into_any()
             }
             Segment::Link(text) | Segment::Text(text) => text.to_string().into_any(),
         })

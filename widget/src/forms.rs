@@ -16,12 +16,8 @@ pub fn PreChatForm(chat: Chat) -> impl IntoView {
         ev.prevent_default();
         let mut v = values.get_untracked();
         let mut take = |key: &str| v.remove(key).filter(|s| !s.trim().is_empty());
-        let form = StartSession {
-            name: take("name"),
-            email: take("email"),
-            phone: take("phone"),
-            ..Default::default()
-        };
+        let form =
+            StartSession { name: take("name"), email: take("email"), phone: take("phone"), ..Default::default() };
         chat.begin(StartSession { custom_fields: v, ..form });
     };
     let mut fields = Vec::new();

@@ -28,7 +28,8 @@ fn main() {
         leptos::logging::warn!("chat widget: the host has no shadow root to mount into");
         return;
     };
-    let Some(mount_point) = root.get_element_by_id("chat-widget-root").and_then(|el| el.dyn_into::<HtmlElement>().ok()) else {
+    let Some(mount_point) = root.get_element_by_id("chat-widget-root").and_then(|el| el.dyn_into::<HtmlElement>().ok())
+    else {
         return;
     };
     let attribute = |name: &str| host.get_attribute(name).unwrap_or_default();

@@ -82,9 +82,7 @@ fn postgres() -> Result<String> {
     for version in versions.flatten() {
         let version = version.file_name().to_string_lossy().to_string();
         println!("[setup]   starting PostgreSQL {version}");
-        let _ = Command::new("pg_ctlcluster")
-            .args(["--skip-systemctl-redirect", &version, "main", "start"])
-            .status();
+        let _ = Command::new("pg_ctlcluster").args(["--skip-systemctl-redirect", &version, "main", "start"]).status();
     }
     if crate::http::port_open(5432) {
         Ok("started".into())
@@ -118,7 +116,8 @@ fn cargo_tool(cargo_bin: &Path, krate: &str, bin: &str, version: &str, locked: b
     if locked {
         install.arg("--locked");
     }
-    run_visible(&mut install).map_err(|e| format!("{e}\nfix: run `cargo install {krate} --version {version}` and rerun"))?;
+    run_visible(&mut install)
+        .map_err(|e| format!("{e}\nfix: run `cargo install {krate} --version {version}` and rerun"))?;
     Ok("installed".into())
 }
 

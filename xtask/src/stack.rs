@@ -60,7 +60,14 @@ impl Stack {
     }
 
     /// Start the dev stack serving `database_url`, and wait for its API.
-    pub fn start_devstack(&mut self, root: &Path, binary: &Path, ports: Ports, database_url: &str, keys: &Keys) -> Result<()> {
+    pub fn start_devstack(
+        &mut self,
+        root: &Path,
+        binary: &Path,
+        ports: Ports,
+        database_url: &str,
+        keys: &Keys,
+    ) -> Result<()> {
         let mut command = Command::new(binary);
         command
             .arg("serve")
@@ -76,7 +83,15 @@ impl Stack {
     }
 
     /// Start the edge in workerd (`wrangler dev`), talking to the API at `api_url`.
-    pub fn start_edge(&mut self, name: &str, root: &Path, tools: &Tools, ports: Ports, api_url: &str, keys: &Keys) -> Result<()> {
+    pub fn start_edge(
+        &mut self,
+        name: &str,
+        root: &Path,
+        tools: &Tools,
+        ports: Ports,
+        api_url: &str,
+        keys: &Keys,
+    ) -> Result<()> {
         let state = root.join("target/wrangler");
         let mut command = Command::new(&tools.node);
         command
@@ -128,9 +143,7 @@ impl Stack {
 
     /// The name of a child that has exited, if any.
     pub fn exited(&mut self) -> Option<String> {
-        self.children
-            .iter_mut()
-            .find_map(|(name, child)| matches!(child.try_wait(), Ok(Some(_))).then(|| name.clone()))
+        self.children.iter_mut().find_map(|(name, child)| matches!(child.try_wait(), Ok(Some(_))).then(|| name.clone()))
     }
 
     fn log_hint(&self, name: &str) -> String {
@@ -176,10 +189,10 @@ fn signal_group(child: &Child, signal: &str) {
 
 /// The JWT secret in `file`, created (random, 48 hex characters) when missing.
 pub fn jwt_secret(file: &Path) -> Result<String> {
-    if let Ok(secret) = std::fs::read_to_string(file) {
-        if secret.trim().len() >= 32 {
-            return Ok(secret.trim().to_string());
-        }
+    if let Ok(secret) = std::fs::read_to_string(file)
+        && secret.trim().len() >= 32
+    {
+        return Ok(secret.trim().to_string());
     }
     let mut bytes = [0u8; 24];
     use std::io::Read;

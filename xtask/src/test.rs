@@ -30,19 +30,30 @@ pub fn run(root: &Path) -> Result<()> {
     let _ = std::fs::remove_dir_all(&logs);
 
     let mut results = vec![layer("unit", || {
-        run_visible(crate::artifacts::cargo(root).args(["test", "--workspace", "--exclude", "chat-widget", "--exclude", "stack-tests"]))
+        run_visible(crate::artifacts::cargo(root).args(["fmt", "--all", "--check"]))
+            .map_err(|e| format!("{e}\nfix: run `cargo fmt --all`"))?;
+        run_visible(crate::artifacts::cargo(root).args([
+            "test",
+            "--workspace",
+            "--exclude",
+            "chat-widget",
+            "--exclude",
+            "stack-tests",
+        ]))
     })];
 
     let database = format!("chat_test_{}_{}", std::process::id(), epoch_seconds());
     let database_url = format!("postgres://postgres@127.0.0.1:5432/{database}");
     println!("[test] database {database}");
     let keys = stack::keys(&devstack, stack::jwt_secret(&logs.join("jwt-secret"))?)?;
-    let prepared = run_visible(Command::new(&devstack)
-        .arg("prepare")
-        .current_dir(root)
-        .env("DEVSTACK_DATABASE_URL", &database_url)
-        .env("DEVSTACK_ROOT", root)
-        .env("JWT_SECRET", &keys.jwt_secret));
+    let prepared = run_visible(
+        Command::new(&devstack)
+            .arg("prepare")
+            .current_dir(root)
+            .env("DEVSTACK_DATABASE_URL", &database_url)
+            .env("DEVSTACK_ROOT", root)
+            .env("JWT_SECRET", &keys.jwt_secret),
+    );
 
     let outcome = prepared.and_then(|()| {
         let mut stack = Stack::new(Output::Logs(logs.clone()));

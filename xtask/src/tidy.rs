@@ -19,8 +19,14 @@ mod tests {
             .map(|v| v.trim_end_matches('"'))
             .expect("wasm-bindgen in Cargo.lock");
         assert_eq!(locked, WASM_BINDGEN, "Cargo.lock vs xtask setup");
-        assert!(read("Trunk.toml").contains(&format!("wasm_bindgen = \"{WASM_BINDGEN}\"")), "Trunk.toml vs xtask setup");
-        assert!(read("Cargo.toml").contains(&format!("wasm-bindgen = \"={WASM_BINDGEN}\"")), "Cargo.toml vs xtask setup");
+        assert!(
+            read("Trunk.toml").contains(&format!("wasm_bindgen = \"{WASM_BINDGEN}\"")),
+            "Trunk.toml vs xtask setup"
+        );
+        assert!(
+            read("Cargo.toml").contains(&format!("wasm-bindgen = \"={WASM_BINDGEN}\"")),
+            "Cargo.toml vs xtask setup"
+        );
     }
 
     /// Every file of `tests/tests/` runs in exactly one layer of `cargo xtask test`.
@@ -33,8 +39,11 @@ mod tests {
             .filter_map(|e| e.file_name().to_str()?.strip_suffix(".rs").map(str::to_string))
             .collect();
         files.sort();
-        let mut layered: Vec<String> =
-            crate::test::DATABASE_TESTS.iter().chain(crate::test::INTEGRATION_TESTS.iter()).map(|s| s.to_string()).collect();
+        let mut layered: Vec<String> = crate::test::DATABASE_TESTS
+            .iter()
+            .chain(crate::test::INTEGRATION_TESTS.iter())
+            .map(|s| s.to_string())
+            .collect();
         layered.sort();
         assert_eq!(files, layered);
     }

@@ -107,12 +107,14 @@ pub async fn new_user(db: &sqlx::PgPool) -> uuid::Uuid {
 /// A site owned by `owner` with a unique key; returns (site id, site key).
 pub async fn new_site(db: &sqlx::PgPool, owner: uuid::Uuid) -> (uuid::Uuid, String) {
     let key = format!("site-{}", uuid::Uuid::new_v4().simple());
-    let id = sqlx::query_scalar("insert into public.sites (owner_id, name, site_key) values ($1, 'Test shop', $2) returning id")
-        .bind(owner)
-        .bind(&key)
-        .fetch_one(db)
-        .await
-        .unwrap();
+    let id = sqlx::query_scalar(
+        "insert into public.sites (owner_id, name, site_key) values ($1, 'Test shop', $2) returning id",
+    )
+    .bind(owner)
+    .bind(&key)
+    .fetch_one(db)
+    .await
+    .unwrap();
     (id, key)
 }
 
