@@ -83,7 +83,16 @@ pub async fn prepare(pool: &PgPool, migrations_dir: &Path, seed: bool) -> Result
         .with_context(|| format!("cannot read migrations from {}", migrations_dir.display()))?;
     migrator.create_schema("supabase_migrations");
     migrator.dangerous_set_table_name(MIGRATIONS_TABLE);
-    migrator.run(&mut *conn).await.context("migration failed")?;
+    migrator.run(&mut *conn).await.map_err(|error| {
+        let hint = match error {
+            sqlx::migrate::MigrateError::VersionMismatch(_) => {
+                "\nfix: a migration this database already applied was edited; for a local database, drop it \
+                 (`DEVSTACK_DATABASE_URL=... cargo run -p devstack -- drop-database`) and start again"
+            }
+            _ => "",
+        };
+        anyhow::anyhow!("migration failed: {error}{hint}")
+    })?;
 
     if seed {
         conn.execute(SEED_SQL).await.context("seed SQL failed")?;
