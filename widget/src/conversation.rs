@@ -2,6 +2,7 @@
 //! their delivery state, and the composer.
 
 use crate::chat::{Chat, Delivery, Stage, friendly};
+use crate::store::Outgoing;
 use chat_core::api::{Message, SenderType};
 use chat_core::text::{Segment, segments};
 use leptos::either::Either;
@@ -29,11 +30,11 @@ pub fn MessageList(chat: Chat, greeting: String) -> impl IntoView {
     view! {
         <div class="body messages" node_ref=list data-testid="chat-messages">
             <p class="bubble system" data-testid="chat-welcome">{greeting}</p>
-            <For each=move || chat.messages.get() key=|m| m.id let:message>
-                <Bubble message />
-            </For>
-            <For each=move || chat.outbox.get() key=|o| o.client_msg_id let:item>
-                <Pending chat id=item.client_msg_id content=item.content />
+            <For each=move || rows(chat) key=Row::key let:row>
+                {match row {
+                    Row::Sent(message) => Either::Left(view! { <Bubble message /> }),
+                    Row::Unsent(item) => Either::Right(view! { <Pending chat id=item.client_msg_id content=item.content /> }),
+                }}
             </For>
             {move || chat.notice.get().map(|notice| view! {
                 <div class="notice" role="status" data-testid="chat-notice">
@@ -45,6 +46,29 @@ pub fn MessageList(chat: Chat, greeting: String) -> impl IntoView {
             })}
         </div>
     }
+}
+
+/// A line of the conversation: confirmed by the edge, or still in the outbox.
+#[derive(Clone)]
+enum Row {
+    Sent(Message),
+    Unsent(Outgoing),
+}
+
+impl Row {
+    fn key(&self) -> Uuid {
+        match self {
+            Row::Sent(message) => message.id,
+            Row::Unsent(item) => item.client_msg_id,
+        }
+    }
+}
+
+/// Confirmed messages in order, then the visitor's unconfirmed ones.
+fn rows(chat: Chat) -> Vec<Row> {
+    let mut rows: Vec<Row> = chat.messages.with(|m| m.iter().cloned().map(Row::Sent).collect());
+    chat.outbox.with(|o| rows.extend(o.iter().cloned().map(Row::Unsent)));
+    rows
 }
 
 /// A confirmed message.
@@ -92,15 +116,15 @@ fn Pending(chat: Chat, id: Uuid, content: String) -> impl IntoView {
 }
 
 /// Text as text; in agent messages, web links as anchors that open safely in a new tab.
-fn render_text(content: &str, linkable: bool) -> Vec<AnyView> {
+fn render_text(content: &str, linkable: bool) -> Vec<Either<impl IntoView + use<>, String>> {
     segments(content)
         .into_iter()
         .map(|segment| match segment {
             Segment::Link(url) if linkable => {
-                view! { <a href=url.to_string() target="_blank" rel="noopener noreferrer">{url.to_string()}</a> }
-                    .into_any()
+                let (href, text) = (url.to_string(), url.to_string());
+                Either::Left(view! { <a href=href target="_blank" rel="noopener noreferrer">{text}</a> })
             }
-            Segment::Link(text) | Segment::Text(text) => text.to_string().into_any(),
+            Segment::Link(text) | Segment::Text(text) => Either::Right(text.to_string()),
         })
         .collect()
 }
