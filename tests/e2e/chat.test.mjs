@@ -146,6 +146,28 @@ test("a lost connection delivers every message exactly once", async () => {
   await context.close();
 });
 
+test("a message written offline survives a reload and is delivered once", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await startChat(page, "Noor");
+  const offline = (route) => (route.request().method() === "POST" ? route.abort("internetdisconnected") : route.continue());
+  await page.route("**/v1/messages", offline);
+  await send(page, "Written while offline");
+  await page.locator("[data-testid=chat-delivery] >> text=retrying").waitFor({ timeout: 10_000 });
+  const outbox = await page.evaluate(() => JSON.parse(localStorage.getItem("chat-widget:demo-site")).outbox);
+  assert.deepEqual(outbox.map((o) => o.content), ["Written while offline"]);
+
+  // The visitor reloads; the network is back.
+  await page.unroute("**/v1/messages", offline);
+  await page.reload();
+  await page.locator("[data-testid=chat-launcher]").click();
+  await confirmed(page, "Written while offline");
+  const session = await savedSession(page);
+  assert.equal(await rowsWithContent(session.conversation_id, "Written while offline"), 1);
+  assert.deepEqual(await page.evaluate(() => JSON.parse(localStorage.getItem("chat-widget:demo-site")).outbox), []);
+  await context.close();
+});
+
 test("keyboard only: open, fill the form, send, close with Escape", async () => {
   const context = await browser.newContext();
   const page = await context.newPage();
