@@ -90,15 +90,19 @@ test("an unknown site key shows no widget and leaves the page alone", async () =
   await page.close();
 });
 
-test("an unreachable edge API shows the same quiet state", async () => {
+test("an unreachable service shows a muted launcher that says so, and loads nothing", async () => {
   const page = await browser.newPage();
+  const wasm = [];
+  page.on("request", (r) => r.url().includes("/widget/") && wasm.push(r.url()));
   await page.route(`${edge}/v1/**`, (route) => route.abort("connectionrefused"));
   await page.goto(site);
-  const unavailable = page.locator("[data-testid=chat-unavailable]");
-  await unavailable.waitFor({ timeout: 20_000 });
-  await page.locator("[data-testid=chat-launcher]").click();
-  assert.match(await unavailable.textContent(), /unavailable right now/);
+  const launcher = page.locator("[data-testid=chat-launcher-stub][aria-label='Chat unavailable']");
+  await launcher.waitFor({ timeout: 20_000 });
+  await launcher.click();
+  assert.equal(await launcher.getAttribute("aria-expanded"), "true");
+  assert.match(await page.locator("[data-testid=chat-unavailable]").textContent(), /unavailable right now/);
   assert.equal(await page.locator("main h1").textContent(), "Demo Shop");
+  assert.deepEqual(wasm, [], "the widget itself is not downloaded");
   await page.screenshot({ path: `${artifacts}/widget-unavailable.png` });
   await page.close();
 });

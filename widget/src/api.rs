@@ -3,7 +3,7 @@
 //! work".
 
 use chat_core::api::{EndSession, Message, MessagePage, PostMessage, RefreshSession, Session, StartSession};
-use chat_core::{ApiError, ErrorCode, WidgetState};
+use chat_core::{ApiError, ErrorCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
@@ -20,12 +20,6 @@ impl Edge {
     /// The edge API at `base` (e.g. `https://chat.example.com`).
     pub fn new(base: &str) -> Self {
         Self { base: base.trim_end_matches('/').to_string() }
-    }
-
-    /// `GET /v1/sites/{site_key}/widget`.
-    pub async fn widget(&self, site_key: &str) -> Result<WidgetState, ApiError> {
-        let text = self.call("GET", &format!("/v1/sites/{site_key}/widget"), None, None).await?;
-        WidgetState::from_json(&text).map_err(|_| unreachable())
     }
 
     /// `POST /v1/sessions`.

@@ -1,11 +1,10 @@
 //! The widget's shell: launcher, panel and header, themed from the site's settings.
 
-use crate::api::Edge;
 use crate::chat::{Chat, Stage};
 use crate::conversation::{Composer, MessageList};
 use crate::forms::{PreChatForm, RatingForm};
-use chat_core::{ColorScheme, ErrorCode, Position, WidgetConfig, WidgetState};
-use leptos::either::{Either, EitherOf3};
+use chat_core::{ColorScheme, Position, WidgetConfig};
+use leptos::either::Either;
 use leptos::html;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -16,12 +15,10 @@ const DARK_BACKGROUND: &str = "#111827";
 
 /// How the widget starts: what embed.js handed over.
 pub struct Start {
-    /// The site's public key.
-    pub site_key: String,
     /// The edge API's base URL.
     pub api_base: String,
-    /// The settings embed.js already fetched, if it could.
-    pub config: Option<WidgetConfig>,
+    /// The site's settings, as embed.js fetched them.
+    pub config: WidgetConfig,
     /// Whether the visitor already clicked the launcher.
     pub open: bool,
 }
@@ -29,21 +26,10 @@ pub struct Start {
 /// The whole widget for one site.
 #[component]
 pub fn App(start: Start) -> impl IntoView {
-    let Start { site_key, api_base, config, open } = start;
-    // The settings embed.js handed over, or (when it could not get them) one fetch here.
-    let state = RwSignal::new(config.map(|config| Ok(WidgetState::Enabled(Box::new(config)))));
-    if state.with_untracked(Option::is_none) {
-        let edge = Edge::new(&api_base);
-        leptos::task::spawn_local(async move { state.set(Some(edge.widget(&site_key).await)) });
-    }
+    let Start { api_base, config, open } = start;
     view! {
         <style>{STYLE}</style>
-        {move || state.get().map(|result| match result {
-            Ok(WidgetState::Enabled(config)) => EitherOf3::A(view! { <Widget config=*config api_base=api_base.clone() open /> }),
-            Ok(WidgetState::Disabled { .. }) => EitherOf3::B(()),
-            Err(error) if error.code == ErrorCode::SiteNotFound => EitherOf3::B(()),
-            Err(_) => EitherOf3::C(view! { <Unavailable /> }),
-        })}
+        <Widget config api_base open />
     }
 }
 
@@ -180,30 +166,6 @@ enum PanelView {
     Form,
     Rating,
     Conversation,
-}
-
-/// The quiet state when the service cannot be reached: a muted launcher and a short note.
-#[component]
-fn Unavailable() -> impl IntoView {
-    let (open, set_open) = signal(false);
-    view! {
-        <div class="chat right unavailable" data-testid="chat-unavailable">
-            <Show when=move || open.get()>
-                <section class="panel" role="dialog" aria-label="Chat">
-                    <p class="welcome">"Chat is unavailable right now. Please try again later."</p>
-                </section>
-            </Show>
-            <button
-                class="launcher"
-                data-testid="chat-launcher"
-                aria-label="Chat unavailable"
-                aria-expanded=move || open.get().to_string()
-                on:click=move |_| set_open.update(|o| *o = !*o)
-            >
-                <ChatIcon />
-            </button>
-        </div>
-    }
 }
 
 /// Dark when the settings say so, or say "auto" and the visitor's system prefers dark.

@@ -1,7 +1,7 @@
 //! The chat widget.
 //!
-//! `public/embed.js` creates the host element (`#chat-widget-host`, with `data-site`,
-//! `data-api`, the settings it fetched in `data-config` and `data-open` once clicked) and its
+//! `public/embed.js` creates the host element (`#chat-widget-host`, with `data-api`, the
+//! settings it fetched in `data-config` and `data-open` once clicked) and its
 //! open shadow root, then loads this module; `main` mounts the app inside that shadow root so
 //! the host page's CSS cannot reach it, and retires embed.js's stand-in launcher.
 
@@ -33,15 +33,12 @@ fn main() {
         return;
     };
     let attribute = |name: &str| host.get_attribute(name).unwrap_or_default();
-    let start = app::Start {
-        site_key: attribute("data-site"),
-        api_base: attribute("data-api"),
-        config: match chat_core::WidgetState::from_json(&attribute("data-config")) {
-            Ok(chat_core::WidgetState::Enabled(config)) => Some(*config),
-            _ => None,
-        },
-        open: attribute("data-open") == "1",
+    let Ok(chat_core::WidgetState::Enabled(config)) = chat_core::WidgetState::from_json(&attribute("data-config"))
+    else {
+        leptos::logging::warn!("chat widget: embed.js handed over no settings; load the widget through embed.js");
+        return;
     };
+    let start = app::Start { api_base: attribute("data-api"), config: *config, open: attribute("data-open") == "1" };
     leptos::mount::mount_to(mount_point, move || app::App(app::AppProps { start })).forget();
     if let Some(stub) = root.get_element_by_id("chat-launcher-stub") {
         stub.remove();

@@ -32,7 +32,7 @@ pub fn build(root: &Path, tools: &Tools) -> Result<PathBuf> {
                 .arg(format!("--outfile={}", glue.display())),
         )
     })?;
-    timed("edge assets", || assemble_assets(root))?;
+    timed("edge assets", || assemble_assets(root, tools))?;
     timed("edge (worker-build, wasm)", || {
         run_visible(
             Command::new(tools.cargo_bin.join("worker-build"))
@@ -55,14 +55,19 @@ pub fn cargo(root: &Path) -> Command {
     command
 }
 
-/// Copy `public/embed.js` and the trunk output (minus its throwaway index.html) into the
-/// Worker's asset directory.
-fn assemble_assets(root: &Path) -> Result<()> {
+/// Put `public/embed.js` (minified) and the trunk output (minus its throwaway index.html) into
+/// the Worker's asset directory.
+fn assemble_assets(root: &Path, tools: &Tools) -> Result<()> {
     let assets = root.join(EDGE_ASSETS);
     let widget = assets.join("widget");
     let _ = std::fs::remove_dir_all(&assets);
     std::fs::create_dir_all(&widget).map_err(|e| format!("cannot create {}: {e}", widget.display()))?;
-    copy(&root.join("public/embed.js"), &assets.join("embed.js"))?;
+    run_visible(
+        Command::new(tools.npm_bin.join("esbuild"))
+            .arg(root.join("public/embed.js"))
+            .args(["--minify", "--log-level=warning"])
+            .arg(format!("--outfile={}", assets.join("embed.js").display())),
+    )?;
     let dist = root.join("target/widget-dist");
     let entries = std::fs::read_dir(&dist).map_err(|e| format!("no widget build in {}: {e}", dist.display()))?;
     for entry in entries.flatten() {
