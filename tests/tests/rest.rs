@@ -5,6 +5,15 @@ mod common;
 use common::{anon_key, api, client, sign_up, unique_email};
 use serde_json::{Value, json};
 
+/// `GET /rest/v1/{path}` with the anon key, as `bearer` when given; the JSON answer.
+async fn rest_get<T: serde::de::DeserializeOwned>(path: &str, bearer: Option<&str>) -> T {
+    let mut request = client().get(format!("{}/rest/v1/{path}", api())).header("apikey", anon_key());
+    if let Some(token) = bearer {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 #[tokio::test]
 async fn requests_without_an_api_key_are_refused() {
     let response = client().get(format!("{}/rest/v1/sites", api())).send().await.unwrap();
@@ -31,16 +40,7 @@ async fn plus_in_the_query_is_a_space_and_quoted_columns_work() {
         .unwrap();
     assert_eq!(inserted.status(), 201, "{}", inserted.text().await.unwrap());
 
-    let found: Vec<Value> = client()
-        .get(format!("{}/rest/v1/sites?select=name&name=eq.Plus+Sign+Shop", api()))
-        .header("apikey", anon_key())
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let found: Vec<Value> = rest_get("sites?select=name&name=eq.Plus+Sign+Shop", Some(token)).await;
     assert_eq!(found, vec![json!({"name": "Plus Sign Shop"})]);
 }
 
@@ -57,15 +57,7 @@ async fn anon_reads_one_site_through_the_rpc_but_cannot_list_sites() {
         .await
         .unwrap();
     assert_eq!(rpc["site_key"], "demo-site");
-    let listed: Vec<Value> = client()
-        .get(format!("{}/rest/v1/sites?select=*", api()))
-        .header("apikey", anon_key())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Vec<Value> = rest_get("sites?select=*", None).await;
     assert!(listed.is_empty());
 }
 
