@@ -8,6 +8,7 @@ pub mod api;
 pub mod claims;
 pub mod error;
 pub mod limits;
+pub mod realtime;
 pub mod text;
 pub mod widget;
 

@@ -116,6 +116,3 @@ $$;
 grant execute on function auth.uid(), auth.role(), auth.email(), auth.jwt()
   to anon, authenticated, service_role;
 
--- Realtime: filled by the local Realtime server's issue (realtime.messages, send, broadcast_changes).
-create schema if not exists realtime;
-grant usage on schema realtime to anon, authenticated, service_role;

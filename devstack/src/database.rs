@@ -1,7 +1,7 @@
 //! Creating, preparing and dropping the project database.
 //!
 //! Preparing means what `supabase start` does: the objects Supabase pre-creates
-//! (`sql/bootstrap.sql`), then `migrations/` with sqlx's migrator, then the demo seed.
+//! (`sql/bootstrap.sql`, `sql/realtime.sql`), then `migrations/` with sqlx's migrator, then the demo seed.
 
 use anyhow::{Context, Result};
 use sqlx::migrate::Migrator;
@@ -12,6 +12,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 const BOOTSTRAP_SQL: &str = include_str!("../sql/bootstrap.sql");
+/// The database side of Realtime (`realtime.messages`, `send`, `broadcast_changes`, change capture).
+const REALTIME_SQL: &str = include_str!("../sql/realtime.sql");
 const SEED_SQL: &str = include_str!("../sql/seed.sql");
 
 /// Where applied migrations are recorded, outside the schemas the API exposes.
@@ -74,7 +76,10 @@ pub async fn drop(url: &str) -> Result<()> {
 pub async fn prepare(pool: &PgPool, migrations_dir: &Path, seed: bool) -> Result<()> {
     let mut conn = pool.acquire().await?;
     sqlx::query("select pg_advisory_lock($1)").bind(BOOTSTRAP_LOCK).execute(&mut *conn).await?;
-    let bootstrapped = conn.execute(BOOTSTRAP_SQL).await.context("bootstrap SQL failed");
+    let mut bootstrapped = conn.execute(BOOTSTRAP_SQL).await.map(|_| ()).context("bootstrap SQL failed");
+    if bootstrapped.is_ok() {
+        bootstrapped = conn.execute(REALTIME_SQL).await.map(|_| ()).context("realtime SQL failed");
+    }
     sqlx::query("select pg_advisory_unlock($1)").bind(BOOTSTRAP_LOCK).execute(&mut *conn).await?;
     bootstrapped?;
 
@@ -102,7 +107,8 @@ pub async fn prepare(pool: &PgPool, migrations_dir: &Path, seed: bool) -> Result
     Ok(())
 }
 
-fn quote_ident(name: &str) -> String {
+/// `name` as a quoted SQL identifier.
+pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 

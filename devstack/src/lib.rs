@@ -2,11 +2,13 @@
 //!
 //! - `/rest/v1`: PostgREST (postrust) under RLS, with Supabase's gateway fixes ([`rest`]).
 //! - `/auth/v1`: a GoTrue subset ([`auth`]).
+//! - `/realtime/v1`: Supabase Realtime ([`realtime`]).
 //! - the demo customer site on its own origin ([`site`]).
 
 pub mod auth;
 pub mod config;
 pub mod database;
+pub mod realtime;
 pub mod rest;
 pub mod site;
 
@@ -17,10 +19,13 @@ use config::Config;
 use std::sync::Arc;
 use tower_http::cors::{Any, CorsLayer};
 
-/// The API router (`/rest/v1`, `/auth/v1`), as served on 127.0.0.1:54321.
+/// The API router (`/rest/v1`, `/auth/v1`, `/realtime/v1`), as served on 127.0.0.1:54321.
 ///
 /// A function of its own so tests can drive it without a socket.
 pub async fn api(config: &Config, pool: sqlx::PgPool) -> Result<Router> {
+    let realtime =
+        realtime::RealtimeState::new(pool.clone(), config.jwt_secret.as_bytes(), realtime::Limits::default());
+    realtime::spawn_listener(&realtime);
     let auth = auth::router(auth::AuthState {
         pool,
         jwt_secret: Arc::from(config.jwt_secret.as_bytes()),
@@ -32,5 +37,8 @@ pub async fn api(config: &Config, pool: sqlx::PgPool) -> Result<Router> {
         .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE, Method::OPTIONS])
         .allow_headers(Any)
         .expose_headers(Any);
-    Ok(Router::new().nest("/auth/v1", auth.layer(auth_cors)).nest_service("/rest/v1", rest::router(config).await?))
+    Ok(Router::new()
+        .nest("/auth/v1", auth.layer(auth_cors))
+        .nest("/realtime/v1", realtime::router(realtime))
+        .nest_service("/rest/v1", rest::router(config).await?))
 }
