@@ -1,4 +1,4 @@
-//! The Supabase Realtime wire format (Phoenix Channels over WebSocket), shared by the local
+//! The Realtime wire format (Phoenix Channels over WebSocket), shared by the local
 //! Realtime server and the widget's client.
 //!
 //! Two serializers exist. vsn 1.0.0: every frame is a JSON object
@@ -119,15 +119,6 @@ impl BinaryBroadcast {
         }
         Some(payload)
     }
-}
-
-/// A decoded frame.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Frame {
-    /// A text frame.
-    Text(Message),
-    /// A binary broadcast (kind 3 or 4).
-    Broadcast(BinaryBroadcast),
 }
 
 /// Why a frame could not be read or written.

@@ -1,0 +1,11 @@
+//! Supabase Realtime: the wire format ([`codec`]), a transport-free client ([`client`]) that
+//! the widget drives over a browser WebSocket, and presence merging ([`presence`]).
+
+pub mod client;
+pub mod codec;
+pub mod presence;
+
+pub use codec::{
+    BinaryBroadcast, Body, CodecError, KIND_BROADCAST, KIND_PUSH, Message, Vsn, decode_binary, decode_text,
+    encode_binary, encode_text,
+};
