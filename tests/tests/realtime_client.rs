@@ -1,0 +1,228 @@
+//! The Rust Realtime client (`chat_core::realtime::client`, what the widget runs) against the
+//! local Realtime server: private conversation topics, typing both ways, database broadcasts,
+//! presence on the site topic, and a dropped socket that reconnects and rejoins.
+
+mod common;
+
+use chat_core::claims::GuestScope;
+use chat_core::realtime::client::{Client, Event, Outgoing};
+use chat_core::realtime::presence::Presence;
+use chat_core::{Claims, Role};
+use common::{database, env, new_site, new_user, widget_session};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// One socket driven by the shared client state machine.
+struct Socket {
+    client: Client,
+    stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Socket {
+    async fn open(token: &str) -> Self {
+        Self::reopen(Client::new(token)).await
+    }
+
+    async fn reopen(mut client: Client) -> Self {
+        let url = Client::socket_url(&format!("{}/realtime/v1", env("STACK_API_URL")), &env("STACK_ANON_KEY"));
+        let (stream, _) = tokio_tungstenite::connect_async(url).await.expect("realtime reachable");
+        let frames = client.opened();
+        let mut socket = Self { client, stream };
+        for frame in frames {
+            socket.send(Some(frame)).await;
+        }
+        socket
+    }
+
+    async fn send(&mut self, frame: Option<Outgoing>) {
+        let frame = frame.expect("the client has a frame to send");
+        let message = match frame {
+            Outgoing::Text(text) => WsMessage::text(text),
+            Outgoing::Binary(bytes) => WsMessage::binary(bytes),
+        };
+        self.stream.send(message).await.expect("socket open");
+    }
+
+    async fn join(&mut self, topic: &str, config: Value) -> Event {
+        let frame = self.client.join(topic, config);
+        self.send(frame).await;
+        self.until(|e| matches!(e, Event::Joined { .. } | Event::JoinRefused { .. })).await
+    }
+
+    /// Reads frames until an event matches; panics after 5 s.
+    async fn until(&mut self, wanted: impl Fn(&Event) -> bool) -> Event {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let frame = tokio::time::timeout_at(deadline, self.stream.next())
+                .await
+                .expect("the awaited event did not arrive within 5 s")
+                .expect("socket open")
+                .expect("frame readable");
+            let events = match frame {
+                WsMessage::Text(text) => self.client.receive_text(text.as_str()),
+                WsMessage::Binary(bytes) => self.client.receive_binary(&bytes),
+                _ => Vec::new(),
+            };
+            if let Some(event) = events.into_iter().find(|e| wanted(e)) {
+                return event;
+            }
+        }
+    }
+
+    /// Nothing matching arrives within `ms`.
+    async fn quiet(&mut self, ms: u64, unwanted: impl Fn(&Event) -> bool) {
+        let result = tokio::time::timeout(Duration::from_millis(ms), self.until(unwanted)).await;
+        assert!(result.is_err(), "an event arrived that must not: {result:?}");
+    }
+}
+
+fn sign(sub: &str, guest: Option<GuestScope>) -> String {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let mut claims = Claims::api_key(Role::Authenticated, now, now + 3600);
+    claims.sub = Some(sub.to_owned());
+    claims.guest = guest;
+    claims.sign(env("STACK_JWT_SECRET").as_bytes()).unwrap()
+}
+
+fn guest_token(session: &Value) -> String {
+    let field = |name: &str| session[name].as_str().unwrap().to_owned();
+    let scope = GuestScope {
+        site_id: field("site_id"),
+        conversation_id: field("conversation_id"),
+        session_id: field("session_id"),
+        origin: None,
+    };
+    sign(&field("customer_id"), Some(scope))
+}
+
+fn is_broadcast(event: &Event, name: &str) -> bool {
+    matches!(event, Event::Broadcast { event, .. } if event == name)
+}
+
+async fn post_ai_message(db: &sqlx::PgPool, session: &Value, content: &str) {
+    sqlx::query(
+        "insert into public.messages (site_id, conversation_id, sender_type, content) values ($1::uuid, $2::uuid, 'ai', $3)",
+    )
+    .bind(session["site_id"].as_str())
+    .bind(session["conversation_id"].as_str())
+    .bind(content)
+    .execute(db)
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn guest_and_operator_share_a_private_conversation_topic() {
+    let db = database().await;
+    let owner = new_user(&db).await;
+    let (_, site_key) = new_site(&db, owner).await;
+    let session = widget_session(&site_key).await;
+    let stranger = widget_session(&site_key).await;
+    let topic = format!("conversation:{}", session["conversation_id"].as_str().unwrap());
+    let private = json!({"private": true, "broadcast": {"self": false}});
+
+    let mut visitor = Socket::open(&guest_token(&session)).await;
+    let mut operator = Socket::open(&sign(&owner.to_string(), None)).await;
+    assert_eq!(visitor.join(&topic, private.clone()).await, Event::Joined { topic: topic.clone() });
+    assert_eq!(operator.join(&topic, private.clone()).await, Event::Joined { topic: topic.clone() });
+    let mut intruder = Socket::open(&guest_token(&stranger)).await;
+    let refused = intruder.join(&topic, private.clone()).await;
+    assert!(
+        matches!(&refused, Event::JoinRefused { reason, .. } if reason.starts_with("Unauthorized: You do not have permissions to read")),
+        "{refused:?}"
+    );
+
+    let typing = visitor.client.broadcast(&topic, "typing", &json!({"typing": true, "sender": "customer"}));
+    visitor.send(typing).await;
+    let seen = operator.until(|e| is_broadcast(e, "typing")).await;
+    assert_eq!(
+        seen,
+        Event::Broadcast {
+            topic: topic.clone(),
+            event: "typing".into(),
+            payload: json!({"typing": true, "sender": "customer"})
+        }
+    );
+    let reply = operator.client.broadcast(&topic, "typing", &json!({"typing": true, "sender": "operator"}));
+    operator.send(reply).await;
+    visitor.until(|e| is_broadcast(e, "typing")).await;
+
+    post_ai_message(&db, &session, "Our hours are 9 to 5").await;
+    let Event::Broadcast { payload, .. } = visitor.until(|e| is_broadcast(e, "INSERT")).await else { unreachable!() };
+    assert_eq!(payload["record"]["content"], "Our hours are 9 to 5");
+    assert_eq!(payload["record"]["sender_type"], "ai");
+    assert!(payload["record"]["seq"].is_i64(), "the record carries the history cursor");
+    let record: chat_core::api::Message = serde_json::from_value(payload["record"].clone()).expect("a core Message");
+    assert_eq!(record.content, "Our hours are 9 to 5");
+
+    post_ai_message(&db, &stranger, "Someone else's answer").await;
+    visitor.quiet(500, |e| is_broadcast(e, "INSERT")).await;
+}
+
+#[tokio::test]
+async fn a_dropped_socket_reconnects_rejoins_and_receives_again() {
+    let db = database().await;
+    let owner = new_user(&db).await;
+    let (_, site_key) = new_site(&db, owner).await;
+    let session = widget_session(&site_key).await;
+    let topic = format!("conversation:{}", session["conversation_id"].as_str().unwrap());
+
+    let mut visitor = Socket::open(&guest_token(&session)).await;
+    visitor.join(&topic, json!({"private": true})).await;
+    let Socket { mut client, stream } = visitor;
+    drop(stream);
+    assert_eq!(client.closed(), 1_000);
+    assert!(!client.is_joined(&topic));
+
+    let mut visitor = Socket::reopen(client).await;
+    assert_eq!(visitor.until(|e| matches!(e, Event::Joined { .. })).await, Event::Joined { topic: topic.clone() });
+    post_ai_message(&db, &session, "After the reconnect").await;
+    let Event::Broadcast { payload, .. } = visitor.until(|e| is_broadcast(e, "INSERT")).await else { unreachable!() };
+    assert_eq!(payload["record"]["content"], "After the reconnect");
+
+    let beat = visitor.client.heartbeat();
+    visitor.send(beat).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    visitor.quiet(100, |_| false).await;
+    assert!(visitor.client.heartbeat().is_some(), "the server answered the heartbeat");
+}
+
+#[tokio::test]
+async fn guests_see_operator_presence_on_the_site_topic_but_cannot_write_there() {
+    let db = database().await;
+    let owner = new_user(&db).await;
+    let (site_id, site_key) = new_site(&db, owner).await;
+    let session = widget_session(&site_key).await;
+    let topic = format!("site:{site_id}");
+
+    let mut operator = Socket::open(&sign(&owner.to_string(), None)).await;
+    let joined = operator.join(&topic, json!({"private": true, "presence": {"key": owner.to_string()}})).await;
+    assert_eq!(joined, Event::Joined { topic: topic.clone() });
+    let track = operator.client.track(&topic, json!({"role": "operator", "name": "Maya"}));
+    operator.send(track).await;
+
+    let mut visitor = Socket::open(&guest_token(&session)).await;
+    let mut presence = Presence::default();
+    let config = json!({"private": true, "presence": {"enabled": true}});
+    let frame = visitor.client.join(&topic, config);
+    visitor.send(frame).await;
+    let Event::Presence { payload, full: true, .. } = visitor.until(|e| matches!(e, Event::Presence { .. })).await
+    else {
+        unreachable!()
+    };
+    presence.apply_state(&payload);
+    assert_eq!(presence.keys().collect::<Vec<_>>(), [owner.to_string()]);
+    assert_eq!(presence.metas(&owner.to_string())[0]["name"], "Maya");
+
+    let shout = visitor.client.broadcast(&topic, "conversation_created", &json!({"fake": true}));
+    visitor.send(shout).await;
+    operator.quiet(500, |e| is_broadcast(e, "conversation_created")).await;
+
+    let other_owner = new_user(&db).await;
+    let mut outsider = Socket::open(&sign(&other_owner.to_string(), None)).await;
+    assert!(matches!(outsider.join(&topic, json!({"private": true})).await, Event::JoinRefused { .. }));
+}
