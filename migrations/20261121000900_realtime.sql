@@ -35,7 +35,7 @@ as $$
     where c.id = (select public.realtime_topic_id('conversation'))
   ), false)
 $$;
-revoke execute on function public.may_use_conversation_topic() from public;
+revoke execute on function public.may_use_conversation_topic() from public, anon;
 grant execute on function public.may_use_conversation_topic() to authenticated, service_role;
 
 create policy "conversation topic: guest and site members read" on realtime.messages
@@ -77,7 +77,7 @@ begin
   return null;
 end;
 $$;
-revoke execute on function public.broadcast_message() from public;
+revoke execute on function public.broadcast_message() from public, anon, authenticated;
 create trigger broadcast_message after insert or update of content, deleted_at, edited_at, read_at on public.messages
   for each row execute function public.broadcast_message();
 
@@ -98,7 +98,7 @@ begin
   return null;
 end;
 $$;
-revoke execute on function public.broadcast_conversation() from public;
+revoke execute on function public.broadcast_conversation() from public, anon, authenticated;
 create trigger broadcast_conversation_created after insert on public.conversations
   for each row execute function public.broadcast_conversation();
 create trigger broadcast_conversation_updated after update on public.conversations

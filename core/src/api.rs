@@ -84,6 +84,45 @@ pub struct Session {
     pub expires_at: i64,
     /// Whether an existing session was continued.
     pub resumed: bool,
+    /// Where live updates come from; absent when the project has no Realtime.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub realtime: Option<RealtimeAccess>,
+}
+
+/// How the widget reaches Supabase Realtime for one session. Its channels are private: the
+/// guest JWT is the access token, and RLS on `realtime.messages` scopes it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RealtimeAccess {
+    /// The Realtime endpoint, `https://<project>.supabase.co/realtime/v1`.
+    pub url: String,
+    /// The project's public (anon) API key.
+    pub api_key: String,
+    /// The site, whose topic carries operator presence.
+    pub site_id: Uuid,
+}
+
+impl RealtimeAccess {
+    /// The conversation's topic: messages from the database, typing both ways.
+    pub fn conversation_topic(conversation_id: Uuid) -> String {
+        format!("conversation:{conversation_id}")
+    }
+
+    /// The site's topic: operator presence.
+    pub fn site_topic(&self) -> String {
+        format!("site:{}", self.site_id)
+    }
+}
+
+/// A typing broadcast on a conversation topic (event `typing`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Typing {
+    /// True while typing; false when the text was sent or the field left.
+    pub typing: bool,
+    /// `customer` or `operator`.
+    pub sender: SenderType,
+    /// The name to show ("Maya is typing…"), when the sender has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// `POST /v1/sessions/refresh`: a new guest JWT for a session that may still be used.
@@ -178,6 +217,9 @@ pub struct Message {
     /// When it was last edited, if ever.
     #[serde(default)]
     pub edited_at: Option<String>,
+    /// When it was deleted (live updates only; the history leaves deleted messages out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<String>,
 }
 
 /// The part of a message's metadata shown to guests (other keys stay with the site).

@@ -4,7 +4,9 @@
 use crate::supabase::{Supabase, internal, var};
 use crate::tokens::{self, SessionIds};
 use crate::widget_config;
-use chat_core::api::{EndSession, MAX_PAGE, Message, MessagePage, PostMessage, RefreshSession, Session, StartSession};
+use chat_core::api::{
+    EndSession, MAX_PAGE, Message, MessagePage, PostMessage, RealtimeAccess, RefreshSession, Session, StartSession,
+};
 use chat_core::{ApiError, ErrorCode, WidgetState};
 use serde::de::DeserializeOwned;
 use serde_json::json;
@@ -156,6 +158,11 @@ fn session_response(
         guest_jwt,
         expires_at: claims.exp,
         resumed: ids.resumed,
+        realtime: Some(RealtimeAccess {
+            url: format!("{}/realtime/v1", var(env, "SUPABASE_URL")?.trim_end_matches('/')),
+            api_key: var(env, "SUPABASE_ANON_KEY")?,
+            site_id: ids.site_id,
+        }),
     };
     json_response(&session, status)
 }

@@ -2,9 +2,10 @@
 // Run by `cargo xtask test` (it starts the stack and sets STACK_*).
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { createHmac, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import http from "node:http";
 import { RealtimeClient } from "@supabase/realtime-js";
+import { sign } from "../shared/jwt.mjs";
 
 const apiUrl = process.env.STACK_API_URL;
 const anonKey = process.env.STACK_ANON_KEY;
@@ -22,14 +23,6 @@ function connect({ token, vsn } = {}) {
   if (token) client.setAuth(token);
   clients.push(client);
   return client;
-}
-
-const b64 = (value) => Buffer.from(JSON.stringify(value)).toString("base64url");
-/** An HS256 token signed with the project secret, as Supabase Auth or the edge mint them. */
-function sign(claims, ttlSeconds = 3600) {
-  const now = Math.floor(Date.now() / 1000);
-  const body = `${b64({ alg: "HS256", typ: "JWT" })}.${b64({ iat: now, exp: now + ttlSeconds, ...claims })}`;
-  return `${body}.${createHmac("sha256", jwtSecret).update(body).digest("base64url")}`;
 }
 
 /** Resolves with the first status the subscription reports. */

@@ -135,8 +135,8 @@ fn Panel(chat: Chat, close: impl Fn() + Copy + Send + Sync + 'static) -> impl In
                     <span class="title">{title}</span>
                     {agent.map(|name| view! { <span class="agent" data-testid="chat-agent">{name}</span> })}
                     <span class="status" data-testid="chat-status">
-                        <span class=if online { "dot online" } else { "dot" } aria-hidden="true"></span>
-                        {if online { "We're online" } else { "We're away" }}
+                        <span class=move || if chat.online() { "dot online" } else { "dot" } aria-hidden="true"></span>
+                        {move || if chat.online() { "We're online" } else { "We're away" }}
                     </span>
                 </div>
                 {move || (chat.stage.get() == Stage::Chatting).then(|| view! {
@@ -153,6 +153,9 @@ fn Panel(chat: Chat, close: impl Fn() + Copy + Send + Sync + 'static) -> impl In
                 PanelView::Rating => Either::Left(Either::Right(view! { <div class="body"><RatingForm chat /></div> })),
                 PanelView::Conversation => Either::Right(view! {
                     <MessageList chat greeting=if online { welcome.clone() } else { offline.clone() } />
+                    {move || chat.typing.get().map(|label| view! {
+                        <p class="typing" data-testid="chat-typing"><span class="dots" aria-hidden="true"><i></i><i></i><i></i></span>{label}</p>
+                    })}
                     <Composer chat />
                 }),
             }}

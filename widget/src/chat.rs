@@ -1,11 +1,13 @@
 //! The chat's state and what changes it: starting and resuming the session, the outbox that
-//! retries every unconfirmed message with its own id until the edge confirms, polling for new
-//! messages, refreshing the guest token, and ending the chat.
+//! retries every unconfirmed message with its own id until the edge confirms, live updates
+//! (polling only while the live connection is down), refreshing the guest token, and ending
+//! the chat.
 //!
 //! One ticker drives the background work (one step at a time), so retries, polls and refreshes
 //! never overlap and the order of the outbox is kept.
 
 use crate::api::Edge;
+use crate::live::{Live, TYPING_SHOWN_MS};
 use crate::store::{self, Outgoing, Saved};
 use chat_core::api::{EndSession, Message, PostMessage, SenderType, Session, StartSession};
 use chat_core::{ApiError, ErrorCode, WidgetConfig};
@@ -95,6 +97,12 @@ pub struct Chat {
     pub notice: RwSignal<Option<String>>,
     /// The latest incoming message, for screen readers (an aria-live region reads it).
     pub announcement: RwSignal<String>,
+    /// "Maya is typing…" while an operator types.
+    pub typing: RwSignal<Option<String>>,
+    /// Whether an operator is present, once the live connection knows.
+    pub operators_online: RwSignal<Option<bool>>,
+    typing_until: StoredValue<f64>,
+    live: Live,
     busy: StoredValue<bool>,
     ticks: StoredValue<u64>,
 }
@@ -124,6 +132,10 @@ impl Chat {
             form_errors: RwSignal::new(BTreeMap::new()),
             notice: RwSignal::new(None),
             announcement: RwSignal::new(String::new()),
+            typing: RwSignal::new(None),
+            operators_online: RwSignal::new(None),
+            typing_until: StoredValue::new(0.0),
+            live: Live::new(),
             busy: StoredValue::new(false),
             ticks: StoredValue::new(0),
         };
@@ -191,10 +203,21 @@ impl Chat {
         });
     }
 
+    /// Whether the team is online: operator presence once known, else the settings' answer.
+    pub fn online(self) -> bool {
+        self.operators_online.get().unwrap_or_else(|| self.config.with_value(|c| c.is_online))
+    }
+
+    /// The visitor is typing (`true`) or stopped (`false`); the operator sees it.
+    pub fn typing_input(self, active: bool) {
+        self.live.typing(active);
+    }
+
     /// Queue a message; it is kept (and retried) until the edge confirms it.
     pub fn send(self, content: String) -> Result<(), ApiError> {
         let message = PostMessage { client_msg_id: Uuid::new_v4(), content };
         message.validate()?;
+        self.live.typing(false);
         self.outbox.update(|o| o.push(Outgoing { client_msg_id: message.client_msg_id, content: message.content }));
         self.delivery.update(|d| {
             d.insert(message.client_msg_id, Delivery::Retrying { due: 0.0, attempts: 0 });
@@ -239,6 +262,9 @@ impl Chat {
     }
 
     fn finish(self, notice: &str) {
+        self.live.stop();
+        self.typing.set(None);
+        self.operators_online.set(None);
         self.session.set(None);
         self.notice.set(Some(notice.to_string()));
         self.stage.set(Stage::Ended);
@@ -270,16 +296,65 @@ impl Chat {
         {
             return;
         }
+        if let Some(session) = self.session.get_untracked() {
+            self.live.start(self, &session);
+        }
         self.deliver_due().await;
-        if self.ticks.get_value().is_multiple_of(POLL_EVERY) || !self.outbox.with_untracked(Vec::is_empty) {
+        if !self.live.is_joined() && self.ticks.get_value().is_multiple_of(POLL_EVERY) {
             self.poll().await;
         }
+    }
+
+    /// Catch up from the history (after every live (re)join: nothing said meanwhile is lost).
+    pub fn backfill(self) {
+        spawn_local(self.poll());
+    }
+
+    /// A message from the live connection: new, edited or deleted.
+    pub fn receive(self, message: Message) {
+        if message.sender_type != SenderType::Customer {
+            self.typing.set(None);
+        }
+        let known = self.messages.with_untracked(|m| m.iter().any(|m| m.id == message.id));
+        if !known {
+            if message.deleted_at.is_none() {
+                self.merge(vec![message]);
+            }
+            return;
+        }
+        self.messages.update(|messages| {
+            if message.deleted_at.is_some() {
+                messages.retain(|m| m.id != message.id);
+            } else if let Some(old) = messages.iter_mut().find(|m| m.id == message.id) {
+                *old = message;
+            }
+        });
+    }
+
+    /// An operator's typing news; shown for a while unless the settings turn it off.
+    pub fn show_typing(self, active: bool, name: Option<String>) {
+        if !active || !self.config.with_value(|c| c.show_typing_indicator) {
+            self.typing.set(None);
+            return;
+        }
+        let name = name.or_else(|| self.config.with_value(|c| c.agent.as_ref().map(|a| a.name.clone())));
+        self.typing.set(Some(format!("{} is typing…", name.as_deref().unwrap_or("Someone"))));
+        self.typing_until.set_value(js_sys::Date::now() + TYPING_SHOWN_MS as f64);
+        set_timeout(
+            move || {
+                if js_sys::Date::now() >= self.typing_until.get_value() {
+                    self.typing.set(None);
+                }
+            },
+            Duration::from_millis(TYPING_SHOWN_MS),
+        );
     }
 
     /// A fresh guest token; false when the session cannot continue (or the edge is away).
     async fn refresh(self, session: &Session) -> bool {
         match self.edge.get_value().refresh(&session.token).await {
             Ok(fresh) => {
+                self.live.set_token(&fresh.guest_jwt);
                 self.session.set(Some(fresh));
                 self.stage.update(|s| {
                     if *s == Stage::Idle {

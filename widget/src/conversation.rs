@@ -176,7 +176,11 @@ pub fn Composer(chat: Chat) -> impl IntoView {
                 data-testid="chat-input"
                 prop:value=move || text.get()
                 prop:disabled=move || !enabled()
-                on:input=move |ev| set_text.set(event_target_value(&ev))
+                on:input=move |ev| {
+                    set_text.set(event_target_value(&ev));
+                    chat.typing_input(true);
+                }
+                on:blur=move |_| chat.typing_input(false)
                 on:keydown=move |ev| {
                     if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
                         ev.prevent_default();

@@ -10,6 +10,7 @@ mod app;
 mod chat;
 mod conversation;
 mod forms;
+mod live;
 mod store;
 
 use wasm_bindgen::JsCast;

@@ -3,6 +3,8 @@
 //!
 //! - `bench/hot_queries.sql`: the latest page and the inbox under RLS at 10M messages vs 100k.
 //! - `bench/post_messages.mjs`: `POST /v1/messages` through the edge vs a read through it.
+//! - `bench/realtime.mjs`: typing broadcasts and sockets held by the local Realtime server (a
+//!   release build of the dev stack) vs a minimal Node `ws` broadcast server.
 
 use crate::Result;
 use crate::setup::run_visible;
@@ -13,11 +15,11 @@ use std::process::Command;
 /// The stack the API benchmark starts, on ports of its own.
 const BENCH_PORTS: Ports = Ports { api: 54521, site: 8280, edge: 8987, inspector: 9429 };
 
-/// Run the benchmarks `only` names (`queries`, `api`), or all of them.
+/// Run the benchmarks `only` names (`queries`, `api`, `realtime`), or all of them.
 pub fn run(root: &Path, only: Option<&str>) -> Result<()> {
     let wanted = |name: &str| only.is_none_or(|o| o == name);
-    if let Some(other) = only.filter(|o| !["queries", "api"].contains(o)) {
-        return Err(format!("unknown benchmark {other:?}; expected queries or api"));
+    if let Some(other) = only.filter(|o| !["queries", "api", "realtime"].contains(o)) {
+        return Err(format!("unknown benchmark {other:?}; expected queries, api or realtime"));
     }
     let tools = crate::setup::run(root)?;
     let devstack = crate::artifacts::build(root, &tools)?;
@@ -38,6 +40,26 @@ pub fn run(root: &Path, only: Option<&str>) -> Result<()> {
         let hot = with_db(Command::new("psql").args(["-X", "-q", "-f", "bench/hot_queries.sql", &database_url]));
         with_db(Command::new(&devstack).arg("drop-database"))?;
         hot?;
+    }
+    if wanted("realtime") {
+        run_visible(crate::artifacts::cargo(root).args(["build", "--release", "--package", "devstack"]))?;
+        let release = root.join("target/release/devstack");
+        with_db(Command::new(&release).args(["prepare", "--no-seed"]))?;
+        let realtime = (|| {
+            let mut stack = Stack::new(Output::Logs(root.join("target/bench/logs")));
+            stack.start_devstack(root, &release, BENCH_PORTS, &database_url, &keys)?;
+            let pid_file = stack.devstack_pid_file().ok_or_else(|| "the bench stack writes logs".to_string())?;
+            run_visible(
+                Command::new(&tools.node)
+                    .arg("bench/realtime.mjs")
+                    .current_dir(root)
+                    .env("STACK_API_URL", format!("http://127.0.0.1:{}", BENCH_PORTS.api))
+                    .env("STACK_ANON_KEY", &keys.anon)
+                    .env("STACK_DEVSTACK_PID_FILE", pid_file),
+            )
+        })();
+        with_db(Command::new(&devstack).arg("drop-database"))?;
+        realtime?;
     }
     if !wanted("api") {
         return Ok(());

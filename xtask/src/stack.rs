@@ -1,15 +1,20 @@
 //! Running the stack's processes: the dev stack and the edge in workerd.
 //!
 //! Each child runs in its own process group, so stopping it also stops what it started
-//! (wrangler starts workerd). Dropping a [`Stack`] stops everything it started.
+//! (wrangler starts workerd). Dropping a [`Stack`] stops everything it started. The dev stack
+//! is kept running: if it dies it is started again, as a service manager would (the browser
+//! tests kill it mid-chat on purpose), and its current pid is in `<logs>/devstack.pid`.
 
 use crate::Result;
 use crate::http::wait_until_up;
 use crate::setup::Tools;
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// The ports one stack listens on.
@@ -51,12 +56,21 @@ pub enum Output {
 pub struct Stack {
     children: Vec<(String, Child)>,
     output: Output,
+    keeper: Option<(Arc<AtomicBool>, JoinHandle<()>)>,
 }
 
 impl Stack {
     /// An empty stack writing to `output`.
     pub fn new(output: Output) -> Self {
-        Self { children: Vec::new(), output }
+        Self { children: Vec::new(), output, keeper: None }
+    }
+
+    /// Where the kept dev stack's pid is written (tests read it to kill the process).
+    pub fn devstack_pid_file(&self) -> Option<PathBuf> {
+        match &self.output {
+            Output::Logs(dir) => Some(dir.join("devstack.pid")),
+            Output::Terminal => None,
+        }
     }
 
     /// Start the dev stack serving `database_url`, and wait for its API.
@@ -79,7 +93,49 @@ impl Stack {
             .env("DEVSTACK_ROOT", root)
             .env("JWT_SECRET", &keys.jwt_secret);
         self.spawn("devstack", &mut command)?;
-        self.wait("devstack", ports.api, "/auth/v1/health", Duration::from_secs(60))
+        self.wait("devstack", ports.api, "/auth/v1/health", Duration::from_secs(60))?;
+        self.keep("devstack", command);
+        Ok(())
+    }
+
+    /// Hands a started child to a keeper thread that starts it again whenever it exits.
+    fn keep(&mut self, name: &str, mut command: Command) {
+        let Some(index) = self.children.iter().position(|(n, _)| n == name) else { return };
+        let (name, mut child) = self.children.remove(index);
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = stop.clone();
+        let output = self.output.clone();
+        let pid_file = self.devstack_pid_file();
+        let write_pid = move |child: &Child| {
+            if let Some(file) = &pid_file {
+                let _ = std::fs::write(file, child.id().to_string());
+            }
+        };
+        write_pid(&child);
+        let handle = std::thread::spawn(move || {
+            while !stopping.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(200));
+                if !matches!(child.try_wait(), Ok(Some(_))) {
+                    continue;
+                }
+                println!("[stack] {name} exited; starting it again");
+                if let Output::Logs(dir) = &output
+                    && let Ok(log) = OpenOptions::new().append(true).create(true).open(dir.join(format!("{name}.log")))
+                    && let Ok(copy) = log.try_clone()
+                {
+                    command.stdout(copy).stderr(log);
+                }
+                match command.spawn() {
+                    Ok(fresh) => {
+                        child = fresh;
+                        write_pid(&child);
+                    }
+                    Err(error) => println!("[stack] cannot start {name} again: {error}"),
+                }
+            }
+            stop_child(&name, &mut child, Instant::now() + Duration::from_secs(5));
+        });
+        self.keeper = Some((stop, handle));
     }
 
     /// Start the edge in workerd (`wrangler dev`), talking to the API at `api_url`.
@@ -155,22 +211,32 @@ impl Stack {
 
     /// Stop every process group: SIGTERM, then SIGKILL after five seconds.
     pub fn stop(&mut self) {
+        if let Some((stop, handle)) = self.keeper.take() {
+            stop.store(true, Ordering::Relaxed);
+            let _ = handle.join();
+        }
         for (_, child) in &self.children {
             signal_group(child, "TERM");
         }
         let deadline = Instant::now() + Duration::from_secs(5);
         for (name, child) in &mut self.children {
-            while Instant::now() < deadline && matches!(child.try_wait(), Ok(None)) {
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            if matches!(child.try_wait(), Ok(None)) {
-                println!("[stack] {name} ignored SIGTERM; killing it");
-            }
-            signal_group(child, "KILL");
-            let _ = child.wait();
+            stop_child(name, child, deadline);
         }
         self.children.clear();
     }
+}
+
+/// SIGTERM (if not sent yet, harmless twice), then SIGKILL at `deadline`.
+fn stop_child(name: &str, child: &mut Child, deadline: Instant) {
+    signal_group(child, "TERM");
+    while Instant::now() < deadline && matches!(child.try_wait(), Ok(None)) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    if matches!(child.try_wait(), Ok(None)) {
+        println!("[stack] {name} ignored SIGTERM; killing it");
+    }
+    signal_group(child, "KILL");
+    let _ = child.wait();
 }
 
 impl Drop for Stack {

@@ -62,7 +62,8 @@ pub fn run(root: &Path) -> Result<()> {
         stack.start_edge("edge", root, &tools, TEST_PORTS, &api_url, &keys)?;
         let unreachable_api = format!("http://127.0.0.1:{}", UNREACHABLE_PORTS.api);
         stack.start_edge("edge-unreachable", root, &tools, UNREACHABLE_PORTS, &unreachable_api, &keys)?;
-        results.extend(stack_layers(root, &tools, &database_url, &keys));
+        let pid_file = stack.devstack_pid_file().ok_or_else(|| "the test stack writes logs".to_string())?;
+        results.extend(stack_layers(root, &tools, &database_url, &keys, &pid_file));
         stack.stop();
         Ok(())
     });
@@ -83,7 +84,13 @@ pub fn run(root: &Path) -> Result<()> {
 }
 
 /// The layers that need the running stack.
-fn stack_layers(root: &Path, tools: &Tools, database_url: &str, keys: &Keys) -> Vec<(&'static str, Result<()>)> {
+fn stack_layers(
+    root: &Path,
+    tools: &Tools,
+    database_url: &str,
+    keys: &Keys,
+    devstack_pid_file: &Path,
+) -> Vec<(&'static str, Result<()>)> {
     let env = [
         ("STACK_DATABASE_URL", database_url.to_string()),
         ("STACK_API_URL", format!("http://127.0.0.1:{}", TEST_PORTS.api)),
@@ -94,6 +101,7 @@ fn stack_layers(root: &Path, tools: &Tools, database_url: &str, keys: &Keys) -> 
         ("STACK_SERVICE_ROLE_KEY", keys.service_role.clone()),
         ("STACK_JWT_SECRET", keys.jwt_secret.clone()),
         ("STACK_ARTIFACTS", root.join("target/test-artifacts").display().to_string()),
+        ("STACK_DEVSTACK_PID_FILE", devstack_pid_file.display().to_string()),
     ];
     let node = |files: &str| {
         let mut command = Command::new(&tools.node);

@@ -1,0 +1,274 @@
+//! Live updates over Supabase Realtime: new messages from the database, typing both ways and
+//! operator presence. The protocol state lives in `chat_core::realtime::client`; this module
+//! is the browser's WebSocket around it. While the socket is down the chat polls instead, and
+//! every (re)join backfills from the history, so a gap never loses a message.
+
+use crate::chat::Chat;
+use chat_core::api::{Message, RealtimeAccess, SenderType, Session, Typing};
+use chat_core::realtime::client::{Client, Event, HEARTBEAT_INTERVAL_MS, Outgoing};
+use chat_core::realtime::presence::Presence;
+use leptos::prelude::*;
+use serde_json::{Value, json};
+use std::time::Duration;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::Closure;
+use web_sys::{BinaryType, MessageEvent, WebSocket};
+
+/// At most one "typing" broadcast per this many milliseconds while the visitor types.
+const TYPING_EVERY_MS: f64 = 2_000.0;
+/// An operator's "typing" disappears after this long without news.
+pub const TYPING_SHOWN_MS: u64 = 6_000;
+
+struct State {
+    client: Client,
+    access: RealtimeAccess,
+    conversation: String,
+    socket: Option<WebSocket>,
+    /// Bumped per socket, so events of a replaced socket are ignored.
+    generation: u32,
+    handlers: Vec<Closure<dyn FnMut(JsEvent)>>,
+    presence: Presence,
+    typing_sent_at: f64,
+}
+
+type JsEvent = web_sys::Event;
+
+/// The live connection of a chat (absent until the session has Realtime access).
+#[derive(Clone, Copy)]
+pub struct Live {
+    state: StoredValue<Option<State>, LocalStorage>,
+}
+
+impl Live {
+    /// Not connected yet; its heartbeat timer runs from now on.
+    pub fn new() -> Self {
+        let live = Self { state: StoredValue::new_local(None) };
+        set_interval(move || live.heartbeat(), Duration::from_millis(u64::from(HEARTBEAT_INTERVAL_MS)));
+        live
+    }
+
+    /// Connects for `session` unless already connected.
+    pub fn start(self, chat: Chat, session: &Session) {
+        let Some(access) = session.realtime.clone() else { return };
+        if self.state.with_value(Option::is_some) {
+            return;
+        }
+        let conversation = RealtimeAccess::conversation_topic(session.conversation_id);
+        let mut client = Client::new(session.guest_jwt.clone());
+        client.join(&conversation, json!({"private": true, "broadcast": {"self": false}}));
+        client.join(&access.site_topic(), json!({"private": true, "presence": {"enabled": true}}));
+        let state = State {
+            client,
+            access,
+            conversation,
+            socket: None,
+            generation: 0,
+            handlers: Vec::new(),
+            presence: Presence::default(),
+            typing_sent_at: 0.0,
+        };
+        self.state.set_value(Some(state));
+        self.connect(chat);
+    }
+
+    /// Disconnects for good (the chat ended).
+    pub fn stop(self) {
+        if let Some(state) = self.state.try_update_value(Option::take).flatten()
+            && let Some(socket) = state.socket
+        {
+            let _ = socket.close();
+        }
+    }
+
+    /// True while the conversation topic is joined (no polling needed).
+    pub fn is_joined(self) -> bool {
+        self.state.with_value(|s| s.as_ref().is_some_and(|s| s.client.is_joined(&s.conversation)))
+    }
+
+    /// A fresh guest token for every channel.
+    pub fn set_token(self, token: &str) {
+        self.send_with(|state| state.client.set_token(token));
+    }
+
+    /// The visitor typed (`true`, throttled) or sent / left the field (`false`).
+    pub fn typing(self, active: bool) {
+        let now = js_sys::Date::now();
+        self.send_with(|state| {
+            if active && now - state.typing_sent_at < TYPING_EVERY_MS {
+                return Vec::new();
+            }
+            if !active && state.typing_sent_at == 0.0 {
+                return Vec::new();
+            }
+            state.typing_sent_at = if active { now } else { 0.0 };
+            let typing = Typing { typing: active, sender: SenderType::Customer, name: None };
+            let payload = serde_json::to_value(typing).unwrap_or(Value::Null);
+            let conversation = state.conversation.clone();
+            state.client.broadcast(&conversation, "typing", &payload).into_iter().collect()
+        });
+    }
+
+    fn send_with(self, make: impl FnOnce(&mut State) -> Vec<Outgoing>) {
+        self.state.update_value(|state| {
+            if let Some(state) = state {
+                let frames = make(state);
+                if let Some(socket) = &state.socket {
+                    send(socket, frames);
+                }
+            }
+        });
+    }
+
+    fn connect(self, chat: Chat) {
+        let live = self;
+        self.state.update_value(|state| {
+            let Some(state) = state else { return };
+            state.generation += 1;
+            let generation = state.generation;
+            let url = Client::socket_url(&state.access.url, &state.access.api_key);
+            let Ok(socket) = WebSocket::new(&url) else {
+                let delay = state.client.closed();
+                set_timeout(move || live.connect(chat), Duration::from_millis(u64::from(delay)));
+                return;
+            };
+            socket.set_binary_type(BinaryType::Arraybuffer);
+            let on_open = Closure::<dyn FnMut(JsEvent)>::new(move |_| live.opened(generation));
+            let on_message = Closure::<dyn FnMut(JsEvent)>::new(move |event: JsEvent| {
+                if let Ok(message) = event.dyn_into::<MessageEvent>() {
+                    live.received(chat, generation, message.data());
+                }
+            });
+            let on_close = Closure::<dyn FnMut(JsEvent)>::new(move |_| live.closed(chat, generation));
+            socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+            socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+            socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+            state.handlers = vec![on_open, on_message, on_close];
+            state.socket = Some(socket);
+        });
+    }
+
+    fn current(self, generation: u32) -> bool {
+        self.state.with_value(|s| s.as_ref().is_some_and(|s| s.generation == generation))
+    }
+
+    fn opened(self, generation: u32) {
+        if self.current(generation) {
+            self.send_with(|state| state.client.opened());
+        }
+    }
+
+    fn closed(self, chat: Chat, generation: u32) {
+        if !self.current(generation) {
+            return;
+        }
+        let Some(delay) = self.state.try_update_value(|state| {
+            state.as_mut().map(|state| {
+                state.socket = None;
+                state.presence.reset();
+                state.client.closed()
+            })
+        }) else {
+            return;
+        };
+        chat.operators_online.set(None);
+        if let Some(delay) = delay {
+            let live = self;
+            set_timeout(move || live.connect(chat), Duration::from_millis(u64::from(delay)));
+        }
+    }
+
+    fn heartbeat(self) {
+        self.state.update_value(|state| {
+            let Some(state) = state else { return };
+            let Some(socket) = &state.socket else { return };
+            match state.client.heartbeat() {
+                Some(frame) => send(socket, vec![frame]),
+                // The previous heartbeat was never answered: the socket is dead.
+                None if socket.ready_state() == WebSocket::OPEN => {
+                    let _ = socket.close();
+                }
+                None => {}
+            }
+        });
+    }
+
+    fn received(self, chat: Chat, generation: u32, data: wasm_bindgen::JsValue) {
+        if !self.current(generation) {
+            return;
+        }
+        let events = self
+            .state
+            .try_update_value(|state| {
+                let state = state.as_mut()?;
+                Some(match data.as_string() {
+                    Some(text) => state.client.receive_text(&text),
+                    None => state.client.receive_binary(&js_sys::Uint8Array::new(&data).to_vec()),
+                })
+            })
+            .flatten()
+            .unwrap_or_default();
+        for event in events {
+            self.handle(chat, event);
+        }
+    }
+
+    fn handle(self, chat: Chat, event: Event) {
+        let conversation = self.state.with_value(|s| s.as_ref().map(|s| s.conversation.clone())).unwrap_or_default();
+        match event {
+            Event::Joined { topic } if topic == conversation => chat.backfill(),
+            Event::Broadcast { topic, event, payload } if topic == conversation => match event.as_str() {
+                "INSERT" | "UPDATE" => {
+                    if let Ok(message) = serde_json::from_value::<Message>(payload["record"].clone()) {
+                        chat.receive(message);
+                    }
+                }
+                "typing" => {
+                    if let Ok(typing) = serde_json::from_value::<Typing>(payload)
+                        && typing.sender != SenderType::Customer
+                    {
+                        chat.show_typing(typing.typing, typing.name);
+                    }
+                }
+                _ => {}
+            },
+            Event::Presence { full, payload, .. } => {
+                let online = self
+                    .state
+                    .try_update_value(|state| {
+                        state.as_mut().map(|state| {
+                            if full {
+                                state.presence.apply_state(&payload);
+                            } else {
+                                state.presence.apply_diff(&payload);
+                            }
+                            !state.presence.is_empty()
+                        })
+                    })
+                    .flatten();
+                chat.operators_online.set(online);
+            }
+            Event::JoinRefused { topic, .. } | Event::Closed { topic } => {
+                let live = self;
+                let delay =
+                    self.state.with_value(|s| s.as_ref().map(|s| s.client.rejoin_delay(&topic))).unwrap_or(1_000);
+                set_timeout(
+                    move || live.send_with(|state| state.client.rejoin(&topic).into_iter().collect()),
+                    Duration::from_millis(u64::from(delay)),
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
+fn send(socket: &WebSocket, frames: Vec<Outgoing>) {
+    if socket.ready_state() != WebSocket::OPEN {
+        return;
+    }
+    for frame in frames {
+        let _ = match frame {
+            Outgoing::Text(text) => socket.send_with_str(&text),
+            Outgoing::Binary(mut bytes) => socket.send_with_u8_array(&mut bytes),
+        };
+    }
+}
