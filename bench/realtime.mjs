@@ -12,7 +12,7 @@ const SOCKETS = 1000;
 const ROUNDS = 20;
 const RATE_PER_SECOND = 2000;
 const HOLD_STEP = 1000;
-const HOLD_MAX = Number(process.env.REALTIME_BENCH_MAX_SOCKETS ?? 6000);
+const HOLD_MAX = Number(process.env.REALTIME_BENCH_MAX_SOCKETS ?? 15000);
 
 // The reference server, started as its own process by the bench (argument "reference").
 if (process.argv[2] === "reference") {
@@ -111,11 +111,11 @@ async function openMany(url, count, prefix, parallel = 50) {
   return sockets;
 }
 
-const closeAll = async (sockets) => {
+async function closeAll(sockets) {
   await Promise.all(
     sockets.map((s) => new Promise((resolve) => (s.readyState === WebSocket.CLOSED ? resolve() : (s.once("close", resolve), s.close())))),
   );
-};
+}
 
 async function measure(server) {
   const sockets = await openMany(server.url, SOCKETS, `bench-${Date.now()}`);

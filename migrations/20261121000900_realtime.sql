@@ -58,22 +58,29 @@ create policy "site topic: members write" on realtime.messages
     and (select public.realtime_topic_id('site')) = any ((select public.member_site_ids())::uuid[])
   );
 
--- New and edited messages to the conversation topic, as the API shows them (a deleted message
--- arrives with its content removed). Shaped like realtime.broadcast_changes' payload.
+-- New and edited messages to the conversation topic through realtime.broadcast_changes, as a
+-- row of the columns the API shows (guests must not see the rest); a deleted message arrives
+-- with its content removed.
+create type public.message_broadcast as (
+  id uuid, seq bigint, conversation_id uuid, sender_type text, message_type text, content text,
+  metadata jsonb, client_msg_id uuid, reply_to_id uuid, created_at timestamptz,
+  edited_at timestamptz, deleted_at timestamptz
+);
+
 create or replace function public.broadcast_message() returns trigger
 language plpgsql security definer
 set search_path = ''
 as $$
 declare
-  v_record jsonb := public.message_json(new) || jsonb_build_object('deleted_at', new.deleted_at);
+  v_deleted boolean := new.deleted_at is not null;
+  v_row public.message_broadcast := row(
+    new.id, new.seq, new.conversation_id, new.sender_type, new.message_type,
+    case when v_deleted then '' else new.content end,
+    case when v_deleted then '{}'::jsonb else new.metadata end,
+    new.client_msg_id, new.reply_to_id, new.created_at, new.edited_at, new.deleted_at);
 begin
-  if new.deleted_at is not null then
-    v_record := v_record || jsonb_build_object('content', '', 'metadata', '{}'::jsonb);
-  end if;
-  perform realtime.send(
-    jsonb_build_object('operation', tg_op, 'schema', tg_table_schema, 'table', tg_table_name,
-                       'record', v_record, 'old_record', null),
-    tg_op, 'conversation:' || new.conversation_id::text, true);
+  perform realtime.broadcast_changes(
+    'conversation:' || new.conversation_id::text, tg_op, tg_op, tg_table_name, tg_table_schema, v_row, null);
   return null;
 end;
 $$;

@@ -201,6 +201,40 @@ test("postgres_changes: filter by conversation, RLS per subscriber", async () =>
   assert.deepEqual(guestSeen.map((c) => c.new.content), ["first"], "the guest sees only its conversation");
 });
 
+test("postgres_changes: UPDATE and DELETE with in/gt filters, integer ids, bad filters reported", async () => {
+  const shop = await siteWithConversations();
+  const [first, second] = shop.conversations;
+  const channel = connect({ token: shop.ownerToken }).channel(`console-${randomUUID()}`);
+  const updates = collect((cb) =>
+    channel.on("postgres_changes", { event: "UPDATE", schema: "public", table: "conversations", filter: "status=in.(active,closed)" }, cb),
+  );
+  const deletes = collect((cb) =>
+    channel.on("postgres_changes", { event: "DELETE", schema: "public", table: "messages", filter: "seq=gt.0" }, cb),
+  );
+  const systems = collect((cb) => channel.on("system", {}, cb));
+  assert.equal((await subscribe(channel)).status, "SUBSCRIBED");
+  const ids = channel.bindings.postgres_changes.map((b) => b.id);
+  assert.ok(ids.every(Number.isInteger) && ids.length === 2, `binding ids ${ids}`);
+
+  await rest(`conversations?id=eq.${first.id}`, { method: "PATCH", body: { priority: "high" } });
+  await rest(`conversations?id=eq.${second.id}`, { method: "PATCH", body: { status: "active" } });
+  await postMessage(shop.site, first, "to be deleted");
+  await rest(`messages?conversation_id=eq.${first.id}`, { method: "DELETE" });
+  await sleep(800);
+  assert.deepEqual(updates.map((u) => [u.new.id, u.new.status]), [[second.id, "active"]], "only rows matching in.(active,closed)");
+  assert.equal(updates[0].old.id, second.id, "old_record carries the primary key");
+  assert.equal(deletes.length, 1);
+  assert.deepEqual(Object.keys(deletes[0].old), ["id"], "a DELETE under RLS carries only the primary key");
+
+  const broken = connect({ token: shop.ownerToken }).channel(`console-${randomUUID()}`);
+  const errors = collect((cb) => broken.on("system", {}, cb));
+  broken.on("postgres_changes", { event: "*", schema: "public", table: "messages", filter: "nope=eq.1" }, () => {});
+  assert.equal((await subscribe(broken)).status, "SUBSCRIBED");
+  await sleep(300);
+  assert.ok(errors.some((e) => e.status === "error" && /invalid column for filter nope/.test(e.message)), JSON.stringify(errors));
+  assert.ok(systems.some((s) => s.message === "Subscribed to PostgreSQL"));
+});
+
 test("tokens: refresh keeps the channel, expiry closes it with a system message", async () => {
   const topic = `room-${randomUUID()}`;
   const client = connect({ token: sign({ sub: randomUUID(), role: "authenticated" }, 3) });

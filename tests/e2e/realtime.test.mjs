@@ -102,6 +102,34 @@ test("typing shows on both sides, replies arrive live without polling, presence 
   assert.ok(hiddenAfter > 5_000, `hidden after ${hiddenAfter} ms`);
 });
 
+test("without a live connection the widget polls, and typing stays hidden when the settings say so", async () => {
+  await setDemoSettings({ show_typing_indicator: false });
+  const context = await browser.newContext();
+  // Every Realtime socket is refused, as a network that blocks WebSockets would.
+  await context.routeWebSocket(/\/realtime\/v1\/websocket/, (socket) => socket.close());
+  const page = await context.newPage();
+  const session = await startChat(page);
+  await insertReply(session.conversation_id, "Found you by polling");
+  await page.locator('[data-testid=chat-message][data-sender=operator] >> text="Found you by polling"').waitFor({ timeout: 4_000 });
+
+  const open = await browser.newContext();
+  const other = await open.newPage();
+  const second = await startChat(other);
+  const console_ = operator();
+  const conversation = console_.channel(`conversation:${second.conversation_id}`, { config: { private: true } });
+  const presence = console_.channel(`site:${DEMO_SITE_ID}`, { config: { private: true, presence: { key: DEMO_OWNER_ID } } });
+  await subscribed(conversation);
+  await subscribed(presence);
+  await presence.track({ role: "operator" });
+  // The header turning online proves the widget is live before the typing news is sent.
+  await other.locator("[data-testid=chat-status]").filter({ hasText: "We're online" }).waitFor({ timeout: 5_000 });
+  await conversation.send({ type: "broadcast", event: "typing", payload: { typing: true, sender: "operator", name: "Maya" } });
+  await other.waitForTimeout(1_000);
+  assert.equal(await other.locator("[data-testid=chat-typing]").count(), 0);
+  await presence.untrack();
+  await setDemoSettings({ show_typing_indicator: true });
+});
+
 test("killing and restarting the devstack mid-chat loses no message", async () => {
   const page = await (await browser.newContext()).newPage();
   const session = await startChat(page);

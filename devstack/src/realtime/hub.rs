@@ -275,3 +275,21 @@ fn presence_ref() -> String {
     getrandom::fill(&mut bytes).expect("the operating system provides random bytes");
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_socket_that_does_not_read_is_told_to_close_instead_of_blocking_senders() {
+        let (outbox, mut queue, overflow) = Outbox::new(Vsn::V2);
+        for _ in 0..OUTBOX_CAPACITY {
+            outbox.send(WsMessage::Text("x".into()));
+        }
+        let mut notified = std::pin::pin!(overflow.notified());
+        assert!(!notified.as_mut().enable(), "not yet full");
+        outbox.send(WsMessage::Text("one too many".into()));
+        assert!(notified.as_mut().enable(), "the overflow is signalled");
+        assert!(queue.try_recv().is_ok(), "queued frames stay deliverable");
+    }
+}

@@ -27,6 +27,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+/// Read and write buffer of each socket; larger frames still pass, in several reads.
+const SOCKET_BUFFER_BYTES: usize = 4096;
+
 /// Server limits (Supabase's defaults for a free project unless said otherwise).
 #[derive(Clone, Debug)]
 pub struct Limits {
@@ -127,7 +130,11 @@ async fn websocket(
         Err(rejection) => return rejection.into_response(),
     };
     let max_frame = state.limits.max_frame_bytes;
+    // Small socket buffers (tungstenite reserves 128 KiB per direction by default): a chat
+    // socket carries small frames, and this is most of what an idle socket costs.
     upgrade
+        .read_buffer_size(SOCKET_BUFFER_BYTES)
+        .write_buffer_size(SOCKET_BUFFER_BYTES)
         .max_message_size(max_frame)
         .max_frame_size(max_frame)
         .on_upgrade(move |socket| socket::serve(state, socket, vsn, token))
