@@ -8,8 +8,10 @@ pub mod api;
 pub mod claims;
 pub mod error;
 pub mod limits;
+pub mod links;
 pub mod realtime;
 pub mod text;
+pub mod tools;
 pub mod widget;
 
 pub use claims::{Claims, GuestScope, Role};

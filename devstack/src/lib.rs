@@ -25,7 +25,7 @@ use tower_http::cors::{Any, CorsLayer};
 pub async fn api(config: &Config, pool: sqlx::PgPool) -> Result<Router> {
     let realtime =
         realtime::RealtimeState::new(pool.clone(), config.jwt_secret.as_bytes(), realtime::Limits::default());
-    realtime::spawn_listener(&realtime);
+    realtime::start_listener(&realtime).await?;
     let auth = auth::router(auth::AuthState {
         pool,
         jwt_secret: Arc::from(config.jwt_secret.as_bytes()),

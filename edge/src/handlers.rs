@@ -80,7 +80,7 @@ pub async fn end_session(mut request: Request, env: &Env) -> Result<Response, Ap
     let body: EndSession = if text.trim().is_empty() { EndSession::default() } else { parse_body(&text)? };
     body.validate()?;
     let params = json!({ "p_rating": body.rating, "p_feedback": body.feedback });
-    let text = Supabase::guest(env, &jwt)?.rpc("end_session", params.to_string()).await?;
+    let text = Supabase::user(env, &jwt)?.rpc("end_session", params.to_string()).await?;
     json_response(&parse::<serde_json::Value>(&text)?, 200)
 }
 
@@ -91,7 +91,7 @@ pub async fn post_message(mut request: Request, env: &Env, ctx: &Context) -> Res
     let body: PostMessage = json_body(&mut request).await?;
     body.validate()?;
     let params = json!({ "p_client_msg_id": body.client_msg_id, "p_content": body.content });
-    let text = Supabase::guest(env, &jwt)?.rpc("post_message", params.to_string()).await?;
+    let text = Supabase::user(env, &jwt)?.rpc("post_message", params.to_string()).await?;
     let message: Message = parse(&text)?;
     let created = parse::<Created>(&text)?.created;
     if created {
@@ -123,7 +123,7 @@ pub async fn list_messages(request: Request, env: &Env) -> Result<Response, ApiE
     let limit: i64 =
         query("limit").map(|v| v.parse().map_err(|_| bad("limit"))).transpose()?.unwrap_or(50).clamp(1, MAX_PAGE);
     let conversation = claims.guest.map(|g| g.conversation_id).unwrap_or_default();
-    let supabase = Supabase::guest(env, &jwt)?;
+    let supabase = Supabase::user(env, &jwt)?;
     let select = supabase
         .from("messages")
         .select("id,seq,conversation_id,sender_type,message_type,content,metadata,client_msg_id,created_at,edited_at")
@@ -176,11 +176,11 @@ fn guest(request: &Request, env: &Env) -> Result<(String, chat_core::Claims), Ap
     Ok((jwt.to_string(), claims))
 }
 
-fn header(request: &Request, name: &str) -> Option<String> {
+pub(crate) fn header(request: &Request, name: &str) -> Option<String> {
     request.headers().get(name).ok().flatten().filter(|v| !v.is_empty())
 }
 
-async fn json_body<T: DeserializeOwned>(request: &mut Request) -> Result<T, ApiError> {
+pub(crate) async fn json_body<T: DeserializeOwned>(request: &mut Request) -> Result<T, ApiError> {
     let text = request.text().await.map_err(worker_error)?;
     parse_body(&text)
 }
@@ -190,11 +190,11 @@ fn parse_body<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
 }
 
 /// Parse what the database API answered.
-fn parse<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
+pub(crate) fn parse<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
     serde_json::from_str(text).map_err(|e| internal(format!("unexpected answer from the database API: {e}: {text}")))
 }
 
-fn json_response<T: serde::Serialize>(value: &T, status: u16) -> Result<Response, ApiError> {
+pub(crate) fn json_response<T: serde::Serialize>(value: &T, status: u16) -> Result<Response, ApiError> {
     Ok(Response::from_json(value).map_err(worker_error)?.with_status(status))
 }
 

@@ -11,6 +11,8 @@ pub mod widget_config;
 #[cfg(target_arch = "wasm32")]
 mod handlers;
 #[cfg(target_arch = "wasm32")]
+mod links;
+#[cfg(target_arch = "wasm32")]
 mod supabase;
 #[cfg(target_arch = "wasm32")]
 mod worker_entry;

@@ -20,6 +20,37 @@ pub enum Route {
     PostMessage,
     /// `GET /v1/messages?after=&limit=`: the guest's conversation history.
     ListMessages,
+    /// `POST /v1/links`: an owner creates a temporary link.
+    CreateLink,
+    /// `GET /v1/links`: an owner's links.
+    ListLinks,
+    /// `PATCH /v1/links/{id}`: change a link.
+    UpdateLink {
+        /// The link's id, as given in the path.
+        id: String,
+    },
+    /// `DELETE /v1/links/{id}`: delete a link.
+    DeleteLink {
+        /// The link's id.
+        id: String,
+    },
+    /// `GET /v1/links/{id}/analytics`: a link's numbers.
+    LinkAnalytics {
+        /// The link's id.
+        id: String,
+    },
+    /// `GET /v1/links/{id}/sessions`: a link's sessions.
+    LinkSessions {
+        /// The link's id.
+        id: String,
+    },
+    /// `GET /v1/tools`: the tool catalog for AI agents.
+    Tools,
+    /// `POST /v1/tools/{name}`: run a tool with the caller's rights.
+    RunTool {
+        /// The tool's name.
+        name: String,
+    },
     /// `GET /widget/...`: the built widget (static assets, served with CORS for other origins).
     WidgetAsset,
     /// `OPTIONS` on an API path: a CORS preflight.
@@ -46,6 +77,18 @@ pub fn resolve(method: &str, path: &str) -> Result<Route, ApiError> {
             "GET" | "HEAD" => (&["GET", "HEAD"], Route::ListMessages),
             _ => (&["POST"], Route::PostMessage),
         },
+        ["v1", "links"] => match method {
+            "GET" | "HEAD" => (&["GET", "HEAD", "POST"], Route::ListLinks),
+            _ => (&["GET", "HEAD", "POST"], Route::CreateLink),
+        },
+        ["v1", "links", id] => match method {
+            "DELETE" => (&["PATCH", "DELETE"], Route::DeleteLink { id: (*id).to_string() }),
+            _ => (&["PATCH", "DELETE"], Route::UpdateLink { id: (*id).to_string() }),
+        },
+        ["v1", "links", id, "analytics"] => (&["GET", "HEAD"], Route::LinkAnalytics { id: (*id).to_string() }),
+        ["v1", "links", id, "sessions"] => (&["GET", "HEAD"], Route::LinkSessions { id: (*id).to_string() }),
+        ["v1", "tools"] => (&["GET", "HEAD"], Route::Tools),
+        ["v1", "tools", name] => (&["POST"], Route::RunTool { name: (*name).to_string() }),
         _ => return Err(ApiError::new(ErrorCode::NotFound, format!("no route for {path}"))),
     };
     if method == "OPTIONS" {
@@ -64,6 +107,23 @@ fn method_not_allowed() -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn link_and_tool_routes() {
+        assert_eq!(resolve("POST", "/v1/links").unwrap(), Route::CreateLink);
+        assert_eq!(resolve("GET", "/v1/links").unwrap(), Route::ListLinks);
+        assert_eq!(resolve("PATCH", "/v1/links/abc").unwrap(), Route::UpdateLink { id: "abc".into() });
+        assert_eq!(resolve("DELETE", "/v1/links/abc").unwrap(), Route::DeleteLink { id: "abc".into() });
+        assert_eq!(resolve("GET", "/v1/links/abc/analytics").unwrap(), Route::LinkAnalytics { id: "abc".into() });
+        assert_eq!(resolve("GET", "/v1/links/abc/sessions").unwrap(), Route::LinkSessions { id: "abc".into() });
+        assert_eq!(resolve("GET", "/v1/tools").unwrap(), Route::Tools);
+        assert_eq!(
+            resolve("POST", "/v1/tools/list_temporary_chat_links").unwrap(),
+            Route::RunTool { name: "list_temporary_chat_links".into() }
+        );
+        assert_eq!(resolve("PUT", "/v1/links/abc").unwrap_err().code, ErrorCode::MethodNotAllowed);
+        assert_eq!(resolve("POST", "/v1/tools").unwrap_err().code, ErrorCode::MethodNotAllowed);
+    }
 
     #[test]
     fn widget_config_route_takes_the_site_key() {

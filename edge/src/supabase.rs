@@ -28,9 +28,9 @@ impl Supabase {
         Self::with_bearer(env, &key.clone(), &key)
     }
 
-    /// As the guest the JWT names: RLS applies as that guest.
-    pub fn guest(env: &Env, guest_jwt: &str) -> Result<Self, ApiError> {
-        Self::with_bearer(env, &var(env, "SUPABASE_ANON_KEY")?, guest_jwt)
+    /// As the user or guest the JWT names: RLS applies as them.
+    pub fn user(env: &Env, jwt: &str) -> Result<Self, ApiError> {
+        Self::with_bearer(env, &var(env, "SUPABASE_ANON_KEY")?, jwt)
     }
 
     fn with_bearer(env: &Env, api_key: &str, bearer: &str) -> Result<Self, ApiError> {

@@ -1,7 +1,7 @@
 //! The Worker's fetch handler: route, call the handler, answer JSON with CORS.
 
-use crate::handlers;
 use crate::routes::{self, Route};
+use crate::{handlers, links};
 use chat_core::ApiError;
 use worker::{Context, Env, Headers, Request, Response, event};
 
@@ -16,6 +16,14 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Respo
         Ok(Route::EndSession) => handlers::end_session(request, &env).await,
         Ok(Route::PostMessage) => handlers::post_message(request, &env, &ctx).await,
         Ok(Route::ListMessages) => handlers::list_messages(request, &env).await,
+        Ok(Route::CreateLink) => links::create(request, &env).await,
+        Ok(Route::ListLinks) => links::list(request, &env).await,
+        Ok(Route::UpdateLink { id }) => links::update(request, &env, &id).await,
+        Ok(Route::DeleteLink { id }) => links::delete(request, &env, &id).await,
+        Ok(Route::LinkAnalytics { id }) => links::analytics(request, &env, &id).await,
+        Ok(Route::LinkSessions { id }) => links::sessions(request, &env, &id).await,
+        Ok(Route::Tools) => links::tools(),
+        Ok(Route::RunTool { name }) => links::run_tool(request, &env, &name).await,
         Ok(Route::Preflight) => Response::empty().map(|r| r.with_status(204)).map_err(handlers::worker_error),
         Err(error) => Err(error),
     };
@@ -51,7 +59,7 @@ fn with_cors(response: Response, origin: Option<&str>) -> Response {
     let headers = response.headers();
     let _ = headers.set("Access-Control-Allow-Origin", origin.unwrap_or("*"));
     let _ = headers.set("Vary", "Origin");
-    let _ = headers.set("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+    let _ = headers.set("Access-Control-Allow-Methods", "GET, POST, PATCH, DELETE, OPTIONS");
     let _ = headers.set("Access-Control-Allow-Headers", "authorization, content-type");
     let _ = headers.set("Access-Control-Expose-Headers", "retry-after");
     let _ = headers.set("Access-Control-Max-Age", "600");

@@ -130,8 +130,13 @@ test("without a live connection the widget polls, and typing stays hidden when t
   await setDemoSettings({ show_typing_indicator: true });
 });
 
-test("killing and restarting the devstack mid-chat loses no message", async () => {
+test("killing and restarting the devstack mid-chat loses no message", async (t) => {
   const page = await (await browser.newContext()).newPage();
+  const logs = [];
+  page.on("console", (m) => logs.push(`${m.type()}: ${m.text()}`));
+  page.on("requestfailed", (r) => logs.push(`failed: ${r.method()} ${r.url()}`));
+  let passed = false;
+  t.after(() => passed || console.log(`browser log:\n${logs.join("\n")}`));
   const session = await startChat(page);
 
   const pid = Number(readFileSync(pidFile, "utf8").trim());
@@ -150,9 +155,10 @@ test("killing and restarting the devstack mid-chat loses no message", async () =
   assert.notEqual(Number(readFileSync(pidFile, "utf8").trim()), pid, "a new devstack process");
   // A reply written right after the restart arrives (live after the rejoin, or by the backfill).
   await insertReply(session.conversation_id, `Back again ${randomUUID().slice(0, 4)}`);
-  await page.locator("[data-testid=chat-message][data-sender=operator]").waitFor({ timeout: 20_000 });
+  await page.locator("[data-testid=chat-message][data-sender=operator]").waitFor({ timeout: 30_000 });
   await page.locator('[data-testid=chat-message]:not([data-pending]) >> text="Written while the backend restarts"').waitFor({ timeout: 30_000 });
   const rows = await rest(`messages?conversation_id=eq.${session.conversation_id}&select=content,sender_type`);
   assert.equal(rows.filter((r) => r.content === "Written while the backend restarts").length, 1, "delivered exactly once");
   assert.equal(await page.locator("[data-testid=chat-message]").count(), rows.length, "every stored message is shown once");
+  passed = true;
 });

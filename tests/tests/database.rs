@@ -112,6 +112,7 @@ async fn privileged_functions_are_executable_only_by_their_callers() {
         ("broadcast_message", false, false),
         ("cleanup_expired", false, false),
         ("count_new_message", false, false),
+        ("create_chat_link", false, true),
         ("create_default_widget_settings", false, false),
         ("detect_idle_assignments", false, false),
         ("end_session", false, true),

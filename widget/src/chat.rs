@@ -102,6 +102,8 @@ pub struct Chat {
     /// Whether an operator is present, once the live connection knows.
     pub operators_online: RwSignal<Option<bool>>,
     typing_until: StoredValue<f64>,
+    /// A live (re)join happened and the history has not been fetched since.
+    backfill_due: StoredValue<bool>,
     live: Live,
     busy: StoredValue<bool>,
     ticks: StoredValue<u64>,
@@ -135,6 +137,7 @@ impl Chat {
             typing: RwSignal::new(None),
             operators_online: RwSignal::new(None),
             typing_until: StoredValue::new(0.0),
+            backfill_due: StoredValue::new(false),
             live: Live::new(),
             busy: StoredValue::new(false),
             ticks: StoredValue::new(0),
@@ -300,14 +303,17 @@ impl Chat {
             self.live.start(self, &session);
         }
         self.deliver_due().await;
-        if !self.live.is_joined() && self.ticks.get_value().is_multiple_of(POLL_EVERY) {
-            self.poll().await;
+        let polling = !self.live.is_joined() && self.ticks.get_value().is_multiple_of(POLL_EVERY);
+        if (self.backfill_due.get_value() || polling) && self.poll().await {
+            self.backfill_due.set_value(false);
         }
     }
 
-    /// Catch up from the history (after every live (re)join: nothing said meanwhile is lost).
+    /// Catch up from the history after every live (re)join, retried each tick until it
+    /// succeeds: nothing said while the connection was down is lost.
     pub fn backfill(self) {
-        spawn_local(self.poll());
+        self.backfill_due.set_value(true);
+        self.tick();
     }
 
     /// A message from the live connection: new, edited or deleted.
@@ -421,16 +427,17 @@ impl Chat {
         }
     }
 
-    async fn poll(self) {
+    /// Fetches everything after the newest message; true once caught up.
+    async fn poll(self) -> bool {
         loop {
-            let Some(session) = self.session.get_untracked() else { return };
+            let Some(session) = self.session.get_untracked() else { return false };
             let after = self.messages.with_untracked(|m| m.last().map(|m| m.seq).unwrap_or(0));
             match self.edge.get_value().history(&session.guest_jwt, after).await {
                 Ok(page) => {
                     let full = page.messages.len() as i64 >= chat_core::api::MAX_PAGE;
                     self.merge(page.messages);
                     if !full {
-                        return;
+                        return true;
                     }
                 }
                 Err(error) if error.code == ErrorCode::Unauthorized => {
@@ -439,9 +446,9 @@ impl Chat {
                             s.expires_at = 0;
                         }
                     });
-                    return;
+                    return false;
                 }
-                Err(_) => return,
+                Err(_) => return false,
             }
         }
     }

@@ -211,35 +211,79 @@ pub async fn check_binding(pool: &PgPool, binding: &Binding) -> Result<(), Strin
     Ok(())
 }
 
-/// Listens for what the database announces and delivers it, until the process ends.
-pub async fn run(pool: PgPool, hub: Arc<Hub>) {
-    loop {
-        if let Err(error) = listen(&pool, &hub).await {
-            tracing::warn!(%error, "realtime listener lost its connection; reconnecting");
+/// Starts listening; returns once `LISTEN` is in place, so nothing committed after this call
+/// is missed. Delivery then runs until the process ends, reconnecting when the connection
+/// drops and catching up from the tables on every reconnect.
+pub async fn start(pool: PgPool, hub: Arc<Hub>) -> sqlx::Result<()> {
+    let listener = listen(&pool).await?;
+    let since = sqlx::query_scalar("select clock_timestamp()::timestamp").fetch_one(&pool).await?;
+    tokio::spawn(async move {
+        let mut cursor = Cursor { since };
+        let mut listener = Some(listener);
+        loop {
+            let result = match listener.take() {
+                Some(listener) => deliver(&pool, &hub, listener, &mut cursor).await,
+                None => match listen(&pool).await {
+                    Ok(listener) => match catch_up(&pool, &hub, &mut cursor).await {
+                        Ok(()) => deliver(&pool, &hub, listener, &mut cursor).await,
+                        Err(error) => Err(error),
+                    },
+                    Err(error) => Err(error),
+                },
+            };
+            if let Err(error) = result {
+                tracing::warn!(%error, "realtime listener lost its connection; reconnecting");
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
         }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
+    });
+    Ok(())
 }
 
-async fn listen(pool: &PgPool, hub: &Hub) -> sqlx::Result<()> {
+/// The newest `realtime.messages` row delivered (inserted_at), for catching up.
+struct Cursor {
+    since: sqlx::types::chrono::NaiveDateTime,
+}
+
+async fn listen(pool: &PgPool) -> sqlx::Result<PgListener> {
     let mut listener = PgListener::connect_with(pool).await?;
     listener.listen_all(["realtime_messages", "realtime_changes"]).await?;
-    // Changes queued while nobody listened are still in the table.
+    Ok(listener)
+}
+
+/// Delivers what was announced while nobody listened: queued row changes, and broadcasts
+/// inserted since the last one delivered.
+async fn catch_up(pool: &PgPool, hub: &Hub, cursor: &mut Cursor) -> sqlx::Result<()> {
+    deliver_changes(pool, hub).await?;
+    let missed: Vec<uuid::Uuid> = sqlx::query_scalar(
+        "select id from realtime.messages where extension = 'broadcast' and inserted_at > $1 order by inserted_at",
+    )
+    .bind(cursor.since)
+    .fetch_all(pool)
+    .await?;
+    for id in missed {
+        deliver_message(pool, hub, &id.to_string(), cursor).await?;
+    }
+    Ok(())
+}
+
+async fn deliver(pool: &PgPool, hub: &Hub, mut listener: PgListener, cursor: &mut Cursor) -> sqlx::Result<()> {
+    // Changes queued before the first LISTEN are still in the table.
     deliver_changes(pool, hub).await?;
     loop {
         let notification = listener.recv().await?;
         match notification.channel() {
-            "realtime_messages" => deliver_message(pool, hub, notification.payload()).await?,
+            "realtime_messages" => deliver_message(pool, hub, notification.payload(), cursor).await?,
             _ => deliver_changes(pool, hub).await?,
         }
     }
 }
 
 /// A `realtime.send()` row: a kind-4 broadcast with `meta.id`, as Realtime sends it.
-async fn deliver_message(pool: &PgPool, hub: &Hub, id: &str) -> sqlx::Result<()> {
+async fn deliver_message(pool: &PgPool, hub: &Hub, id: &str, cursor: &mut Cursor) -> sqlx::Result<()> {
     let Ok(id) = id.parse::<uuid::Uuid>() else { return Ok(()) };
     let row = sqlx::query(
-        "select topic, coalesce(event, ''), coalesce(payload, '{}'::jsonb), coalesce(private, false) \
+        "select topic, coalesce(event, ''), coalesce(payload, '{}'::jsonb), coalesce(private, false), inserted_at \
          from realtime.messages where id = $1",
     )
     .bind(id)
@@ -248,6 +292,7 @@ async fn deliver_message(pool: &PgPool, hub: &Hub, id: &str) -> sqlx::Result<()>
     let Some(row) = row else { return Ok(()) };
     let (topic, event, payload, private): (String, String, Value, bool) =
         (row.get(0), row.get(1), row.get(2), row.get(3));
+    cursor.since = cursor.since.max(row.get(4));
     let broadcast = BinaryBroadcast {
         join_ref: None,
         reference: None,

@@ -69,7 +69,7 @@ pub struct RealtimeState {
 }
 
 impl RealtimeState {
-    /// A server on `pool`; call [`spawn_listener`] once to deliver database events.
+    /// A server on `pool`; call [`start_listener`] once to deliver database events.
     pub fn new(pool: sqlx::PgPool, jwt_secret: &[u8], limits: Limits) -> Arc<Self> {
         Arc::new(Self {
             pool,
@@ -85,9 +85,10 @@ impl RealtimeState {
     }
 }
 
-/// Starts delivering what the database announces (row changes, `realtime.send`).
-pub fn spawn_listener(state: &Arc<RealtimeState>) {
-    tokio::spawn(changes::run(state.pool.clone(), state.hub.clone()));
+/// Starts delivering what the database announces (row changes, `realtime.send`); returns once
+/// it listens, so a server restarted mid-chat misses nothing committed after it serves.
+pub async fn start_listener(state: &Arc<RealtimeState>) -> sqlx::Result<()> {
+    changes::start(state.pool.clone(), state.hub.clone()).await
 }
 
 /// The routes under `/realtime/v1`: `/websocket` and the broadcast REST API.

@@ -123,6 +123,11 @@ pub fn token_hash() -> String {
     format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
 }
 
+/// SHA-256 of `text` as hex, computed by the database (as the edge stores token hashes).
+pub async fn sha256_hex(db: &sqlx::PgPool, text: &str) -> String {
+    sqlx::query_scalar("select encode(extensions.digest($1, 'sha256'), 'hex')").bind(text).fetch_one(db).await.unwrap()
+}
+
 /// The stable code of a refusal raised by the SQL functions (the error's message).
 pub fn refusal(error: sqlx::Error) -> String {
     match error {
