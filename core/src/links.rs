@@ -156,6 +156,31 @@ pub struct LinkPage {
     pub next_cursor: Option<String>,
 }
 
+/// `POST /v1/links/{short_code}/sessions`: a guest opens a link.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OpenLink {
+    /// The secret token from the link's URL.
+    pub token: String,
+    /// The page the guest came from (`document.referrer`), for the domain allowlist.
+    #[serde(default)]
+    pub referrer: Option<String>,
+}
+
+/// What the link's page needs: the session, the chat's look and the link's own texts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OpenedLink {
+    /// The guest's session (as `POST /v1/sessions` returns it).
+    pub session: crate::api::Session,
+    /// The site's widget settings with the link's title, welcome message and agent.
+    pub widget: crate::widget::WidgetConfig,
+    /// Shown above the chat.
+    pub title: String,
+    /// Shown under the title.
+    pub description: String,
+    /// The owner's look for the page, as given.
+    pub ui_customization: Value,
+}
+
 impl CreateLink {
     /// Checks every field against the limits, reporting each problem by field.
     pub fn validate(&self) -> Result<(), ApiError> {

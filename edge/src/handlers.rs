@@ -148,6 +148,17 @@ fn session_response(
     origin: Option<String>,
     status: u16,
 ) -> Result<Response, ApiError> {
+    json_response(&new_session(env, ids, token, origin)?, status)
+}
+
+/// The session the widget keeps: its resume token, a guest JWT bound to `origin`, and where
+/// live updates come from.
+pub(crate) fn new_session(
+    env: &Env,
+    ids: SessionIds,
+    token: String,
+    origin: Option<String>,
+) -> Result<Session, ApiError> {
     let secret = var(env, "SUPABASE_JWT_SECRET")?;
     let claims = tokens::guest_claims(&ids, now_seconds(), origin);
     let guest_jwt = claims.sign(secret.as_bytes()).map_err(|e| internal(format!("cannot sign guest token: {e}")))?;
@@ -164,7 +175,7 @@ fn session_response(
             site_id: ids.site_id,
         }),
     };
-    json_response(&session, status)
+    Ok(session)
 }
 
 /// The request's guest JWT and its verified claims.

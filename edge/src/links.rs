@@ -1,13 +1,13 @@
-//! The owner's temporary-link API and the tool catalog for AI agents acting for an owner.
-//! Every call runs as the owner (their Supabase Auth JWT forwarded to PostgREST), so RLS decides
-//! what they may see and change.
+//! Temporary links: the owner's API and the tool catalog for AI agents acting for an owner
+//! (every call runs as the owner, their Supabase Auth JWT forwarded to PostgREST, so RLS decides
+//! what they may see and change), and the guest's way in (`POST /v1/links/{code}/sessions`).
 
-use crate::handlers::{header, json_body, json_response, parse, worker_error};
+use crate::handlers::{header, json_body, json_response, new_session, parse, worker_error};
 use crate::supabase::{Supabase, var};
-use crate::tokens;
-use chat_core::links::{CreateLink, CreatedLink, Link, LinkPage, UpdateLink};
+use crate::{tokens, widget_config};
+use chat_core::links::{CreateLink, CreatedLink, Link, LinkPage, OpenLink, OpenedLink, UpdateLink};
 use chat_core::tools::{LinkAnalyticsQuery, ListLinks, ToolCall, catalog, parse_call};
-use chat_core::{ApiError, ErrorCode};
+use chat_core::{ApiError, ErrorCode, WidgetState};
 use serde_json::{Value, json};
 use worker::{Env, Request, Response};
 
@@ -199,4 +199,76 @@ fn not_found() -> ApiError {
 fn public_base(request: &Request) -> Result<String, ApiError> {
     let url = request.url().map_err(worker_error)?;
     Ok(url.origin().ascii_serialization())
+}
+
+/// `POST /v1/links/{short_code}/sessions`: a guest opens a link. The SQL function checks the
+/// token, the active flag, expiry, the allowlists and `max_sessions` in one transaction.
+pub async fn open(mut request: Request, env: &Env) -> Result<Response, ApiError> {
+    let origin = header(&request, "Origin");
+    let body: OpenLink = json_body(&mut request).await?;
+    let origin_host = body.referrer.as_deref().or(origin.as_deref()).and_then(host_of);
+    let session_token = tokens::new_session_token();
+    let country = request.cf().and_then(|cf| cf.country());
+    let params = json!({
+        "p_link_token_hash": tokens::sha256_hex(&body.token),
+        "p_token_hash": tokens::sha256_hex(&session_token),
+        "p_ip": header(&request, "CF-Connecting-IP"),
+        "p_origin_host": origin_host,
+        "p_user_agent": header(&request, "User-Agent").map(|ua| ua.chars().take(1000).collect::<String>()),
+        "p_referrer": body.referrer.as_deref().map(|r| r.chars().take(2000).collect::<String>()),
+        "p_country": country.filter(|c| c.len() == 2 && c.chars().all(|ch| ch.is_ascii_uppercase())),
+    });
+    let service = Supabase::service(env)?;
+    let opened: Value = parse(&service.rpc("open_link_session", params.to_string()).await?)?;
+    let ids: tokens::SessionIds =
+        serde_json::from_value(opened.clone()).map_err(|e| crate::supabase::internal(e.to_string()))?;
+    let text = |name: &str| opened.get(name).and_then(Value::as_str).map(str::to_owned);
+    let link_id = text("link_id").unwrap_or_default();
+    let agent_id = text("agent_id").unwrap_or_default();
+    let page: Vec<Value> = parse(
+        &service
+            .send(
+                service
+                    .from("chat_links")
+                    .select("description,ui_customization,sites(site_key),agents(name,avatar_url)")
+                    .eq("id", &link_id),
+            )
+            .await?,
+    )?;
+    let page = page.into_iter().next().ok_or_else(not_found)?;
+    let site_key = page.pointer("/sites/site_key").and_then(Value::as_str).unwrap_or_default();
+    let state_text = Supabase::anon(env)?.rpc(widget_config::RPC, widget_config::rpc_body(site_key)?).await?;
+    let WidgetState::Enabled(mut widget) = widget_config::from_response(200, &state_text)? else {
+        return Err(ApiError::new(ErrorCode::WidgetDisabled, "This site has switched its chat off."));
+    };
+    let title = text("title").unwrap_or_default();
+    widget.title = title.clone();
+    if let Some(welcome) = text("welcome_message") {
+        widget.welcome_message = welcome;
+    }
+    if !agent_id.is_empty() {
+        widget.agent = serde_json::from_value(page["agents"].clone()).ok();
+    }
+    // Guests of a link are anonymous: no pre-chat form.
+    widget.require_name = false;
+    widget.require_email = false;
+    widget.require_phone = false;
+    widget.custom_fields.clear();
+    let session = new_session(env, ids, session_token, origin)?;
+    let opened = OpenedLink {
+        session,
+        widget: *widget,
+        title,
+        description: page["description"].as_str().unwrap_or_default().to_owned(),
+        ui_customization: page["ui_customization"].clone(),
+    };
+    json_response(&opened, 201)
+}
+
+/// The host of a URL or origin (`https://shop.example.com/x` → `shop.example.com`).
+fn host_of(url: &str) -> Option<String> {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let host = rest.split(['/', '?', '#']).next()?.rsplit('@').next()?;
+    let host = host.split(':').next()?;
+    (!host.is_empty()).then(|| host.to_ascii_lowercase())
 }

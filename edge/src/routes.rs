@@ -44,6 +44,11 @@ pub enum Route {
         /// The link's id.
         id: String,
     },
+    /// `POST /v1/links/{short_code}/sessions`: a guest opens a link (the token in the body
+    /// identifies it).
+    OpenLink,
+    /// `GET /c/{short_code}`: the link's full-page chat.
+    LinkPage,
     /// `GET /v1/tools`: the tool catalog for AI agents.
     Tools,
     /// `POST /v1/tools/{name}`: run a tool with the caller's rights.
@@ -86,7 +91,11 @@ pub fn resolve(method: &str, path: &str) -> Result<Route, ApiError> {
             _ => (&["PATCH", "DELETE"], Route::UpdateLink { id: (*id).to_string() }),
         },
         ["v1", "links", id, "analytics"] => (&["GET", "HEAD"], Route::LinkAnalytics { id: (*id).to_string() }),
-        ["v1", "links", id, "sessions"] => (&["GET", "HEAD"], Route::LinkSessions { id: (*id).to_string() }),
+        ["v1", "links", id, "sessions"] => match method {
+            "POST" => (&["GET", "HEAD", "POST"], Route::OpenLink),
+            _ => (&["GET", "HEAD", "POST"], Route::LinkSessions { id: (*id).to_string() }),
+        },
+        ["c", _] => (&["GET", "HEAD"], Route::LinkPage),
         ["v1", "tools"] => (&["GET", "HEAD"], Route::Tools),
         ["v1", "tools", name] => (&["POST"], Route::RunTool { name: (*name).to_string() }),
         _ => return Err(ApiError::new(ErrorCode::NotFound, format!("no route for {path}"))),
@@ -117,6 +126,8 @@ mod tests {
         assert_eq!(resolve("GET", "/v1/links/abc/analytics").unwrap(), Route::LinkAnalytics { id: "abc".into() });
         assert_eq!(resolve("GET", "/v1/links/abc/sessions").unwrap(), Route::LinkSessions { id: "abc".into() });
         assert_eq!(resolve("GET", "/v1/tools").unwrap(), Route::Tools);
+        assert_eq!(resolve("POST", "/v1/links/3fa9c1d2e4b5/sessions").unwrap(), Route::OpenLink);
+        assert_eq!(resolve("GET", "/c/3fa9c1d2e4b5").unwrap(), Route::LinkPage);
         assert_eq!(
             resolve("POST", "/v1/tools/list_temporary_chat_links").unwrap(),
             Route::RunTool { name: "list_temporary_chat_links".into() }

@@ -3,7 +3,7 @@
 use crate::routes::{self, Route};
 use crate::{handlers, links};
 use chat_core::ApiError;
-use worker::{Context, Env, Headers, Request, Response, event};
+use worker::{Context, Env, Headers, Request, Response, ScheduleContext, ScheduledEvent, event};
 
 #[event(fetch)]
 async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Response> {
@@ -22,6 +22,8 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Respo
         Ok(Route::DeleteLink { id }) => links::delete(request, &env, &id).await,
         Ok(Route::LinkAnalytics { id }) => links::analytics(request, &env, &id).await,
         Ok(Route::LinkSessions { id }) => links::sessions(request, &env, &id).await,
+        Ok(Route::OpenLink) => links::open(request, &env).await,
+        Ok(Route::LinkPage) => return link_page(request, &env).await,
         Ok(Route::Tools) => links::tools(),
         Ok(Route::RunTool { name }) => links::run_tool(request, &env, &name).await,
         Ok(Route::Preflight) => Response::empty().map(|r| r.with_status(204)).map_err(handlers::worker_error),
@@ -43,6 +45,35 @@ async fn asset(request: Request, env: &Env) -> worker::Result<Response> {
     let status = upstream.status_code();
     let bytes = upstream.bytes().await?;
     Ok(Response::from_bytes(bytes)?.with_status(status).with_headers(headers))
+}
+
+/// The cron trigger: ends expired links and idle sessions, releases idle assignments, purges old
+/// messages. The same idempotent function pg_cron runs where it is available.
+#[event(scheduled)]
+async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    match crate::supabase::Supabase::service(&env) {
+        Ok(service) => match service.rpc("cleanup_expired", "{}".into()).await {
+            Ok(summary) => worker::console_log!("cleanup: {summary}"),
+            Err(error) => worker::console_error!("cleanup failed: {}", error.message),
+        },
+        Err(error) => worker::console_error!("cleanup cannot run: {}", error.message),
+    }
+}
+
+/// Every `/c/{code}` is the same page (`link.html`); it reads the code from its path and the
+/// token from its fragment. Never cached, never leaking the URL to other sites.
+async fn link_page(request: Request, env: &Env) -> worker::Result<Response> {
+    let mut url = request.url()?;
+    url.set_path("/link.html");
+    let mut page = env.assets("ASSETS")?.fetch(url.to_string(), None).await?;
+    let status = page.status_code();
+    let html = page.text().await?;
+    let headers = Headers::new();
+    headers.set("Content-Type", "text/html; charset=utf-8")?;
+    headers.set("Cache-Control", "no-store")?;
+    headers.set("Referrer-Policy", "no-referrer")?;
+    headers.set("X-Content-Type-Options", "nosniff")?;
+    Ok(Response::ok(html)?.with_status(status).with_headers(headers))
 }
 
 fn error_response(error: &ApiError) -> worker::Result<Response> {

@@ -299,3 +299,132 @@ fn urlencode(value: &str) -> String {
         })
         .collect()
 }
+
+async fn open(code: &str, body: Value) -> Response {
+    call(Method::POST, &format!("/v1/links/{code}/sessions"), None, Some(body)).await
+}
+
+#[tokio::test]
+async fn a_hundred_guests_race_for_five_sessions_and_exactly_five_get_in() {
+    let db = database().await;
+    let (token, agent, _) = owner_with_agent(&db).await;
+    let mut body = link_body(agent);
+    body["max_sessions"] = json!(5);
+    let link = create(&token, body).await;
+    let attempts = (0..100).map(|_| open(&link.link.short_code, json!({"token": link.token})));
+    let responses = futures_util::future::join_all(attempts).await;
+    let mut statuses: Vec<u16> = responses.iter().map(|r| r.status().as_u16()).collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 5, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 201 || *s == 409), "{statuses:?}");
+    let full = responses.into_iter().find(|r| r.status() == 409).unwrap();
+    refused(full, 409, ErrorCode::LinkFull).await;
+    let count: i64 = sqlx::query_scalar("select count(*) from public.chat_sessions where link_id = $1")
+        .bind(link.link.id)
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(count, 5);
+}
+
+#[tokio::test]
+async fn guests_chat_within_the_link_limits_and_refusals_have_their_own_codes() {
+    let db = database().await;
+    let (token, agent, _) = owner_with_agent(&db).await;
+    let mut body = link_body(agent);
+    body["max_sessions"] = json!(3);
+    body["rate_limit_per_minute"] = json!(1);
+    body["max_messages_per_session"] = json!(2);
+    body["welcome_message"] = json!("Hi, I'm here for your order.");
+    let link = create(&token, body).await;
+
+    refused(open(&link.link.short_code, json!({"token": "wrong"})).await, 404, ErrorCode::LinkNotFound).await;
+    let response = open(&link.link.short_code, json!({"token": link.token})).await;
+    assert_eq!(response.status(), 201);
+    let opened: chat_core::links::OpenedLink = response.json().await.unwrap();
+    assert_eq!(opened.title, "Help with order 1042");
+    assert_eq!(opened.widget.title, "Help with order 1042");
+    assert_eq!(opened.widget.welcome_message, "Hi, I'm here for your order.");
+    assert_eq!(opened.widget.agent.as_ref().map(|a| a.name.as_str()), Some("Maya"));
+    assert!(!opened.widget.require_name && !opened.widget.require_email, "link guests are anonymous");
+
+    let post = |content: &str| {
+        let body = json!({"client_msg_id": Uuid::new_v4(), "content": content});
+        let jwt = opened.session.guest_jwt.clone();
+        async move { client().post(format!("{}/v1/messages", edge())).bearer_auth(jwt).json(&body).send().await.unwrap() }
+    };
+    assert_eq!(post("first").await.status(), 201);
+    let limited = refused(post("too fast").await, 429, ErrorCode::RateLimited).await;
+    assert!(limited.retry_after.is_some());
+    sqlx::query("update public.chat_sessions set rate_window_start = now() - interval '2 minutes' where link_id = $1")
+        .bind(link.link.id)
+        .execute(&db)
+        .await
+        .unwrap();
+    assert_eq!(post("second and last").await.status(), 201);
+    let ended = refused(post("one more").await, 409, ErrorCode::SessionEnded).await;
+    assert!(ended.message.to_lowercase().contains("ended"), "{}", ended.message);
+    let reason: String = sqlx::query_scalar("select end_reason from public.chat_sessions where id = $1")
+        .bind(opened.session.session_id)
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(reason, "max_messages");
+
+    let path = format!("/v1/links/{}", link.link.id);
+    assert_eq!(call(Method::PATCH, &path, Some(&token), Some(json!({"is_active": false}))).await.status(), 200);
+    refused(open(&link.link.short_code, json!({"token": link.token})).await, 410, ErrorCode::LinkInactive).await;
+
+    let mut body = link_body(agent);
+    body["allowed_ips"] = json!(["203.0.113.0/24"]);
+    let fenced = create(&token, body).await;
+    refused(open(&fenced.link.short_code, json!({"token": fenced.token})).await, 403, ErrorCode::IpNotAllowed).await;
+    let mut body = link_body(agent);
+    body["allowed_domains"] = json!(["shop.example.com"]);
+    let scoped = create(&token, body).await;
+    let from = |referrer: &str| json!({"token": scoped.token, "referrer": referrer});
+    refused(open(&scoped.link.short_code, from("https://evil.example.net/")).await, 403, ErrorCode::DomainNotAllowed)
+        .await;
+    assert_eq!(open(&scoped.link.short_code, from("https://help.shop.example.com/order")).await.status(), 201);
+}
+
+#[tokio::test]
+async fn expired_links_are_refused_and_the_cron_switches_them_off() {
+    let db = database().await;
+    let (token, agent, _) = owner_with_agent(&db).await;
+    let link = create(&token, link_body(agent)).await;
+    let opened = open(&link.link.short_code, json!({"token": link.token})).await;
+    assert_eq!(opened.status(), 201);
+    // Move the link's lifetime into the past (its creation too, so the CHECKs hold).
+    sqlx::query(
+        "update public.chat_links set created_at = now() - interval '3 hours', expires_at = now() - interval '1 hour' \
+         where id = $1",
+    )
+    .bind(link.link.id)
+    .execute(&db)
+    .await
+    .unwrap();
+    refused(open(&link.link.short_code, json!({"token": link.token})).await, 410, ErrorCode::LinkExpired).await;
+
+    let cron = client().get(format!("{}/__scheduled?cron=*/15+*+*+*+*", edge())).send().await.unwrap();
+    assert!(cron.status().is_success(), "{}", cron.status());
+    let (active, ended): (bool, i64) = sqlx::query_as(
+        "select l.is_active, (select count(*) from public.chat_sessions s where s.link_id = l.id and s.end_reason = 'link_expired') \
+         from public.chat_links l where l.id = $1",
+    )
+    .bind(link.link.id)
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert!(!active, "the scheduled cleanup switched the expired link off");
+    assert_eq!(ended, 1, "and ended its session");
+}
+
+#[tokio::test]
+async fn the_link_page_is_served_for_every_code_and_never_cached() {
+    let response = client().get(format!("{}/c/3fa9c1d2e4b5", edge())).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    assert_eq!(response.headers()["referrer-policy"], "no-referrer");
+    assert!(response.text().await.unwrap().contains("/link.js"));
+}

@@ -21,21 +21,30 @@ pub struct Start {
     pub config: WidgetConfig,
     /// Whether the visitor already clicked the launcher.
     pub open: bool,
+    /// Where the chat is saved in the page's storage.
+    pub storage_key: String,
+    /// A link's full-page chat.
+    pub full_page: bool,
 }
 
 /// The whole widget for one site.
 #[component]
 pub fn App(start: Start) -> impl IntoView {
-    let Start { api_base, config, open } = start;
+    let Start { api_base, config, open, storage_key, full_page } = start;
+    let chat = Chat::start(config, &api_base, storage_key, full_page);
+    if open {
+        chat.open_panel();
+    }
     view! {
         <style>{STYLE}</style>
-        <Widget config api_base open />
+        <Widget chat />
     }
 }
 
 /// Launcher, panel and the screen-reader announcer, coloured through CSS custom properties.
 #[component]
-fn Widget(config: WidgetConfig, api_base: String, open: bool) -> impl IntoView {
+fn Widget(chat: Chat) -> impl IntoView {
+    let config = chat.config.get_value();
     let dark = is_dark(config.theme.color_scheme);
     // The settings' text and background colours are for light mode; dark mode uses its own.
     let (text, background) = if dark {
@@ -52,12 +61,14 @@ fn Widget(config: WidgetConfig, api_base: String, open: bool) -> impl IntoView {
     if dark {
         class.push_str(" dark");
     }
-    let chat = Chat::start(config, &api_base);
-    let launcher = NodeRef::<html::Button>::new();
-    if open {
-        chat.open_panel();
+    if chat.full_page {
+        class.push_str(" page");
     }
+    let launcher = NodeRef::<html::Button>::new();
     let close = move || {
+        if chat.full_page {
+            return;
+        }
         chat.open.set(false);
         request_animation_frame(move || {
             if let Some(button) = launcher.get_untracked() {
@@ -72,6 +83,7 @@ fn Widget(config: WidgetConfig, api_base: String, open: bool) -> impl IntoView {
             </Show>
             <button
                 class="launcher"
+                hidden=chat.full_page
                 node_ref=launcher
                 data-testid="chat-launcher"
                 aria-label=move || if chat.open.get() { "Close chat" } else { "Open chat" }
@@ -142,9 +154,11 @@ fn Panel(chat: Chat, close: impl Fn() + Copy + Send + Sync + 'static) -> impl In
                 {move || (chat.stage.get() == Stage::Chatting).then(|| view! {
                     <button class="text-button" data-testid="chat-end" on:click=move |_| chat.ask_rating()>"End chat"</button>
                 })}
-                <button class="icon-button" aria-label="Close chat" data-testid="chat-close" on:click=move |_| close()>
-                    <CloseIcon />
-                </button>
+                {(!chat.full_page).then(|| view! {
+                    <button class="icon-button" aria-label="Close chat" data-testid="chat-close" on:click=move |_| close()>
+                        <CloseIcon />
+                    </button>
+                })}
             </header>
             {move || match view.get() {
                 PanelView::Form => Either::Left(Either::Left(view! {

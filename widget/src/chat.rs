@@ -77,6 +77,10 @@ impl Deliveries {
 pub struct Chat {
     /// The site's public settings.
     pub config: StoredValue<WidgetConfig>,
+    /// Where this chat is saved in the page's storage.
+    storage_key: StoredValue<String>,
+    /// A link's full-page chat (no launcher, no closing, no starting over).
+    pub full_page: bool,
     edge: StoredValue<Edge>,
     /// Whether the panel is open.
     pub open: RwSignal<bool>,
@@ -116,11 +120,13 @@ const POLL_EVERY: u64 = 2;
 const REFRESH_BEFORE_MS: f64 = 120_000.0;
 
 impl Chat {
-    /// The chat of a site, resuming what this browser saved, with its ticker running.
-    pub fn start(config: WidgetConfig, api_base: &str) -> Self {
-        let saved = store::load(&config.site_key);
+    /// The chat saved under `storage_key` (resumed), with its ticker running.
+    pub fn start(config: WidgetConfig, api_base: &str, storage_key: String, full_page: bool) -> Self {
+        let saved = store::load(&storage_key);
         let chat = Self {
             config: StoredValue::new(config),
+            storage_key: StoredValue::new(storage_key),
+            full_page,
             edge: StoredValue::new(Edge::new(api_base)),
             open: RwSignal::new(false),
             stage: RwSignal::new(if saved.session.is_some() { Stage::Chatting } else { Stage::Idle }),
@@ -275,8 +281,8 @@ impl Chat {
     }
 
     fn save(self) {
-        let site_key = self.config.with_value(|c| c.site_key.clone());
-        store::save(&site_key, &Saved { session: self.session.get_untracked(), outbox: self.outbox.get_untracked() });
+        let saved = Saved { session: self.session.get_untracked(), outbox: self.outbox.get_untracked() };
+        self.storage_key.with_value(|key| store::save(key, &saved));
     }
 
     /// One step of background work, unless one is still running.

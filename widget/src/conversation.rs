@@ -40,7 +40,9 @@ pub fn MessageList(chat: Chat, greeting: String) -> impl IntoView {
                 <div class="notice" role="status" data-testid="chat-notice">
                     <p>{notice}</p>
                     {move || (chat.stage.get() == Stage::Ended).then(|| view! {
-                        <button class="text-button" data-testid="chat-new" on:click=move |_| chat.start_over()>"Start a new chat"</button>
+                        {(!chat.full_page).then(|| view! {
+                            <button class="text-button" data-testid="chat-new" on:click=move |_| chat.start_over()>"Start a new chat"</button>
+                        })}
                     })}
                 </div>
             })}

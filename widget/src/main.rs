@@ -1,6 +1,7 @@
 //! The chat widget.
 //!
-//! `public/embed.js` creates the host element (`#chat-widget-host`, with `data-api`, the
+//! `public/embed.js` (or a link's page, `public/link.js`, with `data-mode="page"` and its own
+//! `data-storage-key`) creates the host element (`#chat-widget-host`, with `data-api`, the
 //! settings it fetched in `data-config` and `data-open` once clicked) and its
 //! open shadow root, then loads this module; `main` mounts the app inside that shadow root so
 //! the host page's CSS cannot reach it, and retires embed.js's stand-in launcher.
@@ -39,7 +40,17 @@ fn main() {
         leptos::logging::warn!("chat widget: embed.js handed over no settings; load the widget through embed.js");
         return;
     };
-    let start = app::Start { api_base: attribute("data-api"), config: *config, open: attribute("data-open") == "1" };
+    let full_page = attribute("data-mode") == "page";
+    let storage_key = Some(attribute("data-storage-key"))
+        .filter(|key| !key.is_empty())
+        .unwrap_or_else(|| store::site_key(&config.site_key));
+    let start = app::Start {
+        api_base: attribute("data-api"),
+        config: *config,
+        open: full_page || attribute("data-open") == "1",
+        storage_key,
+        full_page,
+    };
     leptos::mount::mount_to(mount_point, move || app::App(app::AppProps { start })).forget();
     if let Some(stub) = root.get_element_by_id("chat-launcher-stub") {
         stub.remove();

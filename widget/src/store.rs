@@ -1,5 +1,6 @@
-//! What survives a reload, in the page's localStorage under one key per site: the session and
-//! the outbox of messages not yet confirmed. Nothing is written before the visitor opens the chat.
+//! What survives a reload, in the page's localStorage under one key per chat (per site for the
+//! embedded widget, per link for a link's page): the session and the outbox of messages not yet
+//! confirmed. Nothing is written before the visitor opens the chat.
 
 use chat_core::api::Session;
 use serde::{Deserialize, Serialize};
@@ -23,7 +24,8 @@ pub struct Saved {
     pub outbox: Vec<Outgoing>,
 }
 
-fn key(site_key: &str) -> String {
+/// The key of the embedded widget's chat with a site.
+pub fn site_key(site_key: &str) -> String {
     format!("chat-widget:{site_key}")
 }
 
@@ -31,17 +33,17 @@ fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
 }
 
-/// The saved state, or an empty one.
-pub fn load(site_key: &str) -> Saved {
+/// The saved state under `key`, or an empty one.
+pub fn load(key: &str) -> Saved {
     storage()
-        .and_then(|s| s.get_item(&key(site_key)).ok().flatten())
+        .and_then(|s| s.get_item(key).ok().flatten())
         .and_then(|json| serde_json::from_str(&json).ok())
         .unwrap_or_default()
 }
 
-/// Save the state (best effort: private browsing may refuse storage).
-pub fn save(site_key: &str, saved: &Saved) {
+/// Save the state under `key` (best effort: private browsing may refuse storage).
+pub fn save(key: &str, saved: &Saved) {
     if let (Some(storage), Ok(json)) = (storage(), serde_json::to_string(saved)) {
-        let _ = storage.set_item(&key(site_key), &json);
+        let _ = storage.set_item(key, &json);
     }
 }

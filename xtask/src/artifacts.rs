@@ -55,19 +55,22 @@ pub fn cargo(root: &Path) -> Command {
     command
 }
 
-/// Put `public/embed.js` (minified) and the trunk output (minus its throwaway index.html) into
-/// the Worker's asset directory.
+/// Put `public/embed.js` and `public/link.js` (minified), the link page (`public/link.html`) and
+/// the trunk output (minus its throwaway index.html) into the Worker's asset directory.
 fn assemble_assets(root: &Path, tools: &Tools) -> Result<()> {
     let assets = root.join(EDGE_ASSETS);
     let widget = assets.join("widget");
     let _ = std::fs::remove_dir_all(&assets);
     std::fs::create_dir_all(&widget).map_err(|e| format!("cannot create {}: {e}", widget.display()))?;
-    run_visible(
-        Command::new(tools.npm_bin.join("esbuild"))
-            .arg(root.join("public/embed.js"))
-            .args(["--minify", "--log-level=warning"])
-            .arg(format!("--outfile={}", assets.join("embed.js").display())),
-    )?;
+    for script in ["embed.js", "link.js"] {
+        run_visible(
+            Command::new(tools.npm_bin.join("esbuild"))
+                .arg(root.join("public").join(script))
+                .args(["--minify", "--log-level=warning"])
+                .arg(format!("--outfile={}", assets.join(script).display())),
+        )?;
+    }
+    copy(&root.join("public/link.html"), &assets.join("link.html"))?;
     let dist = root.join("target/widget-dist");
     let entries = std::fs::read_dir(&dist).map_err(|e| format!("no widget build in {}: {e}", dist.display()))?;
     for entry in entries.flatten() {

@@ -152,7 +152,7 @@ impl Stack {
         let mut command = Command::new(&tools.node);
         command
             .arg(root.join("node_modules/wrangler/bin/wrangler.js"))
-            .args(["dev", "--local", "--ip", "127.0.0.1", "--show-interactive-dev-session=false"])
+            .args(["dev", "--local", "--ip", "127.0.0.1", "--show-interactive-dev-session=false", "--test-scheduled"])
             .args(["--port", &ports.edge.to_string(), "--inspector-port", &ports.inspector.to_string()])
             .arg("--persist-to")
             .arg(state.join("state"))
