@@ -91,7 +91,7 @@ pub async fn post_message(mut request: Request, env: &Env, ctx: &Context) -> Res
     let body: PostMessage = json_body(&mut request).await?;
     body.validate()?;
     let params = json!({ "p_client_msg_id": body.client_msg_id, "p_content": body.content });
-    let text = Supabase::user(env, &jwt)?.rpc("post_message", params.to_string()).await?;
+    let text = Supabase::user(env, &jwt)?.rpc_idempotent("post_message", params.to_string()).await?;
     let message: Message = parse(&text)?;
     let created = parse::<Created>(&text)?.created;
     if created {

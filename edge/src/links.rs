@@ -243,7 +243,9 @@ pub async fn open(mut request: Request, env: &Env) -> Result<Response, ApiError>
     };
     let title = text("title").unwrap_or_default();
     widget.title = title.clone();
+    // The link's own greeting, whether or not someone is online (its agent answers anyway).
     if let Some(welcome) = text("welcome_message") {
+        widget.offline_message = welcome.clone();
         widget.welcome_message = welcome;
     }
     if !agent_id.is_empty() {

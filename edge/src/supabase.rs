@@ -43,7 +43,13 @@ impl Supabase {
 
     /// Call the database function `name` with a JSON body; `Ok` holds a 2xx body.
     pub async fn rpc(&self, name: &str, body: String) -> Result<String, ApiError> {
-        send(self.rest.rpc(name, body)).await
+        send(self.rest.rpc(name, body), false).await
+    }
+
+    /// [`Supabase::rpc`] for a function that is safe to call twice (it deduplicates itself):
+    /// a connection lost on the way (a stale pooled connection) is retried once.
+    pub async fn rpc_idempotent(&self, name: &str, body: String) -> Result<String, ApiError> {
+        send(self.rest.rpc(name, body), true).await
     }
 
     /// A query on `table`, to be finished by the caller and sent with [`Supabase::send`].
@@ -51,13 +57,14 @@ impl Supabase {
         self.rest.from(table)
     }
 
-    /// Send a query built with [`Supabase::from`]; `Ok` holds a 2xx body.
+    /// Send a query built with [`Supabase::from`]; `Ok` holds a 2xx body. Reads are retried
+    /// once when the connection is lost on the way.
     pub async fn send(&self, builder: postgrest::Builder) -> Result<String, ApiError> {
-        send(builder).await
+        send(builder, false).await
     }
 }
 
-async fn send(builder: postgrest::Builder) -> Result<String, ApiError> {
+async fn send(builder: postgrest::Builder, idempotent: bool) -> Result<String, ApiError> {
     let request = builder.build().build().map_err(|e| internal(format!("cannot build request: {e}")))?;
     let headers = Headers::new();
     for (name, value) in request.headers() {
@@ -74,11 +81,22 @@ async fn send(builder: postgrest::Builder) -> Result<String, ApiError> {
         let text = String::from_utf8_lossy(bytes);
         init.with_body(Some(text.as_ref().into()));
     }
-    let outgoing = Request::new_with_init(request.url().as_str(), &init).map_err(|e| internal(e.to_string()))?;
-    let mut response = Fetch::Request(outgoing).send().await.map_err(|error| {
-        worker::console_error!("database API unreachable: {error}");
-        refusal::unreachable()
-    })?;
+    let retry = idempotent || method == "GET" || method == "HEAD";
+    let mut attempt = 0;
+    let mut response = loop {
+        attempt += 1;
+        let outgoing = Request::new_with_init(request.url().as_str(), &init).map_err(|e| internal(e.to_string()))?;
+        match Fetch::Request(outgoing).send().await {
+            Ok(response) => break response,
+            Err(error) if retry && attempt == 1 => {
+                worker::console_warn!("database API call failed, retrying once: {error}")
+            }
+            Err(error) => {
+                worker::console_error!("database API unreachable: {error}");
+                return Err(refusal::unreachable());
+            }
+        }
+    };
     let status = response.status_code();
     let text = response.text().await.map_err(|_| refusal::unreachable())?;
     if (200..300).contains(&status) { Ok(text) } else { Err(refusal::from_postgrest(status, &text)) }

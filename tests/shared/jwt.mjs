@@ -7,6 +7,6 @@ const b64 = (value) => Buffer.from(JSON.stringify(value)).toString("base64url");
 /** A token with `claims`, valid for `ttlSeconds` (negative: already expired). */
 export function sign(claims, ttlSeconds = 3600, secret = process.env.STACK_JWT_SECRET) {
   const now = Math.floor(Date.now() / 1000);
-  const body = `${b64({ alg: "HS256", typ: "JWT" })}.${b64({ iat: now, exp: now + ttlSeconds, ...claims })}`;
+  const body = `${b64({ alg: "HS256", typ: "JWT" })}.${b64({ iss: "supabase", iat: now, exp: now + ttlSeconds, ...claims })}`;
   return `${body}.${createHmac("sha256", secret).update(body).digest("base64url")}`;
 }

@@ -79,6 +79,8 @@ impl Edge {
             init.set_body(&JsValue::from_str(&body));
         }
         init.set_headers(&headers);
+        // A call never hangs the chat's background work: it fails (and is retried) instead.
+        init.set_signal(Some(&web_sys::AbortSignal::timeout_with_u32(CALL_TIMEOUT_MS)));
         let window = web_sys::window().ok_or_else(unreachable)?;
         let response: Response = JsFuture::from(window.fetch_with_str_and_init(&format!("{}{path}", self.base), &init))
             .await
@@ -93,6 +95,9 @@ impl Edge {
         if response.ok() { Ok(text) } else { Err(serde_json::from_str(&text).unwrap_or_else(|_| unreachable())) }
     }
 }
+
+/// The longest one API call may take.
+const CALL_TIMEOUT_MS: u32 = 10_000;
 
 fn encode<B: Serialize>(body: &B) -> Result<String, ApiError> {
     serde_json::to_string(body).map_err(|_| ApiError::new(ErrorCode::BadRequest, "cannot encode the request"))

@@ -83,7 +83,6 @@ fn Widget(chat: Chat) -> impl IntoView {
             </Show>
             <button
                 class="launcher"
-                hidden=chat.full_page
                 node_ref=launcher
                 data-testid="chat-launcher"
                 aria-label=move || if chat.open.get() { "Close chat" } else { "Open chat" }

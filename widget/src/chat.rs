@@ -108,6 +108,9 @@ pub struct Chat {
     typing_until: StoredValue<f64>,
     /// A live (re)join happened and the history has not been fetched since.
     backfill_due: StoredValue<bool>,
+    /// Everything up to this `seq` came from the history. Only history pages move it: a message
+    /// learned from a post's answer or the live connection may be newer than one not seen yet.
+    cursor: StoredValue<i64>,
     live: Live,
     busy: StoredValue<bool>,
     ticks: StoredValue<u64>,
@@ -144,6 +147,7 @@ impl Chat {
             operators_online: RwSignal::new(None),
             typing_until: StoredValue::new(0.0),
             backfill_due: StoredValue::new(false),
+            cursor: StoredValue::new(0),
             live: Live::new(),
             busy: StoredValue::new(false),
             ticks: StoredValue::new(0),
@@ -260,6 +264,7 @@ impl Chat {
 
     /// Forget the ended chat and start a new one.
     pub fn start_over(self) {
+        self.cursor.set_value(0);
         self.session.set(None);
         self.messages.set(Vec::new());
         self.outbox.set(Vec::new());
@@ -319,7 +324,11 @@ impl Chat {
     /// succeeds: nothing said while the connection was down is lost.
     pub fn backfill(self) {
         self.backfill_due.set_value(true);
-        self.tick();
+        spawn_local(async move {
+            if self.poll().await {
+                self.backfill_due.set_value(false);
+            }
+        });
     }
 
     /// A message from the live connection: new, edited or deleted.
@@ -437,10 +446,11 @@ impl Chat {
     async fn poll(self) -> bool {
         loop {
             let Some(session) = self.session.get_untracked() else { return false };
-            let after = self.messages.with_untracked(|m| m.last().map(|m| m.seq).unwrap_or(0));
+            let after = self.cursor.get_value();
             match self.edge.get_value().history(&session.guest_jwt, after).await {
                 Ok(page) => {
                     let full = page.messages.len() as i64 >= chat_core::api::MAX_PAGE;
+                    self.cursor.set_value(after.max(page.next_cursor));
                     self.merge(page.messages);
                     if !full {
                         return true;

@@ -172,6 +172,7 @@ impl Live {
         };
         chat.operators_online.set(None);
         if let Some(delay) = delay {
+            leptos::logging::log!("chat widget: live connection lost; reconnecting in {delay} ms");
             let live = self;
             set_timeout(move || live.connect(chat), Duration::from_millis(u64::from(delay)));
         }

@@ -3,6 +3,7 @@
 //!
 //! - `bench/hot_queries.sql`: the latest page and the inbox under RLS at 10M messages vs 100k.
 //! - `bench/post_messages.mjs`: `POST /v1/messages` through the edge vs a read through it.
+//! - `bench/open_links.mjs`: 50 concurrent link-session opens vs 50 concurrent reads.
 //! - `bench/realtime.mjs`: typing broadcasts and sockets held by the local Realtime server (a
 //!   release build of the dev stack) vs a minimal Node `ws` broadcast server.
 
@@ -71,14 +72,18 @@ pub fn run(root: &Path, only: Option<&str>) -> Result<()> {
         let api_url = format!("http://127.0.0.1:{}", BENCH_PORTS.api);
         stack.start_devstack(root, &devstack, BENCH_PORTS, &database_url, &keys)?;
         stack.start_edge("edge", root, &tools, BENCH_PORTS, &api_url, &keys)?;
-        run_visible(
-            Command::new(&tools.node)
-                .arg("bench/post_messages.mjs")
-                .current_dir(root)
-                .env("STACK_API_URL", &api_url)
-                .env("STACK_EDGE_URL", format!("http://127.0.0.1:{}", BENCH_PORTS.edge))
-                .env("STACK_SERVICE_ROLE_KEY", &keys.service_role),
-        )
+        for script in ["bench/post_messages.mjs", "bench/open_links.mjs"] {
+            run_visible(
+                Command::new(&tools.node)
+                    .arg(script)
+                    .current_dir(root)
+                    .env("STACK_API_URL", &api_url)
+                    .env("STACK_EDGE_URL", format!("http://127.0.0.1:{}", BENCH_PORTS.edge))
+                    .env("STACK_SERVICE_ROLE_KEY", &keys.service_role)
+                    .env("STACK_JWT_SECRET", &keys.jwt_secret),
+            )?;
+        }
+        Ok(())
     })();
     with_db(Command::new(&devstack).arg("drop-database"))?;
     api
