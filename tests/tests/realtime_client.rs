@@ -204,6 +204,8 @@ async fn guests_see_operator_presence_on_the_site_topic_but_cannot_write_there()
     assert_eq!(joined, Event::Joined { topic: topic.clone() });
     let track = operator.client.track(&topic, json!({"role": "operator", "name": "Maya"}));
     operator.send(track).await;
+    // The tracker receives its own diff once the server has recorded the presence.
+    operator.until(|e| matches!(e, Event::Presence { full: false, .. })).await;
 
     let mut visitor = Socket::open(&guest_token(&session)).await;
     let mut presence = Presence::default();
