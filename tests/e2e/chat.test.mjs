@@ -3,6 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { DEMO_OWNER_ID, DEMO_SITE_ID, artifacts, launch, rest, savedSession, setDemoSettings, site } from "./support.mjs";
 
 let browser;
@@ -143,6 +144,27 @@ test("a lost connection delivers every message exactly once", async () => {
   const session = await savedSession(page);
   assert.equal(await rowsWithContent(session.conversation_id, "Did you get this?"), 1, "stored exactly once");
   assert.equal(await messages(page).filter({ hasText: "Did you get this?" }).count(), 1, "shown exactly once");
+  await context.close();
+});
+
+test("stopping the edge mid-chat and starting it again delivers the message exactly once", async () => {
+  const pidFile = process.env.STACK_EDGE_PID_FILE;
+  assert.ok(pidFile, "run with `cargo xtask test`");
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await startChat(page, "Kai");
+  const pid = Number(readFileSync(pidFile, "utf8").trim());
+  // The whole process group: wrangler and the workerd it runs. The stack starts it again.
+  process.kill(-pid, "SIGKILL");
+  await send(page, "Sent while the edge was down");
+  await page.locator("[data-testid=chat-delivery] >> text=retrying").waitFor({ timeout: 10_000 });
+  await page
+    .locator('[data-testid=chat-message]:not([data-pending]) >> text="Sent while the edge was down"')
+    .waitFor({ timeout: 90_000 });
+  assert.notEqual(Number(readFileSync(pidFile, "utf8").trim()), pid, "a new edge process");
+  const session = await savedSession(page);
+  assert.equal(await rowsWithContent(session.conversation_id, "Sent while the edge was down"), 1, "stored exactly once");
+  assert.equal(await messages(page).filter({ hasText: "Sent while the edge was down" }).count(), 1, "shown exactly once");
   await context.close();
 });
 

@@ -49,7 +49,7 @@ pub fn run(root: &Path, only: Option<&str>) -> Result<()> {
         let realtime = (|| {
             let mut stack = Stack::new(Output::Logs(root.join("target/bench/logs")));
             stack.start_devstack(root, &release, BENCH_PORTS, &database_url, &keys)?;
-            let pid_file = stack.devstack_pid_file().ok_or_else(|| "the bench stack writes logs".to_string())?;
+            let pid_file = stack.pid_file("devstack").ok_or_else(|| "the bench stack writes logs".to_string())?;
             run_visible(
                 Command::new(&tools.node)
                     .arg("bench/realtime.mjs")

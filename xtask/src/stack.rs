@@ -2,8 +2,9 @@
 //!
 //! Each child runs in its own process group, so stopping it also stops what it started
 //! (wrangler starts workerd). Dropping a [`Stack`] stops everything it started. The dev stack
-//! is kept running: if it dies it is started again, as a service manager would (the browser
-//! tests kill it mid-chat on purpose), and its current pid is in `<logs>/devstack.pid`.
+//! and the edge are kept running: if one dies it is started again, as a service manager would
+//! (the browser tests kill them mid-chat on purpose); the current pid (= process group) is in
+//! `<logs>/<name>.pid`.
 
 use crate::Result;
 use crate::http::wait_until_up;
@@ -56,19 +57,19 @@ pub enum Output {
 pub struct Stack {
     children: Vec<(String, Child)>,
     output: Output,
-    keeper: Option<(Arc<AtomicBool>, JoinHandle<()>)>,
+    keepers: Vec<(Arc<AtomicBool>, JoinHandle<()>)>,
 }
 
 impl Stack {
     /// An empty stack writing to `output`.
     pub fn new(output: Output) -> Self {
-        Self { children: Vec::new(), output, keeper: None }
+        Self { children: Vec::new(), output, keepers: Vec::new() }
     }
 
-    /// Where the kept dev stack's pid is written (tests read it to kill the process).
-    pub fn devstack_pid_file(&self) -> Option<PathBuf> {
+    /// Where a kept process's pid is written (tests read it to kill the process group).
+    pub fn pid_file(&self, name: &str) -> Option<PathBuf> {
         match &self.output {
-            Output::Logs(dir) => Some(dir.join("devstack.pid")),
+            Output::Logs(dir) => Some(dir.join(format!("{name}.pid"))),
             Output::Terminal => None,
         }
     }
@@ -105,7 +106,7 @@ impl Stack {
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = stop.clone();
         let output = self.output.clone();
-        let pid_file = self.devstack_pid_file();
+        let pid_file = self.pid_file(&name);
         let write_pid = move |child: &Child| {
             if let Some(file) = &pid_file {
                 let _ = std::fs::write(file, child.id().to_string());
@@ -135,7 +136,7 @@ impl Stack {
             }
             stop_child(&name, &mut child, Instant::now() + Duration::from_secs(5));
         });
-        self.keeper = Some((stop, handle));
+        self.keepers.push((stop, handle));
     }
 
     /// Start the edge in workerd (`wrangler dev`), talking to the API at `api_url`.
@@ -168,7 +169,9 @@ impl Stack {
             .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
             .env("NO_UPDATE_NOTIFIER", "1");
         self.spawn(name, &mut command)?;
-        self.wait(name, ports.edge, "/v1/health-check", Duration::from_secs(120))
+        self.wait(name, ports.edge, "/v1/health-check", Duration::from_secs(120))?;
+        self.keep(name, command);
+        Ok(())
     }
 
     fn spawn(&mut self, name: &str, command: &mut Command) -> Result<()> {
@@ -211,8 +214,10 @@ impl Stack {
 
     /// Stop every process group: SIGTERM, then SIGKILL after five seconds.
     pub fn stop(&mut self) {
-        if let Some((stop, handle)) = self.keeper.take() {
+        for (stop, _) in &self.keepers {
             stop.store(true, Ordering::Relaxed);
+        }
+        for (_, handle) in self.keepers.drain(..) {
             let _ = handle.join();
         }
         for (_, child) in &self.children {

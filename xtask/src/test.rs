@@ -62,8 +62,8 @@ pub fn run(root: &Path) -> Result<()> {
         stack.start_edge("edge", root, &tools, TEST_PORTS, &api_url, &keys)?;
         let unreachable_api = format!("http://127.0.0.1:{}", UNREACHABLE_PORTS.api);
         stack.start_edge("edge-unreachable", root, &tools, UNREACHABLE_PORTS, &unreachable_api, &keys)?;
-        let pid_file = stack.devstack_pid_file().ok_or_else(|| "the test stack writes logs".to_string())?;
-        results.extend(stack_layers(root, &tools, &database_url, &keys, &pid_file));
+        let pid_files = ["devstack", "edge"].map(|name| stack.pid_file(name).unwrap_or_default());
+        results.extend(stack_layers(root, &tools, &database_url, &keys, &pid_files));
         stack.stop();
         Ok(())
     });
@@ -89,7 +89,7 @@ fn stack_layers(
     tools: &Tools,
     database_url: &str,
     keys: &Keys,
-    devstack_pid_file: &Path,
+    [devstack_pid_file, edge_pid_file]: &[std::path::PathBuf; 2],
 ) -> Vec<(&'static str, Result<()>)> {
     let env = [
         ("STACK_DATABASE_URL", database_url.to_string()),
@@ -102,6 +102,7 @@ fn stack_layers(
         ("STACK_JWT_SECRET", keys.jwt_secret.clone()),
         ("STACK_ARTIFACTS", root.join("target/test-artifacts").display().to_string()),
         ("STACK_DEVSTACK_PID_FILE", devstack_pid_file.display().to_string()),
+        ("STACK_EDGE_PID_FILE", edge_pid_file.display().to_string()),
     ];
     let node = |files: &str| {
         let mut command = Command::new(&tools.node);
