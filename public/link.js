@@ -35,7 +35,7 @@
     d.title = text[0];
   }
 
-  function mount(page) {
+  function mount(page, session) {
     d.title = page.title;
     header.querySelector("h1").textContent = page.title;
     header.querySelector("p").textContent = page.description || "";
@@ -46,6 +46,7 @@
     host.dataset.config = JSON.stringify(page.widget);
     host.dataset.mode = "page";
     host.dataset.storageKey = storageKey;
+    if (session) host.dataset.session = JSON.stringify(session);
     host.attachShadow({ mode: "open" }).innerHTML = '<div id="chat-widget-root"></div>';
     main.append(host);
     import("/widget/chat-widget.js")
@@ -66,13 +67,16 @@
     .then(function (res) {
       if (!res.ok) return notice(res.body.code, res.body.message);
       var page = { title: res.body.title, description: res.body.description, widget: res.body.widget };
+      var kept = true;
       try {
         localStorage.setItem(storageKey, JSON.stringify({ session: res.body.session, outbox: [] }));
         localStorage.setItem(pageKey, JSON.stringify(page));
-      } catch (e) { /* private browsing: the chat still works until the page is closed */ }
+      } catch (e) {
+        kept = false; /* storage refused: hand the session over directly; it lasts until the page closes */
+      }
       /* The token has done its job: keep it out of the address bar and the history. */
       history.replaceState(null, "", location.pathname);
-      mount(page);
+      mount(page, kept ? null : res.body.session);
     })
     .catch(function () { notice("", "We can't reach the chat right now. Please try again in a moment."); });
 })(document, window);

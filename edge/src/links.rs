@@ -203,9 +203,25 @@ fn public_base(request: &Request) -> Result<String, ApiError> {
 
 /// `POST /v1/links/{short_code}/sessions`: a guest opens a link. The SQL function checks the
 /// token, the active flag, expiry, the allowlists and `max_sessions` in one transaction.
-pub async fn open(mut request: Request, env: &Env) -> Result<Response, ApiError> {
+pub async fn open(mut request: Request, env: &Env, code: &str) -> Result<Response, ApiError> {
     let origin = header(&request, "Origin");
     let body: OpenLink = json_body(&mut request).await?;
+    let service = Supabase::service(env)?;
+    // The token must belong to the link the URL names (a token pasted under another code is
+    // refused before it can take a session).
+    let owner: Vec<Value> = parse(
+        &service
+            .send(
+                service
+                    .from("chat_link_tokens")
+                    .select("chat_links(short_code)")
+                    .eq("token_hash", tokens::sha256_hex(&body.token)),
+            )
+            .await?,
+    )?;
+    if owner.first().and_then(|row| row.pointer("/chat_links/short_code")).and_then(Value::as_str) != Some(code) {
+        return Err(ApiError::new(ErrorCode::LinkNotFound, "This chat link does not exist."));
+    }
     let origin_host = body.referrer.as_deref().or(origin.as_deref()).and_then(host_of);
     let session_token = tokens::new_session_token();
     let country = request.cf().and_then(|cf| cf.country());
@@ -218,7 +234,6 @@ pub async fn open(mut request: Request, env: &Env) -> Result<Response, ApiError>
         "p_referrer": body.referrer.as_deref().map(|r| r.chars().take(2000).collect::<String>()),
         "p_country": country.filter(|c| c.len() == 2 && c.chars().all(|ch| ch.is_ascii_uppercase())),
     });
-    let service = Supabase::service(env)?;
     let opened: Value = parse(&service.rpc("open_link_session", params.to_string()).await?)?;
     let ids: tokens::SessionIds =
         serde_json::from_value(opened.clone()).map_err(|e| crate::supabase::internal(e.to_string()))?;

@@ -44,9 +44,11 @@ pub enum Route {
         /// The link's id.
         id: String,
     },
-    /// `POST /v1/links/{short_code}/sessions`: a guest opens a link (the token in the body
-    /// identifies it).
-    OpenLink,
+    /// `POST /v1/links/{short_code}/sessions`: a guest opens a link with its token.
+    OpenLink {
+        /// The link's public code, as given in the path; it must be the token's link.
+        code: String,
+    },
     /// `GET /c/{short_code}`: the link's full-page chat.
     LinkPage,
     /// `GET /v1/tools`: the tool catalog for AI agents.
@@ -92,7 +94,7 @@ pub fn resolve(method: &str, path: &str) -> Result<Route, ApiError> {
         },
         ["v1", "links", id, "analytics"] => (&["GET", "HEAD"], Route::LinkAnalytics { id: (*id).to_string() }),
         ["v1", "links", id, "sessions"] => match method {
-            "POST" => (&["GET", "HEAD", "POST"], Route::OpenLink),
+            "POST" => (&["GET", "HEAD", "POST"], Route::OpenLink { code: (*id).to_string() }),
             _ => (&["GET", "HEAD", "POST"], Route::LinkSessions { id: (*id).to_string() }),
         },
         ["c", _] => (&["GET", "HEAD"], Route::LinkPage),
@@ -126,7 +128,10 @@ mod tests {
         assert_eq!(resolve("GET", "/v1/links/abc/analytics").unwrap(), Route::LinkAnalytics { id: "abc".into() });
         assert_eq!(resolve("GET", "/v1/links/abc/sessions").unwrap(), Route::LinkSessions { id: "abc".into() });
         assert_eq!(resolve("GET", "/v1/tools").unwrap(), Route::Tools);
-        assert_eq!(resolve("POST", "/v1/links/3fa9c1d2e4b5/sessions").unwrap(), Route::OpenLink);
+        assert_eq!(
+            resolve("POST", "/v1/links/3fa9c1d2e4b5/sessions").unwrap(),
+            Route::OpenLink { code: "3fa9c1d2e4b5".into() }
+        );
         assert_eq!(resolve("GET", "/c/3fa9c1d2e4b5").unwrap(), Route::LinkPage);
         assert_eq!(
             resolve("POST", "/v1/tools/list_temporary_chat_links").unwrap(),

@@ -22,7 +22,7 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Respo
         Ok(Route::DeleteLink { id }) => links::delete(request, &env, &id).await,
         Ok(Route::LinkAnalytics { id }) => links::analytics(request, &env, &id).await,
         Ok(Route::LinkSessions { id }) => links::sessions(request, &env, &id).await,
-        Ok(Route::OpenLink) => links::open(request, &env).await,
+        Ok(Route::OpenLink { code }) => links::open(request, &env, &code).await,
         Ok(Route::LinkPage) => return link_page(request, &env).await,
         Ok(Route::Tools) => links::tools(),
         Ok(Route::RunTool { name }) => links::run_tool(request, &env, &name).await,

@@ -339,6 +339,7 @@ async fn guests_chat_within_the_link_limits_and_refusals_have_their_own_codes() 
     let link = create(&token, body).await;
 
     refused(open(&link.link.short_code, json!({"token": "wrong"})).await, 404, ErrorCode::LinkNotFound).await;
+    refused(open("0123456789ab", json!({"token": link.token})).await, 404, ErrorCode::LinkNotFound).await;
     let response = open(&link.link.short_code, json!({"token": link.token})).await;
     assert_eq!(response.status(), 201);
     let opened: chat_core::links::OpenedLink = response.json().await.unwrap();

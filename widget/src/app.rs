@@ -25,13 +25,15 @@ pub struct Start {
     pub storage_key: String,
     /// A link's full-page chat.
     pub full_page: bool,
+    /// The session a link's page opened (`data-session`), when storage could not keep it.
+    pub session: Option<chat_core::api::Session>,
 }
 
 /// The whole widget for one site.
 #[component]
 pub fn App(start: Start) -> impl IntoView {
-    let Start { api_base, config, open, storage_key, full_page } = start;
-    let chat = Chat::start(config, &api_base, storage_key, full_page);
+    let Start { api_base, config, open, storage_key, full_page, session } = start;
+    let chat = Chat::start(config, &api_base, storage_key, full_page, session);
     if open {
         chat.open_panel();
     }

@@ -124,8 +124,19 @@ const REFRESH_BEFORE_MS: f64 = 120_000.0;
 
 impl Chat {
     /// The chat saved under `storage_key` (resumed), with its ticker running.
-    pub fn start(config: WidgetConfig, api_base: &str, storage_key: String, full_page: bool) -> Self {
-        let saved = store::load(&storage_key);
+    /// `handed_over` is a session the page opened for it, used when storage has none (a browser
+    /// that refuses storage).
+    pub fn start(
+        config: WidgetConfig,
+        api_base: &str,
+        storage_key: String,
+        full_page: bool,
+        handed_over: Option<Session>,
+    ) -> Self {
+        let mut saved = store::load(&storage_key);
+        if saved.session.is_none() {
+            saved.session = handed_over;
+        }
         let chat = Self {
             config: StoredValue::new(config),
             storage_key: StoredValue::new(storage_key),
