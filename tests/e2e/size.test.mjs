@@ -21,7 +21,7 @@ test("widget wasm + JS stay under their ceiling (brotli)", () => {
   // The product budget is 100 KB and is NOT met yet (see the open widget issue's notes). This
   // ceiling is today's measured size (with the Realtime client and the link page mode), so the widget cannot grow
   // while it is brought down.
-  const ceiling = 155_300;
+  const ceiling = 154_600;
   console.log(`widget: wasm ${wasm} + js ${js} = ${wasm + js} bytes brotli (ceiling ${ceiling}, budget 100000)`);
   assert.ok(wasm + js <= ceiling, `${wasm + js} > ${ceiling}`);
 });

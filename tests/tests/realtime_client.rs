@@ -5,7 +5,7 @@
 mod common;
 
 use chat_core::claims::GuestScope;
-use chat_core::realtime::client::{Client, Event, Outgoing};
+use chat_core::realtime::client::{Client, Event, JoinConfig, Outgoing, PresenceConfig};
 use chat_core::realtime::presence::Presence;
 use chat_core::{Claims, Role};
 use common::{database, env, new_site, new_user, widget_session};
@@ -47,7 +47,7 @@ impl Socket {
         self.stream.send(message).await.expect("socket open");
     }
 
-    async fn join(&mut self, topic: &str, config: Value) -> Event {
+    async fn join(&mut self, topic: &str, config: JoinConfig) -> Event {
         let frame = self.client.join(topic, config);
         self.send(frame).await;
         self.until(|e| matches!(e, Event::Joined { .. } | Event::JoinRefused { .. })).await
@@ -123,7 +123,7 @@ async fn guest_and_operator_share_a_private_conversation_topic() {
     let session = widget_session(&site_key).await;
     let stranger = widget_session(&site_key).await;
     let topic = format!("conversation:{}", session["conversation_id"].as_str().unwrap());
-    let private = json!({"private": true, "broadcast": {"self": false}});
+    let private = JoinConfig { private: true, ..JoinConfig::default() };
 
     let mut visitor = Socket::open(&guest_token(&session)).await;
     let mut operator = Socket::open(&sign(&owner.to_string(), None)).await;
@@ -172,7 +172,7 @@ async fn a_dropped_socket_reconnects_rejoins_and_receives_again() {
     let topic = format!("conversation:{}", session["conversation_id"].as_str().unwrap());
 
     let mut visitor = Socket::open(&guest_token(&session)).await;
-    visitor.join(&topic, json!({"private": true})).await;
+    visitor.join(&topic, JoinConfig { private: true, ..JoinConfig::default() }).await;
     let Socket { mut client, stream } = visitor;
     drop(stream);
     assert_eq!(client.closed(), 1_000);
@@ -200,17 +200,18 @@ async fn guests_see_operator_presence_on_the_site_topic_but_cannot_write_there()
     let topic = format!("site:{site_id}");
 
     let mut operator = Socket::open(&sign(&owner.to_string(), None)).await;
-    let joined = operator.join(&topic, json!({"private": true, "presence": {"key": owner.to_string()}})).await;
+    let presence = PresenceConfig { enabled: false, key: owner.to_string() };
+    let joined = operator.join(&topic, JoinConfig { private: true, presence, ..JoinConfig::default() }).await;
     assert_eq!(joined, Event::Joined { topic: topic.clone() });
-    let track = operator.client.track(&topic, json!({"role": "operator", "name": "Maya"}));
+    let track = operator.client.track(&topic, &json!({"role": "operator", "name": "Maya"}));
     operator.send(track).await;
     // The tracker receives its own diff once the server has recorded the presence.
     operator.until(|e| matches!(e, Event::Presence { full: false, .. })).await;
 
     let mut visitor = Socket::open(&guest_token(&session)).await;
     let mut presence = Presence::default();
-    let config = json!({"private": true, "presence": {"enabled": true}});
-    let frame = visitor.client.join(&topic, config);
+    let config = PresenceConfig { enabled: true, key: String::new() };
+    let frame = visitor.client.join(&topic, JoinConfig { private: true, presence: config, ..JoinConfig::default() });
     visitor.send(frame).await;
     let Event::Presence { payload, full: true, .. } = visitor.until(|e| matches!(e, Event::Presence { .. })).await
     else {
@@ -226,5 +227,6 @@ async fn guests_see_operator_presence_on_the_site_topic_but_cannot_write_there()
 
     let other_owner = new_user(&db).await;
     let mut outsider = Socket::open(&sign(&other_owner.to_string(), None)).await;
-    assert!(matches!(outsider.join(&topic, json!({"private": true})).await, Event::JoinRefused { .. }));
+    let private = JoinConfig { private: true, ..JoinConfig::default() };
+    assert!(matches!(outsider.join(&topic, private).await, Event::JoinRefused { .. }));
 }

@@ -5,10 +5,10 @@
 
 use crate::chat::Chat;
 use chat_core::api::{Message, RealtimeAccess, SenderType, Session, Typing};
-use chat_core::realtime::client::{Client, Event, HEARTBEAT_INTERVAL_MS, Outgoing};
+use chat_core::realtime::client::{Client, Event, HEARTBEAT_INTERVAL_MS, JoinConfig, Outgoing, PresenceConfig};
 use chat_core::realtime::presence::Presence;
 use leptos::prelude::*;
-use serde_json::{Value, json};
+
 use std::time::Duration;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::Closure;
@@ -55,8 +55,9 @@ impl Live {
         }
         let conversation = RealtimeAccess::conversation_topic(session.conversation_id);
         let mut client = Client::new(session.guest_jwt.clone());
-        client.join(&conversation, json!({"private": true, "broadcast": {"self": false}}));
-        client.join(&access.site_topic(), json!({"private": true, "presence": {"enabled": true}}));
+        client.join(&conversation, JoinConfig { private: true, ..JoinConfig::default() });
+        let presence = PresenceConfig { enabled: true, key: String::new() };
+        client.join(&access.site_topic(), JoinConfig { private: true, presence, ..JoinConfig::default() });
         let state = State {
             client,
             access,
@@ -102,9 +103,8 @@ impl Live {
             }
             state.typing_sent_at = if active { now } else { 0.0 };
             let typing = Typing { typing: active, sender: SenderType::Customer, name: None };
-            let payload = serde_json::to_value(typing).unwrap_or(Value::Null);
             let conversation = state.conversation.clone();
-            state.client.broadcast(&conversation, "typing", &payload).into_iter().collect()
+            state.client.broadcast(&conversation, "typing", &typing).into_iter().collect()
         });
     }
 

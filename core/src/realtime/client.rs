@@ -6,8 +6,9 @@
 //! back-off, every channel rejoined with a fresh join ref and the latest token after a
 //! reconnect, frames of stale joins dropped, broadcasts sent as binary kind 3.
 
-use super::codec::{BinaryBroadcast, Body, Message, Vsn, decode_binary, decode_text, encode_binary, encode_text};
-use serde_json::{Value, json};
+use super::codec::{BinaryBroadcast, Body, Vsn, decode_binary, decode_text, encode_binary};
+use serde::Serialize;
+use serde_json::Value;
 
 /// How often a heartbeat is due.
 pub const HEARTBEAT_INTERVAL_MS: u32 = 25_000;
@@ -85,10 +86,68 @@ enum State {
     Closed,
 }
 
+/// A channel's `config` at join.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct JoinConfig {
+    /// Authorized by RLS on `realtime.messages`.
+    pub private: bool,
+    /// Broadcast options.
+    pub broadcast: BroadcastConfig,
+    /// Presence options.
+    pub presence: PresenceConfig,
+}
+
+/// `config.broadcast`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct BroadcastConfig {
+    /// Receive one's own broadcasts.
+    #[serde(rename = "self")]
+    pub echo: bool,
+    /// Ask the server to acknowledge each broadcast.
+    pub ack: bool,
+}
+
+/// `config.presence`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct PresenceConfig {
+    /// Send `presence_state` after the join.
+    pub enabled: bool,
+    /// This client's presence key (empty: the server picks one).
+    pub key: String,
+}
+
+#[derive(Serialize)]
+struct JoinPayload<'a> {
+    config: &'a JoinConfig,
+    access_token: &'a str,
+}
+
+#[derive(Serialize)]
+struct Empty {}
+
+#[derive(Serialize)]
+struct Track<'a, P> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    event: &'static str,
+    payload: &'a P,
+}
+
+#[derive(Serialize)]
+struct AccessToken<'a> {
+    access_token: &'a str,
+}
+
+/// A vsn 2.0.0 text frame written from typed parts: the client never serializes a
+/// `serde_json::Value`, which keeps number formatting out of the widget.
+fn frame<P: Serialize>(join_ref: Option<&str>, reference: &str, topic: &str, event: &str, payload: &P) -> Outgoing {
+    Outgoing::Text(serde_json::to_string(&(join_ref, Some(reference), topic, event, payload)).unwrap_or_default())
+}
+
 #[derive(Clone, Debug)]
 struct Channel {
     topic: String,
-    config: Value,
+    config: JoinConfig,
     join_ref: Option<String>,
     state: State,
     refusals: usize,
@@ -127,10 +186,6 @@ impl Client {
         self.next_ref.to_string()
     }
 
-    fn text(message: &Message) -> Outgoing {
-        Outgoing::Text(encode_text(Vsn::V2, message, true))
-    }
-
     fn full_topic(topic: &str) -> String {
         format!("realtime:{topic}")
     }
@@ -144,10 +199,8 @@ impl Client {
         let channel = &mut self.channels[index];
         channel.join_ref = Some(reference.clone());
         channel.state = State::Joining;
-        let payload = json!({"config": channel.config, "access_token": self.token});
-        let message = Message::new(Self::full_topic(&channel.topic), "phx_join", payload)
-            .with_refs(Some(reference.clone()), Some(reference));
-        Self::text(&message)
+        let payload = JoinPayload { config: &channel.config, access_token: &self.token };
+        frame(Some(&reference), &reference, &Self::full_topic(&channel.topic), "phx_join", &payload)
     }
 
     /// The socket opened: every channel (re)joins with a fresh ref and the current token.
@@ -182,12 +235,12 @@ impl Client {
         }
         let reference = self.make_ref();
         self.heartbeat_ref = Some(reference.clone());
-        Some(Self::text(&Message::new("phoenix", "heartbeat", json!({})).with_refs(None, Some(reference))))
+        Some(frame(None, &reference, "phoenix", "heartbeat", &Empty {}))
     }
 
     /// Joins `topic` (a sub-topic) with a `config` (`{"private": true, ...}`); the frame is
     /// returned when the socket is open, else the join is sent by [`Client::opened`].
-    pub fn join(&mut self, topic: &str, config: Value) -> Option<Outgoing> {
+    pub fn join(&mut self, topic: &str, config: JoinConfig) -> Option<Outgoing> {
         let index = match self.channels.iter().position(|c| c.topic == topic) {
             Some(index) => {
                 self.channels[index].config = config;
@@ -223,9 +276,7 @@ impl Client {
             return None;
         }
         let reference = self.make_ref();
-        let message =
-            Message::new(Self::full_topic(topic), "phx_leave", json!({})).with_refs(channel.join_ref, Some(reference));
-        Some(Self::text(&message))
+        Some(frame(channel.join_ref.as_deref(), &reference, &Self::full_topic(topic), "phx_leave", &Empty {}))
     }
 
     /// True once the join of `topic` was accepted (and until the socket or channel closes).
@@ -234,7 +285,7 @@ impl Client {
     }
 
     /// A broadcast on a joined channel, as binary kind 3 (what realtime-js sends).
-    pub fn broadcast(&mut self, topic: &str, event: &str, payload: &Value) -> Option<Outgoing> {
+    pub fn broadcast<P: Serialize>(&mut self, topic: &str, event: &str, payload: &P) -> Option<Outgoing> {
         let join_ref = self.channel(topic).filter(|c| c.state == State::Joined && self.open)?.join_ref.clone();
         let push = BinaryBroadcast {
             join_ref,
@@ -242,17 +293,17 @@ impl Client {
             topic: Self::full_topic(topic),
             event: event.to_owned(),
             meta: None,
-            body: Body::Json(payload.to_string()),
+            body: Body::Json(serde_json::to_string(payload).ok()?),
         };
         encode_binary(&push, true).ok().map(Outgoing::Binary)
     }
 
     /// Tracks presence on a joined channel.
-    pub fn track(&mut self, topic: &str, payload: Value) -> Option<Outgoing> {
+    pub fn track<P: Serialize>(&mut self, topic: &str, payload: &P) -> Option<Outgoing> {
         let join_ref = self.channel(topic).filter(|c| c.state == State::Joined && self.open)?.join_ref.clone();
         let reference = self.make_ref();
-        let body = json!({"type": "presence", "event": "track", "payload": payload});
-        Some(Self::text(&Message::new(Self::full_topic(topic), "presence", body).with_refs(join_ref, Some(reference))))
+        let body = Track { kind: "presence", event: "track", payload };
+        Some(frame(join_ref.as_deref(), &reference, &Self::full_topic(topic), "presence", &body))
     }
 
     /// A new token: kept for later joins and sent to every joined channel.
@@ -275,11 +326,8 @@ impl Client {
             .into_iter()
             .map(|(topic, join_ref)| {
                 let reference = self.make_ref();
-                let payload = json!({"access_token": self.token});
-                Self::text(
-                    &Message::new(Self::full_topic(&topic), "access_token", payload)
-                        .with_refs(join_ref, Some(reference)),
-                )
+                let payload = AccessToken { access_token: &self.token };
+                frame(join_ref.as_deref(), &reference, &Self::full_topic(&topic), "access_token", &payload)
             })
             .collect()
     }
@@ -350,6 +398,11 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    fn private() -> JoinConfig {
+        JoinConfig { private: true, ..JoinConfig::default() }
+    }
 
     fn text(frame: Option<Outgoing>) -> Value {
         match frame {
@@ -361,15 +414,18 @@ mod tests {
     #[test]
     fn joins_when_open_and_rejoins_with_fresh_refs_after_a_reconnect() {
         let mut client = Client::new("jwt-1");
-        assert_eq!(client.join("conversation:1", json!({"private": true})), None, "not open yet");
+        assert_eq!(client.join("conversation:1", private()), None, "not open yet");
         let joins = client.opened();
         assert_eq!(joins.len(), 1);
         let Outgoing::Text(join) = &joins[0] else { panic!() };
         let join: Value = serde_json::from_str(join).unwrap();
         assert_eq!(
-            join,
-            json!(["1", "1", "realtime:conversation:1", "phx_join", {"config": {"private": true}, "access_token": "jwt-1"}])
+            join.as_array().unwrap()[..4],
+            json!(["1", "1", "realtime:conversation:1", "phx_join"]).as_array().unwrap()[..]
         );
+        assert_eq!(join[4]["config"]["private"], json!(true));
+        assert_eq!(join[4]["config"]["broadcast"], json!({"self": false, "ack": false}));
+        assert_eq!(join[4]["access_token"], json!("jwt-1"));
 
         let joined =
             client.receive_text(r#"["1","1","realtime:conversation:1","phx_reply",{"status":"ok","response":{}}]"#);
@@ -409,7 +465,7 @@ mod tests {
     fn routes_events_and_sends_broadcasts_as_kind_3() {
         let mut client = Client::new("jwt");
         client.opened();
-        client.join("room", json!({}));
+        client.join("room", JoinConfig::default());
         assert_eq!(client.broadcast("room", "typing", &json!({"on": true})), None, "not joined yet");
         client.receive_text(r#"["1","1","realtime:room","phx_reply",{"status":"ok","response":{}}]"#);
         let Some(Outgoing::Binary(frame)) = client.broadcast("room", "typing", &json!({"on": true})) else { panic!() };
@@ -448,7 +504,7 @@ mod tests {
     fn a_refused_join_backs_off() {
         let mut client = Client::new("jwt");
         client.opened();
-        client.join("private", json!({"private": true}));
+        client.join("private", private());
         let refused = client.receive_text(
             r#"["1","1","realtime:private","phx_reply",{"status":"error","response":{"reason":"Unauthorized: no"}}]"#,
         );
