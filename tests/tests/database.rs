@@ -118,6 +118,7 @@ async fn privileged_functions_are_executable_only_by_their_callers() {
         ("end_session", false, true),
         ("escalate_conversation", false, true),
         ("has_site_role", false, true),
+        ("lock_conversation_for_message", false, false),
         ("may_use_conversation_topic", false, true),
         ("member_site_ids", false, true),
         ("open_link_session", false, false),
