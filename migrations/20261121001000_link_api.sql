@@ -116,11 +116,12 @@ end;
 $$;
 
 -- Analytics over the links the caller may see (invoker: RLS scopes it), for one link, one
--- agent, or all of them, over the last p_days_back days (1-365).
+-- agent, one site, or all of them, over the last p_days_back days (1-365).
 create or replace function public.link_stats(
   p_link_id uuid default null,
   p_agent_id uuid default null,
-  p_days_back integer default 30
+  p_days_back integer default 30,
+  p_site_id uuid default null
 ) returns jsonb
 language sql stable
 set search_path = ''
@@ -128,6 +129,7 @@ as $$
   with links as (
     select * from public.chat_links
     where (p_link_id is null or id = p_link_id) and (p_agent_id is null or agent_id = p_agent_id)
+      and (p_site_id is null or site_id = p_site_id)
   ),
   sessions as (
     select s.* from public.chat_sessions s join links l on l.id = s.link_id
@@ -148,6 +150,13 @@ as $$
   )
 $$;
 grant execute on function public.update_chat_link(uuid, boolean, integer, text, integer, integer, integer, integer),
-                          public.link_stats(uuid, uuid, integer) to authenticated, service_role;
+                          public.link_stats(uuid, uuid, integer, uuid) to authenticated, service_role;
 revoke execute on function public.update_chat_link(uuid, boolean, integer, text, integer, integer, integer, integer),
-                           public.link_stats(uuid, uuid, integer) from anon;
+                           public.link_stats(uuid, uuid, integer, uuid) from anon;
+
+-- The site-wide analytics of migration 000600, now one query with link_stats.
+create or replace function public.link_analytics(p_site_id uuid, p_agent_id uuid default null, p_days_back integer default 30)
+returns jsonb
+language sql stable
+set search_path = ''
+as $$ select public.link_stats(null, p_agent_id, p_days_back, p_site_id) - 'days_back' $$;

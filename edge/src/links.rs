@@ -208,25 +208,20 @@ pub async fn open(mut request: Request, env: &Env, code: &str) -> Result<Respons
     let body: OpenLink = json_body(&mut request).await?;
     let service = Supabase::service(env)?;
     // The token must belong to the link the URL names (a token pasted under another code is
-    // refused before it can take a session).
-    let owner: Vec<Value> = parse(
-        &service
-            .send(
-                service
-                    .from("chat_link_tokens")
-                    .select("chat_links(short_code)")
-                    .eq("token_hash", tokens::sha256_hex(&body.token)),
-            )
-            .await?,
-    )?;
-    if owner.first().and_then(|row| row.pointer("/chat_links/short_code")).and_then(Value::as_str) != Some(code) {
+    // refused before it can take a session); the same read brings what the page shows.
+    let select = "chat_links(short_code,description,ui_customization,sites(site_key),agents(name,avatar_url))";
+    let link_hash = tokens::sha256_hex(&body.token);
+    let found: Vec<Value> =
+        parse(&service.send(service.from("chat_link_tokens").select(select).eq("token_hash", &link_hash)).await?)?;
+    let page = found.into_iter().next().map(|row| row["chat_links"].clone()).unwrap_or(Value::Null);
+    if page["short_code"].as_str() != Some(code) {
         return Err(ApiError::new(ErrorCode::LinkNotFound, "This chat link does not exist."));
     }
     let origin_host = body.referrer.as_deref().or(origin.as_deref()).and_then(host_of);
     let session_token = tokens::new_session_token();
     let country = request.cf().and_then(|cf| cf.country());
     let params = json!({
-        "p_link_token_hash": tokens::sha256_hex(&body.token),
+        "p_link_token_hash": link_hash,
         "p_token_hash": tokens::sha256_hex(&session_token),
         "p_ip": header(&request, "CF-Connecting-IP"),
         "p_origin_host": origin_host,
@@ -238,19 +233,6 @@ pub async fn open(mut request: Request, env: &Env, code: &str) -> Result<Respons
     let ids: tokens::SessionIds =
         serde_json::from_value(opened.clone()).map_err(|e| crate::supabase::internal(e.to_string()))?;
     let text = |name: &str| opened.get(name).and_then(Value::as_str).map(str::to_owned);
-    let link_id = text("link_id").unwrap_or_default();
-    let agent_id = text("agent_id").unwrap_or_default();
-    let page: Vec<Value> = parse(
-        &service
-            .send(
-                service
-                    .from("chat_links")
-                    .select("description,ui_customization,sites(site_key),agents(name,avatar_url)")
-                    .eq("id", &link_id),
-            )
-            .await?,
-    )?;
-    let page = page.into_iter().next().ok_or_else(not_found)?;
     let site_key = page.pointer("/sites/site_key").and_then(Value::as_str).unwrap_or_default();
     let state_text = Supabase::anon(env)?.rpc(widget_config::RPC, widget_config::rpc_body(site_key)?).await?;
     let WidgetState::Enabled(mut widget) = widget_config::from_response(200, &state_text)? else {
@@ -263,8 +245,8 @@ pub async fn open(mut request: Request, env: &Env, code: &str) -> Result<Respons
         widget.offline_message = welcome.clone();
         widget.welcome_message = welcome;
     }
-    if !agent_id.is_empty() {
-        widget.agent = serde_json::from_value(page["agents"].clone()).ok();
+    if let Ok(agent) = serde_json::from_value(page["agents"].clone()) {
+        widget.agent = Some(agent);
     }
     // Guests of a link are anonymous: no pre-chat form.
     widget.require_name = false;

@@ -104,8 +104,7 @@ pub fn verify_guest<'a>(
     secret: &[u8],
 ) -> Result<(&'a str, Claims), chat_core::ApiError> {
     use chat_core::{ApiError, ErrorCode};
-    let token = authorization
-        .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+    let token = bearer(authorization)
         .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "send the session's guest token as a bearer token"))?;
     let claims = Claims::verify(token, secret).map_err(|_| {
         ApiError::new(ErrorCode::Unauthorized, "the guest token is invalid or expired; refresh the session")
@@ -122,14 +121,17 @@ pub fn verify_guest<'a>(
     Ok((token, claims))
 }
 
+/// The token of an `Authorization: Bearer <token>` header.
+fn bearer(authorization: Option<&str>) -> Option<&str> {
+    authorization.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+}
+
 /// The signed-in owner a request's bearer token names (a Supabase Auth user, not a guest).
 /// Returns the token, to call PostgREST as that user.
 pub fn verify_owner<'a>(authorization: Option<&'a str>, secret: &[u8]) -> Result<&'a str, chat_core::ApiError> {
     use chat_core::{ApiError, ErrorCode, Role};
     let refused = || ApiError::new(ErrorCode::Unauthorized, "sign in and send your access token as a bearer token");
-    let token = authorization
-        .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
-        .ok_or_else(refused)?;
+    let token = bearer(authorization).ok_or_else(refused)?;
     let claims = Claims::verify(token, secret).map_err(|_| refused())?;
     if claims.role != Role::Authenticated || claims.sub.is_none() || claims.guest.is_some() {
         return Err(refused());

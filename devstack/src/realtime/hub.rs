@@ -7,7 +7,7 @@
 use super::changes::Binding;
 use super::token::Token;
 use axum::extract::ws::Message as WsMessage;
-use chat_core::realtime::Vsn;
+use chat_core::realtime::{Message, Vsn, encode_text};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -58,8 +58,6 @@ pub struct TopicKey {
 pub struct Member {
     /// Where its frames go.
     pub outbox: Outbox,
-    /// The join's ref.
-    pub join_ref: String,
     /// `broadcast.self`: receives its own broadcasts.
     pub echo_self: bool,
     /// May receive broadcasts (always on public topics; by RLS on private ones).
@@ -82,6 +80,14 @@ pub struct Fanout {
 }
 
 impl Fanout {
+    /// A text frame, written once per serializer.
+    pub fn text(message: &Message) -> Self {
+        Self {
+            v1: Some(WsMessage::Text(encode_text(Vsn::V1, message, false).into())),
+            v2: WsMessage::Text(encode_text(Vsn::V2, message, false).into()),
+        }
+    }
+
     fn deliver(&self, outbox: &Outbox) {
         match outbox.vsn {
             Vsn::V2 => outbox.send(self.v2.clone()),
@@ -216,11 +222,6 @@ impl Hub {
             })
             .collect()
     }
-
-    /// Number of joined channels (for the bench and tests).
-    pub fn channel_count(&self) -> usize {
-        self.lock().values().map(|topic| topic.members.len()).sum()
-    }
 }
 
 fn is_in(audience: Audience, id: ChannelId, member: &Member) -> bool {
@@ -231,11 +232,7 @@ fn is_in(audience: Audience, id: ChannelId, member: &Member) -> bool {
 }
 
 fn send_to(topic: &Topic, name: &str, event: &str, payload: Value, audience: Audience) {
-    let message = chat_core::realtime::Message::new(name, event, payload);
-    let frame = Fanout {
-        v1: Some(WsMessage::Text(chat_core::realtime::encode_text(Vsn::V1, &message, false).into())),
-        v2: WsMessage::Text(chat_core::realtime::encode_text(Vsn::V2, &message, false).into()),
-    };
+    let frame = Fanout::text(&Message::new(name, event, payload));
     for (id, member) in &topic.members {
         if is_in(audience, *id, member) {
             frame.deliver(&member.outbox);

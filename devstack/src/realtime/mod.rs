@@ -12,14 +12,13 @@ pub mod socket;
 pub mod token;
 
 use axum::body::Bytes;
-use axum::extract::ws::Message as WsMessage;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{Path, Query, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, post};
 use axum::{Json, Router};
-use chat_core::realtime::{BinaryBroadcast, Body, Message, Vsn, encode_text};
+use chat_core::realtime::{BinaryBroadcast, Body, Message, Vsn};
 use hub::{Audience, Fanout, Hub, TopicKey};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -204,11 +203,7 @@ async fn broadcast_batch(State(state): State<Arc<RealtimeState>>, headers: Heade
         if let Some(id) = id {
             text["meta"] = json!({"id": id});
         }
-        let message = Message::new(full_topic.clone(), "broadcast", text);
-        let frame = Fanout {
-            v1: Some(WsMessage::Text(encode_text(Vsn::V1, &message, false).into())),
-            v2: WsMessage::Text(encode_text(Vsn::V2, &message, false).into()),
-        };
+        let frame = Fanout::text(&Message::new(full_topic.clone(), "broadcast", text));
         state.hub.fan_out(&TopicKey { topic: full_topic, private }, &frame, Audience::Broadcast { from: None });
     }
     StatusCode::ACCEPTED.into_response()

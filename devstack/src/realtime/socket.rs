@@ -281,7 +281,6 @@ impl Connection {
         };
         let member = Member {
             outbox: self.outbox.clone(),
-            join_ref: join_ref.clone(),
             echo_self: broadcast.is_some_and(|b| flag(b.get("self"))),
             read_broadcast: access.broadcast,
             read_presence: access.presence,
@@ -321,13 +320,7 @@ impl Connection {
         }
         let Some(channel) = self.channels.get(&request.topic) else { return };
         let frame = match text_payload {
-            Some(payload) => {
-                let message = Message::new(request.topic.clone(), "broadcast", payload);
-                Fanout {
-                    v1: Some(WsMessage::Text(encode_text(Vsn::V1, &message, false).into())),
-                    v2: WsMessage::Text(encode_text(Vsn::V2, &message, false).into()),
-                }
-            }
+            Some(payload) => Fanout::text(&Message::new(request.topic.clone(), "broadcast", payload)),
             None => {
                 let broadcast = BinaryBroadcast {
                     join_ref: None,
