@@ -5,7 +5,8 @@
 mod common;
 
 use chat_core::claims::GuestScope;
-use chat_core::realtime::client::{Client, Event, JoinConfig, Outgoing, PresenceConfig};
+use chat_core::realtime::RowChange;
+use chat_core::realtime::client::{Client, Event, JoinConfig, Outgoing, Payload, PresenceConfig};
 use chat_core::realtime::presence::Presence;
 use chat_core::{Claims, Role};
 use common::{database, env, new_site, new_user, widget_session};
@@ -144,7 +145,7 @@ async fn guest_and_operator_share_a_private_conversation_topic() {
         Event::Broadcast {
             topic: topic.clone(),
             event: "typing".into(),
-            payload: json!({"typing": true, "sender": "customer"})
+            payload: Payload::new(json!({"typing": true, "sender": "customer"}).to_string())
         }
     );
     let reply = operator.client.broadcast(&topic, "typing", &json!({"typing": true, "sender": "operator"}));
@@ -153,11 +154,12 @@ async fn guest_and_operator_share_a_private_conversation_topic() {
 
     post_ai_message(&db, &session, "Our hours are 9 to 5").await;
     let Event::Broadcast { payload, .. } = visitor.until(|e| is_broadcast(e, "INSERT")).await else { unreachable!() };
-    assert_eq!(payload["record"]["content"], "Our hours are 9 to 5");
-    assert_eq!(payload["record"]["sender_type"], "ai");
-    assert!(payload["record"]["seq"].is_i64(), "the record carries the history cursor");
-    let record: chat_core::api::Message = serde_json::from_value(payload["record"].clone()).expect("a core Message");
-    assert_eq!(record.content, "Our hours are 9 to 5");
+    let row: Value = payload.decode().expect("JSON");
+    assert_eq!(row["record"]["content"], "Our hours are 9 to 5");
+    assert_eq!(row["record"]["sender_type"], "ai");
+    assert!(row["record"]["seq"].is_i64(), "the record carries the history cursor");
+    let change: RowChange<chat_core::api::Message> = payload.decode().expect("a core Message");
+    assert_eq!(change.record.content, "Our hours are 9 to 5");
 
     post_ai_message(&db, &stranger, "Someone else's answer").await;
     visitor.quiet(500, |e| is_broadcast(e, "INSERT")).await;
@@ -182,7 +184,8 @@ async fn a_dropped_socket_reconnects_rejoins_and_receives_again() {
     assert_eq!(visitor.until(|e| matches!(e, Event::Joined { .. })).await, Event::Joined { topic: topic.clone() });
     post_ai_message(&db, &session, "After the reconnect").await;
     let Event::Broadcast { payload, .. } = visitor.until(|e| is_broadcast(e, "INSERT")).await else { unreachable!() };
-    assert_eq!(payload["record"]["content"], "After the reconnect");
+    let change: RowChange<chat_core::api::Message> = payload.decode().expect("a core Message");
+    assert_eq!(change.record.content, "After the reconnect");
 
     let beat = visitor.client.heartbeat();
     visitor.send(beat).await;
@@ -219,7 +222,8 @@ async fn guests_see_operator_presence_on_the_site_topic_but_cannot_write_there()
     };
     presence.apply_state(&payload);
     assert_eq!(presence.keys().collect::<Vec<_>>(), [owner.to_string()]);
-    assert_eq!(presence.metas(&owner.to_string())[0]["name"], "Maya");
+    let meta: Value = presence.metas(&owner.to_string())[0].decode().expect("JSON");
+    assert_eq!(meta["name"], "Maya");
 
     let shout = visitor.client.broadcast(&topic, "conversation_created", &json!({"fake": true}));
     visitor.send(shout).await;

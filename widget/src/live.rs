@@ -5,6 +5,7 @@
 
 use crate::chat::Chat;
 use chat_core::api::{Message, RealtimeAccess, SenderType, Session, Typing};
+use chat_core::realtime::RowChange;
 use chat_core::realtime::client::{Client, Event, HEARTBEAT_INTERVAL_MS, JoinConfig, Outgoing, PresenceConfig};
 use chat_core::realtime::presence::Presence;
 use leptos::prelude::*;
@@ -219,12 +220,12 @@ impl Live {
             Event::Joined { topic } if topic == conversation => chat.backfill(),
             Event::Broadcast { topic, event, payload } if topic == conversation => match event.as_str() {
                 "INSERT" | "UPDATE" => {
-                    if let Ok(message) = serde_json::from_value::<Message>(payload["record"].clone()) {
-                        chat.receive(message);
+                    if let Some(change) = payload.decode::<RowChange<Message>>() {
+                        chat.receive(change.record);
                     }
                 }
                 "typing" => {
-                    if let Ok(typing) = serde_json::from_value::<Typing>(payload)
+                    if let Some(typing) = payload.decode::<Typing>()
                         && typing.sender != SenderType::Customer
                     {
                         chat.show_typing(typing.typing, typing.name);

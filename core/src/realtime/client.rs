@@ -6,9 +6,10 @@
 //! back-off, every channel rejoined with a fresh join ref and the latest token after a
 //! reconnect, frames of stale joins dropped, broadcasts sent as binary kind 3.
 
-use super::codec::{BinaryBroadcast, Body, Vsn, decode_binary, decode_text, encode_binary};
-use serde::Serialize;
-use serde_json::Value;
+use super::codec::{BinaryBroadcast, Body, decode_binary, encode_binary};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 /// How often a heartbeat is due.
 pub const HEARTBEAT_INTERVAL_MS: u32 = 25_000;
@@ -22,6 +23,28 @@ pub enum Outgoing {
     Text(String),
     /// A binary frame (broadcasts).
     Binary(Vec<u8>),
+}
+
+/// An event's payload, kept as the JSON text the server sent until the receiver decodes it
+/// into the type it expects (the widget never builds a `serde_json::Value`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Payload(String);
+
+impl Payload {
+    /// Wraps JSON text.
+    pub fn new(json: impl Into<String>) -> Self {
+        Self(json.into())
+    }
+
+    /// The JSON text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The payload as `T`, or `None` when it does not have that shape.
+    pub fn decode<T: DeserializeOwned>(&self) -> Option<T> {
+        serde_json::from_str(&self.0).ok()
+    }
 }
 
 /// What happened on a channel.
@@ -51,7 +74,7 @@ pub enum Event {
         /// The user event (`typing`, `INSERT`...).
         event: String,
         /// The user payload.
-        payload: Value,
+        payload: Payload,
     },
     /// `presence_state` or `presence_diff` (see [`super::presence::Presence`]).
     Presence {
@@ -60,21 +83,21 @@ pub enum Event {
         /// True for a full state, false for a diff.
         full: bool,
         /// The payload.
-        payload: Value,
+        payload: Payload,
     },
     /// A row change for a postgres_changes binding.
     PostgresChange {
         /// The sub-topic.
         topic: String,
         /// `{ids, data}`.
-        payload: Value,
+        payload: Payload,
     },
     /// A `system` message.
     System {
         /// The sub-topic.
         topic: String,
         /// `{message, status, extension, channel}`.
-        payload: Value,
+        payload: Payload,
     },
 }
 
@@ -136,6 +159,33 @@ struct Track<'a, P> {
 #[derive(Serialize)]
 struct AccessToken<'a> {
     access_token: &'a str,
+}
+
+/// A vsn 2.0.0 text frame as the client reads it: `[join_ref, ref, topic, event, payload]`,
+/// the payload left as JSON text.
+#[derive(Deserialize)]
+struct Incoming<'a>(Option<String>, Option<String>, String, String, #[serde(borrow)] &'a RawValue);
+
+/// The payload of a `phx_reply`.
+#[derive(Deserialize)]
+struct Reply {
+    status: String,
+    #[serde(default)]
+    response: ReplyResponse,
+}
+
+#[derive(Default, Deserialize)]
+struct ReplyResponse {
+    reason: Option<String>,
+}
+
+/// The payload of a text `broadcast` frame.
+#[derive(Deserialize)]
+struct TextBroadcast<'a> {
+    #[serde(default)]
+    event: String,
+    #[serde(borrow)]
+    payload: Option<&'a RawValue>,
 }
 
 /// A vsn 2.0.0 text frame written from typed parts: the client never serializes a
@@ -334,30 +384,35 @@ impl Client {
 
     /// A text frame from the server.
     pub fn receive_text(&mut self, text: &str) -> Vec<Event> {
-        let Ok(message) = decode_text(Vsn::V2, text) else { return Vec::new() };
-        if message.topic == "phoenix" {
-            if message.reference.is_some() && message.reference == self.heartbeat_ref {
+        let Ok(Incoming(join_ref, reference, topic, event, payload)) = serde_json::from_str(text) else {
+            return Vec::new();
+        };
+        if topic == "phoenix" {
+            if reference.is_some() && reference == self.heartbeat_ref {
                 self.heartbeat_ref = None;
             }
             return Vec::new();
         }
-        let Some(topic) = message.topic.strip_prefix("realtime:").map(str::to_owned) else { return Vec::new() };
+        let Some(topic) = topic.strip_prefix("realtime:").map(str::to_owned) else { return Vec::new() };
         let Some(channel) = self.channels.iter_mut().find(|c| c.topic == topic) else { return Vec::new() };
-        if message.join_ref.is_some() && message.join_ref != channel.join_ref {
+        if join_ref.is_some() && join_ref != channel.join_ref {
             return Vec::new();
         }
-        let payload = message.payload;
-        let event = match message.event.as_str() {
-            "phx_reply" if message.reference.is_some() && message.reference == channel.join_ref => {
-                if payload.get("status").and_then(Value::as_str) == Some("ok") {
-                    channel.state = State::Joined;
-                    channel.refusals = 0;
-                    Event::Joined { topic }
-                } else {
-                    channel.state = State::Errored;
-                    channel.refusals += 1;
-                    let reason = payload.pointer("/response/reason").and_then(Value::as_str).unwrap_or("join refused");
-                    Event::JoinRefused { topic, reason: reason.to_owned() }
+        let raw = || Payload::new(payload.get());
+        let event = match event.as_str() {
+            "phx_reply" if reference.is_some() && reference == channel.join_ref => {
+                match serde_json::from_str::<Reply>(payload.get()) {
+                    Ok(reply) if reply.status == "ok" => {
+                        channel.state = State::Joined;
+                        channel.refusals = 0;
+                        Event::Joined { topic }
+                    }
+                    reply => {
+                        channel.state = State::Errored;
+                        channel.refusals += 1;
+                        let reason = reply.ok().and_then(|r| r.response.reason);
+                        Event::JoinRefused { topic, reason: reason.unwrap_or_else(|| "join refused".into()) }
+                    }
                 }
             }
             "phx_close" => {
@@ -369,15 +424,15 @@ impl Client {
                 channel.refusals += 1;
                 Event::JoinRefused { topic, reason: "channel error".into() }
             }
-            "broadcast" => Event::Broadcast {
-                topic,
-                event: payload.get("event").and_then(Value::as_str).unwrap_or_default().to_owned(),
-                payload: payload.get("payload").cloned().unwrap_or(Value::Null),
-            },
-            "presence_state" => Event::Presence { topic, full: true, payload },
-            "presence_diff" => Event::Presence { topic, full: false, payload },
-            "postgres_changes" => Event::PostgresChange { topic, payload },
-            "system" => Event::System { topic, payload },
+            "broadcast" => {
+                let Ok(broadcast) = serde_json::from_str::<TextBroadcast>(payload.get()) else { return Vec::new() };
+                let payload = Payload::new(broadcast.payload.map_or("null", RawValue::get));
+                Event::Broadcast { topic, event: broadcast.event, payload }
+            }
+            "presence_state" => Event::Presence { topic, full: true, payload: raw() },
+            "presence_diff" => Event::Presence { topic, full: false, payload: raw() },
+            "postgres_changes" => Event::PostgresChange { topic, payload: raw() },
+            "system" => Event::System { topic, payload: raw() },
             _ => return Vec::new(),
         };
         vec![event]
@@ -390,15 +445,15 @@ impl Client {
         if self.channel(topic).is_none() {
             return Vec::new();
         }
-        let Some(payload) = broadcast.body.to_json() else { return Vec::new() };
-        vec![Event::Broadcast { topic: topic.to_owned(), event: broadcast.event, payload }]
+        let Body::Json(payload) = broadcast.body else { return Vec::new() };
+        vec![Event::Broadcast { topic: topic.to_owned(), event: broadcast.event, payload: Payload(payload) }]
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn private() -> JoinConfig {
         JoinConfig { private: true, ..JoinConfig::default() }
@@ -481,7 +536,7 @@ mod tests {
                 reference: None,
                 topic: "realtime:room".into(),
                 event: "INSERT".into(),
-                meta: Some(json!({"id": "x"})),
+                meta: Some(r#"{"id":"x"}"#.into()),
                 body: Body::Json(r#"{"record":{"id":1}}"#.into()),
             },
             false,
@@ -489,10 +544,19 @@ mod tests {
         .unwrap();
         assert_eq!(
             client.receive_binary(&kind4),
-            [Event::Broadcast { topic: "room".into(), event: "INSERT".into(), payload: json!({"record": {"id": 1}}) }]
+            [Event::Broadcast {
+                topic: "room".into(),
+                event: "INSERT".into(),
+                payload: Payload::new(r#"{"record":{"id":1}}"#)
+            }]
         );
         let presence = client.receive_text(r#"["1",null,"realtime:room","presence_state",{}]"#);
-        assert_eq!(presence, [Event::Presence { topic: "room".into(), full: true, payload: json!({}) }]);
+        assert_eq!(presence, [Event::Presence { topic: "room".into(), full: true, payload: Payload::new("{}") }]);
+        let typed = client.receive_text(
+            r#"["1",null,"realtime:room","broadcast",{"type":"broadcast","event":"typing","payload":{"on":true}}]"#,
+        );
+        let [Event::Broadcast { event, payload, .. }] = &typed[..] else { panic!("{typed:?}") };
+        assert_eq!((event.as_str(), payload.decode::<Value>()), ("typing", Some(json!({"on": true}))));
         let tokens = client.set_token("jwt-2");
         assert_eq!(text(tokens.into_iter().next())[3], json!("access_token"));
         let closed = client.receive_text(r#"["1","1","realtime:room","phx_close",{}]"#);

@@ -100,8 +100,8 @@ pub struct BinaryBroadcast {
     pub topic: String,
     /// The user event name (`typing`, `INSERT`...).
     pub event: String,
-    /// Metadata JSON (`{"id": ...}` for database broadcasts), or none.
-    pub meta: Option<Value>,
+    /// Metadata as JSON text (`{"id": ...}` for database broadcasts), or none.
+    pub meta: Option<String>,
     /// The user payload.
     pub body: Body,
 }
@@ -115,7 +115,7 @@ impl BinaryBroadcast {
             "payload": self.body.to_json()?,
         });
         if let Some(meta) = &self.meta {
-            payload["meta"] = meta.clone();
+            payload["meta"] = serde_json::from_str(meta).ok()?;
         }
         Some(payload)
     }
@@ -228,15 +228,15 @@ pub fn decode_binary(bytes: &[u8]) -> Result<BinaryBroadcast, CodecError> {
     let meta = if meta.is_empty() {
         None
     } else {
-        Some(serde_json::from_str(&meta).map_err(|_| CodecError::Malformed("meta is not JSON"))?)
+        check_json(&meta).map_err(|_| CodecError::Malformed("meta is not JSON"))?;
+        Some(meta)
     };
     let rest = &bytes[reader.at..];
     let body = match encoding {
         0 => Body::Binary(rest.to_vec()),
         1 => {
             let text = std::str::from_utf8(rest).map_err(|_| CodecError::Malformed("payload is not UTF-8"))?;
-            serde_json::from_str::<serde::de::IgnoredAny>(text)
-                .map_err(|_| CodecError::Malformed("payload is not JSON"))?;
+            check_json(text).map_err(|_| CodecError::Malformed("payload is not JSON"))?;
             Body::Json(text.to_owned())
         }
         _ => return Err(CodecError::Malformed("unknown payload encoding")),
@@ -254,7 +254,7 @@ pub fn decode_binary(bytes: &[u8]) -> Result<BinaryBroadcast, CodecError> {
 
 /// Writes a binary broadcast: kind 3 when `push` (client side), else kind 4.
 pub fn encode_binary(broadcast: &BinaryBroadcast, push: bool) -> Result<Vec<u8>, CodecError> {
-    let meta = broadcast.meta.as_ref().map(Value::to_string).unwrap_or_default();
+    let meta = broadcast.meta.as_deref().unwrap_or_default();
     let join_ref = broadcast.join_ref.as_deref().unwrap_or_default();
     let reference = broadcast.reference.as_deref().unwrap_or_default();
     let mut fields: Vec<&[u8]> = Vec::with_capacity(5);
@@ -277,6 +277,11 @@ pub fn encode_binary(broadcast: &BinaryBroadcast, push: bool) -> Result<Vec<u8>,
     }
     out.extend_from_slice(payload);
     Ok(out)
+}
+
+/// Fails unless `text` is one JSON value.
+fn check_json(text: &str) -> Result<(), serde_json::Error> {
+    serde_json::from_str::<serde::de::IgnoredAny>(text).map(|_| ())
 }
 
 fn string(value: Option<Value>) -> Option<String> {
@@ -333,7 +338,7 @@ mod tests {
             reference: None,
             topic: "realtime:conversation:1".into(),
             event: "INSERT".into(),
-            meta: Some(json!({"id": "9f1c"})),
+            meta: Some(r#"{"id":"9f1c"}"#.into()),
             body: Body::Binary(vec![0, 159, 255]),
         };
         let bytes = encode_binary(&broadcast, false).unwrap();
@@ -383,7 +388,7 @@ mod tests {
             reference: None,
             topic: "realtime:a".into(),
             event: "typing".into(),
-            meta: Some(json!({"id": "x"})),
+            meta: Some(r#"{"id":"x"}"#.into()),
             body: Body::Json(r#"{"on":true}"#.into()),
         };
         assert_eq!(

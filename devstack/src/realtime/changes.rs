@@ -298,7 +298,7 @@ async fn deliver_message(pool: &PgPool, hub: &Hub, id: &str, cursor: &mut Cursor
         reference: None,
         topic: format!("realtime:{topic}"),
         event,
-        meta: Some(json!({"id": id})),
+        meta: Some(json!({"id": id}).to_string()),
         body: Body::Json(payload.to_string()),
     };
     let Some(frame) = binary_fanout(&broadcast) else { return Ok(()) };
