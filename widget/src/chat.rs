@@ -488,10 +488,11 @@ impl Chat {
             for message in incoming {
                 if !messages.iter().any(|m| m.id == message.id) {
                     fresh.push(message.clone());
-                    messages.push(message);
+                    // Kept in `seq` order; almost always this is the end.
+                    let at = messages.partition_point(|m| m.seq <= message.seq);
+                    messages.insert(at, message);
                 }
             }
-            messages.sort_by_key(|m| m.seq);
         });
         for id in fresh.iter().filter_map(|m| m.client_msg_id) {
             self.confirm(id);

@@ -31,10 +31,7 @@ pub fn MessageList(chat: Chat, greeting: String) -> impl IntoView {
         <div class="body messages" node_ref=list data-testid="chat-messages">
             <p class="bubble system" data-testid="chat-welcome">{greeting}</p>
             <For each=move || rows(chat) key=Row::key let:row>
-                {match row {
-                    Row::Sent(message) => Either::Left(view! { <Bubble message /> }),
-                    Row::Unsent(item) => Either::Right(view! { <Pending chat id=item.client_msg_id content=item.content /> }),
-                }}
+                <Bubble chat row />
             </For>
             {move || chat.notice.get().map(|notice| view! {
                 <div class="notice" role="status" data-testid="chat-notice">
@@ -73,47 +70,53 @@ fn rows(chat: Chat) -> Vec<Row> {
     rows
 }
 
-/// A confirmed message.
+/// A message: confirmed by the edge, or one of the visitor's still on its way (with its
+/// delivery state and a retry button once sending failed).
 #[component]
-fn Bubble(message: Message) -> impl IntoView {
-    let (class, who, sender) = match message.sender_type {
-        SenderType::Customer => ("bubble own", "You", "customer"),
-        SenderType::Operator => ("bubble agent", "Agent", "operator"),
-        SenderType::Ai => ("bubble automatic", "Automatic answer", "ai"),
-        SenderType::System => ("bubble system", "Notice", "system"),
+fn Bubble(chat: Chat, row: Row) -> impl IntoView {
+    let (sender_type, content, created_at, pending) = match row {
+        Row::Sent(message) => (message.sender_type, message.content, Some(message.created_at), None),
+        Row::Unsent(item) => (SenderType::Customer, item.content, None, Some(item.client_msg_id)),
     };
-    let linkable = matches!(message.sender_type, SenderType::Operator | SenderType::Ai);
-    let time = clock(&message.created_at);
+    let (class, who, sender) = match (sender_type, pending) {
+        (SenderType::Customer, Some(_)) => ("bubble own pending", "You", "customer"),
+        (SenderType::Customer, None) => ("bubble own", "You", "customer"),
+        (SenderType::Operator, _) => ("bubble agent", "Agent", "operator"),
+        (SenderType::Ai, _) => ("bubble automatic", "Automatic answer", "ai"),
+        (SenderType::System, _) => ("bubble system", "Notice", "system"),
+    };
+    let linkable = matches!(sender_type, SenderType::Operator | SenderType::Ai);
     view! {
-        <div class=class data-testid="chat-message" data-sender=sender>
+        <div class=class data-testid="chat-message" data-sender=sender data-pending=pending.map(|_| "true")>
             <span class="sr-only">{who}": "</span>
-            <p class="text">{render_text(&message.content, linkable)}</p>
-            <span class="meta"><time datetime=message.created_at.clone()>{time}</time></span>
+            <p class="text">{render_text(&content, linkable)}</p>
+            <span class="meta" data-testid=pending.map(|_| "chat-delivery")>
+                {created_at.map(|at| {
+                    let time = clock(&at);
+                    view! { <time datetime=at>{time}</time> }
+                })}
+                {pending.map(|id| view! { <DeliveryState chat id /> })}
+            </span>
         </div>
     }
 }
 
-/// One of the visitor's messages the edge has not confirmed yet.
+/// "Sending…", or why it is not delivered yet and a button to try again now.
 #[component]
-fn Pending(chat: Chat, id: Uuid, content: String) -> impl IntoView {
-    let state = move || chat.delivery.with(|d| d.get(&id).cloned());
+fn DeliveryState(chat: Chat, id: Uuid) -> impl IntoView {
+    let state = move || {
+        chat.delivery.with(|d| match d.get(&id) {
+            Some(Delivery::Failed(reason)) => (format!("Not sent: {reason} "), "Retry"),
+            Some(Delivery::Retrying { attempts, .. }) if *attempts > 0 => {
+                ("Not delivered yet, retrying… ".to_string(), "Retry now")
+            }
+            _ => ("Sending…".to_string(), ""),
+        })
+    };
     view! {
-        <div class="bubble own pending" data-testid="chat-message" data-sender="customer" data-pending="true">
-            <p class="text">{content}</p>
-            <span class="meta" data-testid="chat-delivery">
-                {move || match state() {
-                    Some(Delivery::Failed(reason)) => Either::Left(view! {
-                        <span class="failed">"Not sent: "{reason}" "</span>
-                        <button class="text-button" data-testid="chat-retry" on:click=move |_| chat.retry(id)>"Retry"</button>
-                    }),
-                    Some(Delivery::Retrying { attempts, .. }) if attempts > 0 => Either::Right(Either::Left(view! {
-                        <span class="failed">"Not delivered yet, retrying… "</span>
-                        <button class="text-button" data-testid="chat-retry" on:click=move |_| chat.retry(id)>"Retry now"</button>
-                    })),
-                    _ => Either::Right(Either::Right(view! { <span>"Sending…"</span> })),
-                }}
-            </span>
-        </div>
+        <span class:failed=move || !state().1.is_empty()>{move || state().0}</span>
+        <button class="text-button" data-testid="chat-retry" hidden=move || state().1.is_empty()
+            on:click=move |_| chat.retry(id)>{move || state().1}</button>
     }
 }
 

@@ -19,7 +19,8 @@ pub fn build(root: &Path, tools: &Tools) -> Result<PathBuf> {
                 .args(["--skip-version-check", "build", "--release"])
                 .current_dir(root)
                 .env("PATH", tools.path_env())
-                .env("NO_COLOR", "true"),
+                .env("NO_COLOR", "true")
+                .envs(widget_build_env(root)),
         )
     })?;
     timed("widget JS glue (esbuild --minify)", || {
@@ -46,6 +47,21 @@ pub fn build(root: &Path, tools: &Tools) -> Result<PathBuf> {
         )
     })?;
     Ok(root.join("target/debug/devstack"))
+}
+
+/// How the widget's wasm is compiled: for size, with a `std` built for it (`-Zbuild-std`) that
+/// aborts on panic without formatting a message, keeps no panic locations and no `Debug`
+/// output (the widget never shows either to a visitor). These are unstable flags of the pinned
+/// stable compiler, enabled for this one build by `RUSTC_BOOTSTRAP` (as Firefox builds do); the
+/// widget gets its own target directory so the edge's wasm build keeps its artifacts.
+/// A panic then shows in the browser console as `RuntimeError: unreachable`.
+pub fn widget_build_env(root: &Path) -> [(&'static str, String); 4] {
+    [
+        ("RUSTC_BOOTSTRAP", "1".into()),
+        ("CARGO_UNSTABLE_BUILD_STD", "std,panic_abort".into()),
+        ("RUSTFLAGS", "-Zunstable-options -Cpanic=immediate-abort -Zfmt-debug=none -Zlocation-detail=none".into()),
+        ("CARGO_TARGET_DIR", root.join("target/widget-build").display().to_string()),
+    ]
 }
 
 /// `cargo`, as the one running xtask.

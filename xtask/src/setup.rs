@@ -42,6 +42,7 @@ pub fn run(root: &Path) -> Result<Tools> {
     let cargo_bin = cargo_home().join("bin");
     step("PostgreSQL on 127.0.0.1:5432", postgres)?;
     step("Rust target wasm32-unknown-unknown", wasm_target)?;
+    step("Rust standard library source (rust-src)", rust_src)?;
     step(&format!("wasm-bindgen-cli {WASM_BINDGEN}"), || {
         cargo_tool(&cargo_bin, "wasm-bindgen-cli", "wasm-bindgen", WASM_BINDGEN, false, "5-12 min")
     })?;
@@ -100,6 +101,19 @@ fn wasm_target() -> Result<String> {
         return Ok("installed".into());
     }
     run_visible(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
+    Ok("added".into())
+}
+
+/// The widget builds its own `std` for size (see `artifacts::widget_build_env`), from the
+/// toolchain's `rust-src` component.
+fn rust_src() -> Result<String> {
+    let sysroot =
+        output(Command::new("rustc").args(["--print", "sysroot"])).map_err(|e| format!("rustc is needed: {e}"))?;
+    let library = Path::new(sysroot.trim()).join("lib/rustlib/src/rust/library/Cargo.lock");
+    if library.exists() {
+        return Ok("installed".into());
+    }
+    run_visible(Command::new("rustup").args(["component", "add", "rust-src"]))?;
     Ok("added".into())
 }
 

@@ -1,77 +1,43 @@
-//! Presence state merged from `presence_state` and `presence_diff`, as phoenix.js does it.
-//!
-//! Payloads are decoded into typed keys and metas straight from their JSON text; a meta keeps
-//! the JSON its tracker sent, for whoever wants more than its `phx_ref`.
+//! Presence state merged from `presence_state` and `presence_diff`, as phoenix.js does it:
+//! a presence key is present while at least one of its metas (each named by its `phx_ref`) is.
+//! Payloads are decoded straight from their JSON text into (key, `phx_ref`) pairs.
 
 use super::client::Payload;
 use serde::Deserialize;
-use serde::de::{self, Deserializer, MapAccess, Visitor};
-use serde_json::value::RawValue;
+use serde::de::{Deserializer, MapAccess, Visitor};
 
-/// One tracked presence: its `phx_ref` and the JSON it was tracked with.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Meta {
-    phx_ref: Option<String>,
-    json: String,
-}
+/// (presence key, `phx_ref`) of every meta in a `{key: {"metas": [...]}}` object.
+#[derive(Default)]
+struct Refs(Vec<(String, String)>);
 
-impl Meta {
-    /// The server's reference of this presence.
-    pub fn phx_ref(&self) -> Option<&str> {
-        self.phx_ref.as_deref()
-    }
-
-    /// The whole meta (the tracked payload plus the server's refs) as `T`.
-    pub fn decode<T: de::DeserializeOwned>(&self) -> Option<T> {
-        serde_json::from_str(&self.json).ok()
-    }
-}
-
-impl<'de> Deserialize<'de> for Meta {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        struct Ref {
-            phx_ref: Option<String>,
-        }
-        let raw = <&RawValue>::deserialize(deserializer)?;
-        let Ref { phx_ref } = serde_json::from_str(raw.get()).map_err(|_| de::Error::custom("a meta is an object"))?;
-        Ok(Self { phx_ref, json: raw.get().to_owned() })
-    }
-}
-
-/// `{"metas": [...]}` under a presence key.
 #[derive(Deserialize)]
 struct Entry {
     #[serde(default)]
-    metas: Vec<Meta>,
+    metas: Vec<MetaRef>,
 }
 
-/// A JSON object read into its entries, in the order sent.
-struct Entries<V>(Vec<(String, V)>);
+#[derive(Deserialize)]
+struct MetaRef {
+    phx_ref: String,
+}
 
-impl<'de, V: Deserialize<'de>> Deserialize<'de> for Entries<V> {
+impl<'de> Deserialize<'de> for Refs {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Entries<V>(std::marker::PhantomData<V>);
-        impl<'de, V: Deserialize<'de>> Visitor<'de> for Entries<V> {
-            type Value = Vec<(String, V)>;
+        struct RefsVisitor;
+        impl<'de> Visitor<'de> for RefsVisitor {
+            type Value = Refs;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("an object")
+                f.write_str("presence entries")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut entries = Vec::new();
-                while let Some(entry) = map.next_entry()? {
-                    entries.push(entry);
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Refs, A::Error> {
+                let mut refs = Vec::new();
+                while let Some((key, entry)) = map.next_entry::<String, Entry>()? {
+                    refs.extend(entry.metas.into_iter().map(|meta| (key.clone(), meta.phx_ref)));
                 }
-                Ok(entries)
+                Ok(Refs(refs))
             }
         }
-        deserializer.deserialize_map(Entries(std::marker::PhantomData)).map(Self)
-    }
-}
-
-impl<V> Default for Entries<V> {
-    fn default() -> Self {
-        Self(Vec::new())
+        deserializer.deserialize_map(RefsVisitor)
     }
 }
 
@@ -79,15 +45,16 @@ impl<V> Default for Entries<V> {
 #[derive(Default, Deserialize)]
 struct Diff {
     #[serde(default)]
-    joins: Entries<Entry>,
+    joins: Refs,
     #[serde(default)]
-    leaves: Entries<Entry>,
+    leaves: Refs,
 }
 
-/// Who is present on a channel: presence key → metas, keys sorted.
+/// Who is present on a channel.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Presence {
-    state: Vec<(String, Vec<Meta>)>,
+    /// (presence key, `phx_ref`) of every meta present.
+    metas: Vec<(String, String)>,
     /// Diffs that arrived before the first `presence_state` of this join.
     pending: Vec<Payload>,
     synced: bool,
@@ -101,10 +68,7 @@ impl Presence {
 
     /// A `presence_state` payload: replaces the state, then applies the diffs held back.
     pub fn apply_state(&mut self, payload: &Payload) {
-        self.state.clear();
-        for (key, entry) in payload.decode::<Entries<Entry>>().unwrap_or_default().0 {
-            self.set(key, entry.metas);
-        }
+        self.metas = payload.decode::<Refs>().unwrap_or_default().0;
         self.synced = true;
         for diff in std::mem::take(&mut self.pending) {
             self.apply_diff(&diff);
@@ -117,50 +81,24 @@ impl Presence {
             self.pending.push(payload.clone());
             return;
         }
-        let diff = payload.decode::<Diff>().unwrap_or_default();
-        for (key, entry) in diff.joins.0 {
-            let refs: Vec<&str> = entry.metas.iter().filter_map(Meta::phx_ref).collect();
-            let kept = self.metas(&key).iter().filter(|m| !m.phx_ref().is_some_and(|r| refs.contains(&r))).cloned();
-            let metas = entry.metas.iter().cloned().chain(kept).collect();
-            self.set(key, metas);
-        }
-        for (key, entry) in diff.leaves.0 {
-            let gone: Vec<&str> = entry.metas.iter().filter_map(Meta::phx_ref).collect();
-            let kept = self.metas(&key).iter().filter(|m| !m.phx_ref().is_some_and(|r| gone.contains(&r))).cloned();
-            let metas = kept.collect();
-            self.set(key, metas);
-        }
+        let Diff { joins, leaves } = payload.decode().unwrap_or_default();
+        let listed = |refs: &Refs, meta: &(String, String)| refs.0.iter().any(|listed| listed.1 == meta.1);
+        self.metas.retain(|meta| !listed(&joins, meta));
+        self.metas.extend(joins.0.iter().cloned());
+        self.metas.retain(|meta| !listed(&leaves, meta));
     }
 
-    /// The present keys, sorted.
-    pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.state.iter().map(|(key, _)| key.as_str())
-    }
-
-    /// The metas under one key.
-    pub fn metas(&self, key: &str) -> &[Meta] {
-        self.find(key).map_or(&[], |i| &self.state[i].1)
+    /// The present keys, sorted, each once.
+    pub fn keys(&self) -> Vec<&str> {
+        let mut keys: Vec<&str> = self.metas.iter().map(|(key, _)| key.as_str()).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys
     }
 
     /// True when nobody is present.
     pub fn is_empty(&self) -> bool {
-        self.state.is_empty()
-    }
-
-    fn find(&self, key: &str) -> Result<usize, usize> {
-        self.state.binary_search_by(|(k, _)| k.as_str().cmp(key))
-    }
-
-    /// Sets the metas of `key`; a key without metas is gone.
-    fn set(&mut self, key: String, metas: Vec<Meta>) {
-        match (self.find(&key), metas.is_empty()) {
-            (Ok(i), true) => {
-                self.state.remove(i);
-            }
-            (Ok(i), false) => self.state[i].1 = metas,
-            (Err(_), true) => {}
-            (Err(i), false) => self.state.insert(i, (key, metas)),
-        }
+        self.metas.is_empty()
     }
 }
 
@@ -179,25 +117,22 @@ mod tests {
         presence.apply_diff(&payload(json!({"joins": {"b": {"metas": [{"phx_ref": "2"}]}}, "leaves": {}})));
         assert!(presence.is_empty(), "diffs wait for the state");
         presence.apply_state(&payload(json!({"a": {"metas": [{"phx_ref": "1", "name": "Maya"}]}})));
-        assert_eq!(presence.keys().collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(presence.keys(), ["a", "b"]);
 
         presence.apply_diff(&payload(json!({
             "joins": {"a": {"metas": [{"phx_ref": "3", "phx_ref_prev": "1", "name": "Maya (away)"}]}},
             "leaves": {"a": {"metas": [{"phx_ref": "1"}]}}
         })));
-        let metas = presence.metas("a");
-        assert_eq!(metas.len(), 1);
-        assert_eq!(metas[0].phx_ref(), Some("3"));
-        assert_eq!(
-            metas[0].decode::<Value>(),
-            Some(json!({"phx_ref": "3", "phx_ref_prev": "1", "name": "Maya (away)"}))
-        );
+        assert_eq!(presence.keys(), ["a", "b"]);
         presence.apply_diff(&payload(json!({"joins": {}, "leaves": {"b": {"metas": [{"phx_ref": "2"}]}}})));
-        assert_eq!(presence.keys().collect::<Vec<_>>(), ["a"]);
+        assert_eq!(presence.keys(), ["a"]);
         presence.apply_diff(&payload(json!({"leaves": {"a": {"metas": [{"phx_ref": "3"}]}}})));
         assert!(presence.is_empty(), "a key whose last meta left is gone");
         presence.apply_state(&payload(json!({"z": {"metas": [{"phx_ref": "9"}]}, "c": {"metas": []}})));
-        assert_eq!(presence.keys().collect::<Vec<_>>(), ["z"], "the state replaces everything; empty keys are absent");
+        assert_eq!(presence.keys(), ["z"], "the state replaces everything; keys without metas are absent");
+        presence.apply_diff(&payload(json!({"joins": {"z": {"metas": [{"phx_ref": "10"}]}}})));
+        presence.apply_diff(&payload(json!({"leaves": {"z": {"metas": [{"phx_ref": "9"}]}}})));
+        assert_eq!(presence.keys(), ["z"], "present while one of its metas is");
         presence.reset();
         assert!(presence.is_empty());
     }
