@@ -91,7 +91,7 @@ fn Widget(chat: Chat) -> impl IntoView {
                 aria-expanded=move || chat.open.get().to_string()
                 on:click=move |_| if chat.open.get_untracked() { close() } else { chat.open_panel() }
             >
-                <ChatIcon />
+                <span class="icon" inner_html=CHAT_ICON></span>
                 {move || {
                     let unread = chat.unread.get();
                     (unread > 0).then(|| view! {
@@ -157,7 +157,7 @@ fn Panel(chat: Chat, close: impl Fn() + Copy + Send + Sync + 'static) -> impl In
                 })}
                 {(!chat.full_page).then(|| view! {
                     <button class="icon-button" aria-label="Close chat" data-testid="chat-close" on:click=move |_| close()>
-                        <CloseIcon />
+                        <span class="icon" inner_html=CLOSE_ICON></span>
                     </button>
                 })}
             </header>
@@ -207,20 +207,7 @@ fn text_direction() -> &'static str {
     if dir.eq_ignore_ascii_case("rtl") || rtl_language { "rtl" } else { "ltr" }
 }
 
-#[component]
-fn ChatIcon() -> impl IntoView {
-    view! {
-        <svg viewBox="0 0 24 24" width="28" height="28" aria-hidden="true">
-            <path fill="currentColor" d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z" />
-        </svg>
-    }
-}
-
-#[component]
-fn CloseIcon() -> impl IntoView {
-    view! {
-        <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
-            <path fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" d="M6 6l12 12M18 6L6 18" />
-        </svg>
-    }
-}
+/// The launcher's speech bubble (static markup, so it is set as HTML rather than built node by node).
+const CHAT_ICON: &str = r#"<svg viewBox="0 0 24 24" width="28" height="28" aria-hidden="true"><path fill="currentColor" d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z"/></svg>"#;
+/// The panel's close cross.
+const CLOSE_ICON: &str = r#"<svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true"><path fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" d="M6 6l12 12M18 6L6 18"/></svg>"#;

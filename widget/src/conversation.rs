@@ -13,6 +13,8 @@ use uuid::Uuid;
 /// Characters after which the composer shows how many are left.
 const COUNTER_FROM: usize = 4500;
 const MAX_CHARS: usize = 5000;
+/// The send button's paper plane (static markup, set as HTML).
+const SEND_ICON: &str = r#"<svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true"><path fill="currentColor" d="M3 20l18-8L3 4v6l12 2-12 2z"/></svg>"#;
 
 /// The greeting, the confirmed messages, then the visitor's unconfirmed ones.
 #[component]
@@ -201,7 +203,7 @@ pub fn Composer(chat: Chat) -> impl IntoView {
             }}
             <button type="submit" class="send" aria-label="Send" data-testid="chat-send"
                 prop:disabled=move || !enabled() || text.with(|t| t.trim().is_empty())>
-                <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true"><path fill="currentColor" d="M3 20l18-8L3 4v6l12 2-12 2z" /></svg>
+                <span class="icon" inner_html=SEND_ICON></span>
             </button>
             {move || problem.get().map(|p| view! { <p class="problem" role="alert">{p}</p> })}
         </form>
