@@ -41,11 +41,13 @@ pub fn segments(text: &str) -> Vec<Segment<'_>> {
     out
 }
 
+/// Where the first `http://` or `https://` starts (a byte scan: no substring searcher needed).
 fn find_link(text: &str) -> Option<usize> {
-    match (text.find("https://"), text.find("http://")) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
+    let bytes = text.as_bytes();
+    (0..bytes.len()).find(|&i| {
+        let rest = &bytes[i..];
+        rest.starts_with(b"http://") || rest.starts_with(b"https://")
+    })
 }
 
 #[cfg(test)]

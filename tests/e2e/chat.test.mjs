@@ -227,7 +227,8 @@ test("ending the chat asks for a rating and records it", async () => {
   const session = await savedSession(page);
   await page.locator("[data-testid=chat-end]").click();
   await page.locator("[data-testid=chat-star-4]").click();
-  assert.equal(await page.locator("[data-testid=chat-star-4]").getAttribute("aria-pressed"), "true");
+  assert.equal(await page.locator("input#chat-star-4").isChecked(), true, "the fourth star is chosen");
+  assert.equal(await page.locator("input#chat-star-5").isChecked(), false);
   await page.locator("[data-testid=chat-feedback]").fill("Quick and friendly");
   await page.locator("[data-testid=chat-send-rating]").click();
   await page.locator("[data-testid=chat-notice] >> text=Thanks for your feedback!").waitFor();

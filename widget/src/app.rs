@@ -67,6 +67,8 @@ fn Widget(chat: Chat) -> impl IntoView {
         class.push_str(" page");
     }
     let launcher = NodeRef::<html::Button>::new();
+    // A memo: opening an open panel must not build it again.
+    let is_open = Memo::new(move |_| chat.open.get());
     let close = move || {
         if chat.full_page {
             return;
@@ -80,9 +82,7 @@ fn Widget(chat: Chat) -> impl IntoView {
     };
     view! {
         <div class=class style=theme dir=text_direction() data-testid="chat-widget">
-            <Show when=move || chat.open.get()>
-                <Panel chat close />
-            </Show>
+            {move || is_open.get().then(|| view! { <Panel chat close /> })}
             <button
                 class="launcher"
                 node_ref=launcher

@@ -63,7 +63,7 @@ pub fn PreChatForm(chat: Chat) -> impl IntoView {
     }
 }
 
-/// One to five stars and an optional comment, or skip.
+/// One to five stars (a radio group) and an optional comment, or skip.
 #[component]
 pub fn RatingForm(chat: Chat) -> impl IntoView {
     let rating = RwSignal::new(None::<i64>);
@@ -75,17 +75,17 @@ pub fn RatingForm(chat: Chat) -> impl IntoView {
     };
     view! {
         <form class="form rating" data-testid="chat-rating" on:submit=send>
-            <p id="chat-rating-label">"How was this chat?"</p>
-            <div class="stars" role="group" aria-labelledby="chat-rating-label">
-                {(1..=5).map(|n| view! {
-                    <button type="button" class="star" data-testid=format!("chat-star-{n}")
-                        aria-label=format!("{n} of 5")
-                        aria-pressed=move || (rating.get() == Some(n)).to_string()
-                        on:click=move |_| rating.set(Some(n))>
-                        {move || if rating.get().is_some_and(|r| r >= n) { "★" } else { "☆" }}
-                    </button>
-                }).collect_view()}
-            </div>
+            <fieldset class="stars">
+                <legend>"How was this chat?"</legend>
+                {[1, 2, 3, 4, 5].map(|n| {
+                    let id = format!("chat-star-{n}");
+                    view! {
+                        <input type="radio" class="sr-only" name="rating" id=id.clone() aria-label=format!("{n} of 5")
+                            on:change=move |_| rating.set(Some(n)) />
+                        <label for=id.clone() class="star" data-testid=id aria-hidden="true">"★"</label>
+                    }
+                })}
+            </fieldset>
             <label for="chat-feedback">"Anything to add? (optional)"</label>
             <textarea id="chat-feedback" maxlength="1000" data-testid="chat-feedback"
                 on:input=move |ev| feedback.set(event_target_value(&ev))></textarea>
