@@ -46,7 +46,7 @@ pub fn App(start: Start) -> impl IntoView {
 /// Launcher, panel and the screen-reader announcer, coloured through CSS custom properties.
 #[component]
 fn Widget(chat: Chat) -> impl IntoView {
-    let config = chat.config.get_value();
+    let config = chat.config(WidgetConfig::clone);
     let dark = is_dark(config.theme.color_scheme);
     // The settings' text and background colours are for light mode; dark mode uses its own.
     let (text, background) = if dark {
@@ -107,10 +107,9 @@ fn Widget(chat: Chat) -> impl IntoView {
 /// The chat panel: header, then the form, the rating or the conversation.
 #[component]
 fn Panel(chat: Chat, close: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
-    let (title, online, welcome, offline) = chat
-        .config
-        .with_value(|c| (c.title.clone(), c.is_online, c.welcome_message.clone(), c.offline_message.clone()));
-    let (agent, photo) = chat.config.with_value(|c| {
+    let (title, online, welcome, offline) =
+        chat.config(|c| (c.title.clone(), c.is_online, c.welcome_message.clone(), c.offline_message.clone()));
+    let (agent, photo) = chat.config(|c| {
         let agent = c.agent.clone();
         let photo = agent.as_ref().and_then(|a| a.avatar_url.clone()).filter(|_| c.show_agent_photos);
         (agent.map(|a| a.name), photo)

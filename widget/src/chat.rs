@@ -72,16 +72,38 @@ impl Deliveries {
     }
 }
 
+/// What the chat was started with.
+struct Setup {
+    /// The site's public settings.
+    config: WidgetConfig,
+    /// The edge API.
+    edge: Edge,
+    /// Where this chat is saved in the page's storage.
+    storage_key: String,
+}
+
+/// Bookkeeping of the background work (not shown, so not reactive).
+#[derive(Default)]
+struct Work {
+    /// When the operator's "typing" disappears (ms since the epoch).
+    typing_until: f64,
+    /// A live (re)join happened and the history has not been fetched since.
+    backfill_due: bool,
+    /// Everything up to this `seq` came from the history. Only history pages move it: a message
+    /// learned from a post's answer or the live connection may be newer than one not seen yet.
+    cursor: i64,
+    /// A step of background work is running.
+    busy: bool,
+    /// Steps started so far.
+    ticks: u64,
+}
+
 /// The chat's state; cheap to copy into closures (every field is a handle).
 #[derive(Clone, Copy)]
 pub struct Chat {
-    /// The site's public settings.
-    pub config: StoredValue<WidgetConfig>,
-    /// Where this chat is saved in the page's storage.
-    storage_key: StoredValue<String>,
+    setup: StoredValue<Setup>,
     /// A link's full-page chat (no launcher, no closing, no starting over).
     pub full_page: bool,
-    edge: StoredValue<Edge>,
     /// Whether the panel is open.
     pub open: RwSignal<bool>,
     /// Where the visitor is.
@@ -105,15 +127,8 @@ pub struct Chat {
     pub typing: RwSignal<Option<String>>,
     /// Whether an operator is present, once the live connection knows.
     pub operators_online: RwSignal<Option<bool>>,
-    typing_until: StoredValue<f64>,
-    /// A live (re)join happened and the history has not been fetched since.
-    backfill_due: StoredValue<bool>,
-    /// Everything up to this `seq` came from the history. Only history pages move it: a message
-    /// learned from a post's answer or the live connection may be newer than one not seen yet.
-    cursor: StoredValue<i64>,
     live: Live,
-    busy: StoredValue<bool>,
-    ticks: StoredValue<u64>,
+    work: StoredValue<Work>,
 }
 
 const TICK: Duration = Duration::from_millis(1000);
@@ -138,10 +153,8 @@ impl Chat {
             saved.session = handed_over;
         }
         let chat = Self {
-            config: StoredValue::new(config),
-            storage_key: StoredValue::new(storage_key),
+            setup: StoredValue::new(Setup { config, edge: Edge::new(api_base), storage_key }),
             full_page,
-            edge: StoredValue::new(Edge::new(api_base)),
             open: RwSignal::new(false),
             stage: RwSignal::new(if saved.session.is_some() { Stage::Chatting } else { Stage::Idle }),
             session: RwSignal::new(saved.session),
@@ -156,12 +169,8 @@ impl Chat {
             announcement: RwSignal::new(String::new()),
             typing: RwSignal::new(None),
             operators_online: RwSignal::new(None),
-            typing_until: StoredValue::new(0.0),
-            backfill_due: StoredValue::new(false),
-            cursor: StoredValue::new(0),
             live: Live::new(),
-            busy: StoredValue::new(false),
-            ticks: StoredValue::new(0),
+            work: StoredValue::new(Work::default()),
         };
         if chat.session.get_untracked().is_some() {
             // Ask for a fresh token first: it also tells whether the session may continue.
@@ -176,9 +185,18 @@ impl Chat {
         chat
     }
 
+    /// Reads the site's public settings.
+    pub fn config<R>(self, read: impl FnOnce(&WidgetConfig) -> R) -> R {
+        self.setup.with_value(|setup| read(&setup.config))
+    }
+
+    fn edge(self) -> Edge {
+        self.setup.with_value(|setup| setup.edge.clone())
+    }
+
     /// Whether the site asks for a pre-chat form.
     pub fn needs_pre_chat(&self) -> bool {
-        self.config.with_value(|c| {
+        self.config(|c| {
             c.require_name || c.require_email || c.require_phone || c.custom_fields.iter().any(|f| f.required)
         })
     }
@@ -198,8 +216,8 @@ impl Chat {
 
     /// Start a session with the pre-chat answers (checked here first, then by the edge).
     pub fn begin(self, mut form: StartSession) {
-        form.site_key = self.config.with_value(|c| c.site_key.clone());
-        if let Err(error) = self.config.with_value(|c| form.validate(c)) {
+        form.site_key = self.config(|c| c.site_key.clone());
+        if let Err(error) = self.config(|c| form.validate(c)) {
             self.form_errors.set(error.fields);
             self.stage.set(Stage::PreChat);
             return;
@@ -208,7 +226,7 @@ impl Chat {
         self.notice.set(None);
         self.stage.set(Stage::Starting);
         spawn_local(async move {
-            match self.edge.get_value().start(&form).await {
+            match self.edge().start(&form).await {
                 Ok(session) => {
                     self.session.set(Some(session));
                     self.stage.set(Stage::Chatting);
@@ -229,7 +247,7 @@ impl Chat {
 
     /// Whether the team is online: operator presence once known, else the settings' answer.
     pub fn online(self) -> bool {
-        self.operators_online.get().unwrap_or_else(|| self.config.with_value(|c| c.is_online))
+        self.operators_online.get().unwrap_or_else(|| self.config(|c| c.is_online))
     }
 
     /// The visitor is typing (`true`) or stopped (`false`); the operator sees it.
@@ -268,14 +286,14 @@ impl Chat {
     pub fn end(self, rating: Option<i64>, feedback: Option<String>) {
         let Some(session) = self.session.get_untracked() else { return self.finish("This chat has ended.") };
         spawn_local(async move {
-            let _ = self.edge.get_value().end(&session.guest_jwt, &EndSession { rating, feedback }).await;
+            let _ = self.edge().end(&session.guest_jwt, &EndSession { rating, feedback }).await;
             self.finish(if rating.is_some() { "Thanks for your feedback!" } else { "This chat has ended." });
         });
     }
 
     /// Forget the ended chat and start a new one.
     pub fn start_over(self) {
-        self.cursor.set_value(0);
+        self.work.update_value(|w| w.cursor = 0);
         self.session.set(None);
         self.messages.set(Vec::new());
         self.outbox.set(Vec::new());
@@ -298,19 +316,21 @@ impl Chat {
 
     fn save(self) {
         let saved = Saved { session: self.session.get_untracked(), outbox: self.outbox.get_untracked() };
-        self.storage_key.with_value(|key| store::save(key, &saved));
+        self.setup.with_value(|setup| store::save(&setup.storage_key, &saved));
     }
 
     /// One step of background work, unless one is still running.
     fn tick(self) {
-        if self.busy.get_value() || self.session.get_untracked().is_none() {
+        if self.work.with_value(|w| w.busy) || self.session.get_untracked().is_none() {
             return;
         }
-        self.busy.set_value(true);
-        self.ticks.update_value(|t| *t += 1);
+        self.work.update_value(|w| {
+            w.busy = true;
+            w.ticks += 1;
+        });
         spawn_local(async move {
             self.step().await;
-            self.busy.set_value(false);
+            self.work.update_value(|w| w.busy = false);
         });
     }
 
@@ -325,19 +345,19 @@ impl Chat {
             self.live.start(self, &session);
         }
         self.deliver_due().await;
-        let polling = !self.live.is_joined() && self.ticks.get_value().is_multiple_of(POLL_EVERY);
-        if (self.backfill_due.get_value() || polling) && self.poll().await {
-            self.backfill_due.set_value(false);
+        let polling = !self.live.is_joined() && self.work.with_value(|w| w.ticks.is_multiple_of(POLL_EVERY));
+        if (self.work.with_value(|w| w.backfill_due) || polling) && self.poll().await {
+            self.work.update_value(|w| w.backfill_due = false);
         }
     }
 
     /// Catch up from the history after every live (re)join, retried each tick until it
     /// succeeds: nothing said while the connection was down is lost.
     pub fn backfill(self) {
-        self.backfill_due.set_value(true);
+        self.work.update_value(|w| w.backfill_due = true);
         spawn_local(async move {
             if self.poll().await {
-                self.backfill_due.set_value(false);
+                self.work.update_value(|w| w.backfill_due = false);
             }
         });
     }
@@ -365,16 +385,16 @@ impl Chat {
 
     /// An operator's typing news; shown for a while unless the settings turn it off.
     pub fn show_typing(self, active: bool, name: Option<String>) {
-        if !active || !self.config.with_value(|c| c.show_typing_indicator) {
+        if !active || !self.config(|c| c.show_typing_indicator) {
             self.typing.set(None);
             return;
         }
-        let name = name.or_else(|| self.config.with_value(|c| c.agent.as_ref().map(|a| a.name.clone())));
+        let name = name.or_else(|| self.config(|c| c.agent.as_ref().map(|a| a.name.clone())));
         self.typing.set(Some(format!("{} is typing…", name.as_deref().unwrap_or("Someone"))));
-        self.typing_until.set_value(js_sys::Date::now() + TYPING_SHOWN_MS as f64);
+        self.work.update_value(|w| w.typing_until = js_sys::Date::now() + TYPING_SHOWN_MS as f64);
         set_timeout(
             move || {
-                if js_sys::Date::now() >= self.typing_until.get_value() {
+                if js_sys::Date::now() >= self.work.with_value(|w| w.typing_until) {
                     self.typing.set(None);
                 }
             },
@@ -384,7 +404,7 @@ impl Chat {
 
     /// A fresh guest token; false when the session cannot continue (or the edge is away).
     async fn refresh(self, session: &Session) -> bool {
-        match self.edge.get_value().refresh(&session.token).await {
+        match self.edge().refresh(&session.token).await {
             Ok(fresh) => {
                 self.live.set_token(&fresh.guest_jwt);
                 self.session.set(Some(fresh));
@@ -412,7 +432,7 @@ impl Chat {
             let Some(session) = self.session.get_untracked() else { return };
             self.set_delivery(item.client_msg_id, Delivery::Sending);
             let body = PostMessage { client_msg_id: item.client_msg_id, content: item.content.clone() };
-            match self.edge.get_value().post(&session.guest_jwt, &body).await {
+            match self.edge().post(&session.guest_jwt, &body).await {
                 Ok(message) => {
                     self.confirm(item.client_msg_id);
                     self.merge(vec![message]);
@@ -457,11 +477,11 @@ impl Chat {
     async fn poll(self) -> bool {
         loop {
             let Some(session) = self.session.get_untracked() else { return false };
-            let after = self.cursor.get_value();
-            match self.edge.get_value().history(&session.guest_jwt, after).await {
+            let after = self.work.with_value(|w| w.cursor);
+            match self.edge().history(&session.guest_jwt, after).await {
                 Ok(page) => {
                     let full = page.messages.len() as i64 >= chat_core::api::MAX_PAGE;
-                    self.cursor.set_value(after.max(page.next_cursor));
+                    self.work.update_value(|w| w.cursor = after.max(page.next_cursor));
                     self.merge(page.messages);
                     if !full {
                         return true;

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 #[component]
 pub fn PreChatForm(chat: Chat) -> impl IntoView {
     let (name, email, phone, custom) =
-        chat.config.with_value(|c| (c.require_name, c.require_email, c.require_phone, c.custom_fields.clone()));
+        chat.config(|c| (c.require_name, c.require_email, c.require_phone, c.custom_fields.clone()));
     let values = RwSignal::new(BTreeMap::<String, String>::new());
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
