@@ -229,6 +229,10 @@ test("ending the chat asks for a rating and records it", async () => {
   await page.locator("[data-testid=chat-star-4]").click();
   assert.equal(await page.locator("input#chat-star-4").isChecked(), true, "the fourth star is chosen");
   assert.equal(await page.locator("input#chat-star-5").isChecked(), false);
+  const filled = await page.locator("label.star").evaluateAll((stars) => stars.map((s) => getComputedStyle(s).color));
+  assert.equal(new Set(filled.slice(0, 4)).size, 1, "stars one to four look alike");
+  assert.notEqual(filled[3], filled[4], "the fifth star is not filled");
+  await page.screenshot({ path: `${artifacts}/chat-rating.png` });
   await page.locator("[data-testid=chat-feedback]").fill("Quick and friendly");
   await page.locator("[data-testid=chat-send-rating]").click();
   await page.locator("[data-testid=chat-notice] >> text=Thanks for your feedback!").waitFor();
