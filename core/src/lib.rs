@@ -7,6 +7,7 @@
 pub mod api;
 pub mod claims;
 pub mod error;
+pub mod json;
 pub mod limits;
 pub mod links;
 pub mod realtime;

@@ -142,9 +142,9 @@ impl WidgetState {
             site_key: String,
             enabled: bool,
         }
-        let probe: Probe = serde_json::from_str(text)?;
+        let probe: Probe = crate::json::from_str(text)?;
         if probe.enabled {
-            Ok(Self::Enabled(Box::new(serde_json::from_str(text)?)))
+            Ok(Self::Enabled(Box::new(crate::json::from_str(text)?)))
         } else {
             Ok(Self::Disabled { site_key: probe.site_key, enabled: false })
         }

@@ -49,7 +49,7 @@ fn main() {
         open: full_page || attribute("data-open") == "1",
         storage_key,
         full_page,
-        session: serde_json::from_str(&attribute("data-session")).ok(),
+        session: chat_core::json::from_str(&attribute("data-session")).ok(),
     };
     leptos::mount::mount_to(mount_point, move || app::App(app::AppProps { start })).forget();
     if let Some(stub) = root.get_element_by_id("chat-launcher-stub") {

@@ -43,7 +43,7 @@ impl Payload {
 
     /// The payload as `T`, or `None` when it does not have that shape.
     pub fn decode<T: DeserializeOwned>(&self) -> Option<T> {
-        serde_json::from_str(&self.0).ok()
+        crate::json::from_str(&self.0).ok()
     }
 }
 
@@ -384,7 +384,7 @@ impl Client {
 
     /// A text frame from the server.
     pub fn receive_text(&mut self, text: &str) -> Vec<Event> {
-        let Ok(Incoming(join_ref, reference, topic, event, payload)) = serde_json::from_str(text) else {
+        let Ok(Incoming(join_ref, reference, topic, event, payload)) = crate::json::from_str(text) else {
             return Vec::new();
         };
         if topic == "phoenix" {
@@ -401,7 +401,7 @@ impl Client {
         let raw = || Payload::new(payload.get());
         let event = match event.as_str() {
             "phx_reply" if reference.is_some() && reference == channel.join_ref => {
-                match serde_json::from_str::<Reply>(payload.get()) {
+                match crate::json::from_str::<Reply>(payload.get()) {
                     Ok(reply) if reply.status == "ok" => {
                         channel.state = State::Joined;
                         channel.refusals = 0;
@@ -425,7 +425,7 @@ impl Client {
                 Event::JoinRefused { topic, reason: "channel error".into() }
             }
             "broadcast" => {
-                let Ok(broadcast) = serde_json::from_str::<TextBroadcast>(payload.get()) else { return Vec::new() };
+                let Ok(broadcast) = crate::json::from_str::<TextBroadcast>(payload.get()) else { return Vec::new() };
                 let payload = Payload::new(broadcast.payload.map_or("null", RawValue::get));
                 Event::Broadcast { topic, event: broadcast.event, payload }
             }
