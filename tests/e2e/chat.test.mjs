@@ -89,6 +89,9 @@ test("pre-chat form validates inline, then the visitor chats and sees the operat
   assert.equal(await link.getAttribute("href"), "https://example.com/help");
   assert.equal(await link.getAttribute("rel"), "noopener noreferrer");
   assert.equal(await reply.locator("script").count(), 0);
+  const fontSize = (bubble) => bubble.locator(".text").evaluate((el) => getComputedStyle(el).fontSize);
+  const own = page.locator("[data-testid=chat-message][data-sender=customer]").first();
+  assert.equal(await fontSize(reply), await fontSize(own), "an operator's message is as large as the visitor's");
   assert.match(await page.locator("[data-testid=chat-announcer]").textContent(), /New message: Hi Ann!/);
 
   // Near the limit the composer counts characters.
