@@ -8,8 +8,9 @@ use std::fmt;
 /// The SQL functions raise the same codes (as the error message), so one list serves both.
 ///
 /// Adding a code is fine; renaming or removing one breaks clients.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+///
+/// On the wire a code is its [`ErrorCode::as_str`] name (the one list of names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
     /// The request is malformed (bad JSON, wrong types).
     BadRequest,
@@ -178,9 +179,23 @@ impl ErrorCode {
         }
     }
 
-    /// The code a SQL refusal names (`public.refuse(code, ...)`), if it is one of ours.
-    pub fn from_refusal(code: &str) -> Option<Self> {
+    /// The code named `code` (on the wire, or in a SQL refusal: `public.refuse(code, ...)`), if
+    /// it is one of ours.
+    pub fn from_code(code: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|c| c.as_str() == code)
+    }
+}
+
+impl Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ErrorCode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let code = std::borrow::Cow::<str>::deserialize(deserializer)?;
+        Self::from_code(&code).ok_or_else(|| serde::de::Error::custom("unknown error code"))
     }
 }
 
@@ -251,10 +266,15 @@ mod tests {
     fn as_str_matches_serde_name_and_every_status_is_an_error() {
         for code in ErrorCode::ALL {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
-            assert_eq!(ErrorCode::from_refusal(code.as_str()), Some(code));
+            assert_eq!(ErrorCode::from_code(code.as_str()), Some(code));
             assert!((400..600).contains(&code.status()));
         }
-        assert_eq!(ErrorCode::from_refusal("no_such_code"), None);
+        assert_eq!(ErrorCode::from_code("no_such_code"), None);
+        assert_eq!(serde_json::from_str::<ErrorCode>(r#""rate_limited""#).unwrap(), ErrorCode::RateLimited);
+        assert_eq!(crate::json::from_str::<ErrorCode>(r#""link_\u0066ull""#).unwrap(), ErrorCode::LinkFull);
+        assert!(serde_json::from_str::<ErrorCode>(r#""no_such_code""#).is_err());
+        let distinct: std::collections::HashSet<_> = ErrorCode::ALL.iter().collect();
+        assert_eq!(distinct.len(), ErrorCode::ALL.len(), "ALL names every code once");
     }
 
     #[test]
@@ -285,7 +305,7 @@ mod tests {
             let sql = std::fs::read_to_string(entry.path()).unwrap();
             for part in sql.split("public.refuse('").skip(1) {
                 let code = part.split('\'').next().unwrap();
-                assert!(ErrorCode::from_refusal(code).is_some(), "{code} in {:?}", entry.file_name());
+                assert!(ErrorCode::from_code(code).is_some(), "{code} in {:?}", entry.file_name());
             }
         }
     }

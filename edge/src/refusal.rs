@@ -20,7 +20,7 @@ pub fn from_postgrest(status: u16, body: &str) -> ApiError {
     let Ok(error) = serde_json::from_str::<PostgrestError>(body) else {
         return upstream(format!("the database API answered {status}"));
     };
-    let refusal = error.message.as_deref().and_then(ErrorCode::from_refusal);
+    let refusal = error.message.as_deref().and_then(ErrorCode::from_code);
     match (error.code.as_deref(), refusal) {
         (Some("P0001"), Some(code)) => {
             let message = error.details.filter(|d| !d.is_empty()).unwrap_or_else(|| code.as_str().replace('_', " "));
