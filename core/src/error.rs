@@ -275,6 +275,11 @@ mod tests {
         assert!(serde_json::from_str::<ErrorCode>(r#""no_such_code""#).is_err());
         let distinct: std::collections::HashSet<_> = ErrorCode::ALL.iter().collect();
         assert_eq!(distinct.len(), ErrorCode::ALL.len(), "ALL names every code once");
+        // ALL is the one list the wire names are read from: in declaration order, up to the last code.
+        for (index, code) in ErrorCode::ALL.into_iter().enumerate() {
+            assert_eq!(code as usize, index, "{code} is out of declaration order in ALL");
+        }
+        assert_eq!(ErrorCode::ALL.len(), ErrorCode::Internal as usize + 1);
     }
 
     #[test]

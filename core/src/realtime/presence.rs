@@ -84,7 +84,7 @@ impl Presence {
         let Diff { joins, leaves } = payload.decode().unwrap_or_default();
         let listed = |refs: &Refs, meta: &(String, String)| refs.0.iter().any(|listed| listed.1 == meta.1);
         self.metas.retain(|meta| !listed(&joins, meta));
-        self.metas.extend(joins.0.iter().cloned());
+        self.metas.extend(joins.0);
         self.metas.retain(|meta| !listed(&leaves, meta));
     }
 
