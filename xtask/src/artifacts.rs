@@ -23,15 +23,8 @@ pub fn build(root: &Path, tools: &Tools) -> Result<PathBuf> {
                 .envs(widget_build_env(root)),
         )
     })?;
-    timed("widget JS glue (esbuild --minify)", || {
-        // Trunk's own minifier fails on wasm-bindgen 0.2.130's glue; esbuild does not.
-        let glue = root.join("target/widget-dist/chat-widget.js");
-        run_visible(
-            Command::new(tools.npm_bin.join("esbuild"))
-                .arg(&glue)
-                .args(["--minify", "--format=esm", "--log-level=warning", "--allow-overwrite"])
-                .arg(format!("--outfile={}", glue.display())),
-        )
+    timed("widget bundle (wasm-opt, JS glue, esbuild)", || {
+        crate::widget_bundle::shrink(&root.join("target/widget-dist"), tools)
     })?;
     timed("edge assets", || assemble_assets(root, tools))?;
     timed("edge (worker-build, wasm)", || {

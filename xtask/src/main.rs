@@ -14,6 +14,7 @@ mod setup;
 mod stack;
 mod test;
 mod tidy;
+mod widget_bundle;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
