@@ -95,7 +95,10 @@ test("pre-chat form validates inline, then the visitor chats and sees the operat
   assert.match(await page.locator("[data-testid=chat-announcer]").textContent(), /New message: Hi Ann!/);
 
   // Near the limit the composer counts characters.
+  await page.locator("[data-testid=chat-input]").fill("x".repeat(4499));
+  assert.equal(await page.locator("[data-testid=chat-counter]").isVisible(), false, "no counter far from the limit");
   await page.locator("[data-testid=chat-input]").fill("x".repeat(4600));
+  assert.equal(await page.locator("[data-testid=chat-counter]").isVisible(), true);
   assert.equal(await page.locator("[data-testid=chat-counter]").textContent(), "4600/5000");
   await page.locator("[data-testid=chat-input]").fill("");
   await page.screenshot({ path: `${artifacts}/chat.png` });
@@ -106,10 +109,10 @@ test("pre-chat form validates inline, then the visitor chats and sees the operat
     method: "POST",
     body: { conversation_id: session.conversation_id, site_id: DEMO_SITE_ID, sender_type: "operator", sender_user_id: DEMO_OWNER_ID, content: "Still there?" },
   });
-  await page.locator("[data-testid=chat-unread]").waitFor({ timeout: 5_000 });
+  await page.locator("[data-testid=chat-unread]").waitFor({ state: "visible", timeout: 5_000 });
   assert.equal(await page.locator("[data-testid=chat-unread]").textContent(), "1");
   await page.locator("[data-testid=chat-launcher]").click();
-  assert.equal(await page.locator("[data-testid=chat-unread]").count(), 0);
+  assert.equal(await page.locator("[data-testid=chat-unread]").isVisible(), false, "opening clears the badge");
   assert.deepEqual(dialogs, []);
 
   // Reload: the conversation continues.

@@ -90,14 +90,14 @@ test("typing shows on both sides, replies arrive live without polling, presence 
   await insertReply(session.conversation_id, "Your order ships today");
   await page.locator('[data-testid=chat-message][data-sender=operator] >> text="Your order ships today"').waitFor({ timeout: 3_000 });
   console.log(`operator reply shown live after ${Date.now() - sent} ms`);
-  assert.equal(await indicator.count(), 0, "the reply clears the typing indicator");
+  assert.equal(await indicator.isVisible(), false, "the reply clears the typing indicator");
   assert.equal(history.length, before, "the reply came over Realtime, not from polling");
 
   // Without news, "typing" disappears after 6 s.
   await conversation.send({ type: "broadcast", event: "typing", payload: { typing: true, sender: "operator", name: "Maya" } });
   await indicator.waitFor({ timeout: 3_000 });
   const shown = Date.now();
-  await indicator.waitFor({ state: "detached", timeout: 8_000 });
+  await indicator.waitFor({ state: "hidden", timeout: 8_000 });
   const hiddenAfter = Date.now() - shown;
   assert.ok(hiddenAfter > 5_000, `hidden after ${hiddenAfter} ms`);
 });
@@ -125,7 +125,7 @@ test("without a live connection the widget polls, and typing stays hidden when t
   await other.locator("[data-testid=chat-status]").filter({ hasText: "We're online" }).waitFor({ timeout: 5_000 });
   await conversation.send({ type: "broadcast", event: "typing", payload: { typing: true, sender: "operator", name: "Maya" } });
   await other.waitForTimeout(1_000);
-  assert.equal(await other.locator("[data-testid=chat-typing]").count(), 0);
+  assert.equal(await other.locator("[data-testid=chat-typing]").isVisible(), false);
   await presence.untrack();
   await setDemoSettings({ show_typing_indicator: true });
 });

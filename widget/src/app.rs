@@ -92,12 +92,8 @@ fn Widget(chat: Chat) -> impl IntoView {
                 on:click=move |_| if chat.open.get_untracked() { close() } else { chat.open_panel() }
             >
                 <span class="icon" inner_html=CHAT_ICON></span>
-                {move || {
-                    let unread = chat.unread.get();
-                    (unread > 0).then(|| view! {
-                        <span class="badge" data-testid="chat-unread" aria-label=format!("{unread} unread")>{unread}</span>
-                    })
-                }}
+                <span class="badge" data-testid="chat-unread" hidden=move || chat.unread.get() == 0
+                    aria-label=move || format!("{} unread", chat.unread.get())>{move || chat.unread.get().to_string()}</span>
             </button>
             <div class="sr-only" aria-live="polite" data-testid="chat-announcer">{move || chat.announcement.get()}</div>
         </div>
@@ -151,9 +147,8 @@ fn Panel(chat: Chat, close: impl Fn() + Copy + Send + Sync + 'static) -> impl In
                         {move || if chat.online() { "We're online" } else { "We're away" }}
                     </span>
                 </div>
-                {move || (chat.stage.get() == Stage::Chatting).then(|| view! {
-                    <button class="text-button" data-testid="chat-end" on:click=move |_| chat.ask_rating()>"End chat"</button>
-                })}
+                <button class="text-button" data-testid="chat-end" hidden=move || chat.stage.get() != Stage::Chatting
+                    on:click=move |_| chat.ask_rating()>"End chat"</button>
                 {(!chat.full_page).then(|| view! {
                     <button class="icon-button" aria-label="Close chat" data-testid="chat-close" on:click=move |_| close()>
                         <span class="icon" inner_html=CLOSE_ICON></span>
@@ -167,9 +162,9 @@ fn Panel(chat: Chat, close: impl Fn() + Copy + Send + Sync + 'static) -> impl In
                 PanelView::Rating => Either::Left(Either::Right(view! { <div class="body"><RatingForm chat /></div> })),
                 PanelView::Conversation => Either::Right(view! {
                     <MessageList chat greeting=if online { welcome.clone() } else { offline.clone() } />
-                    {move || chat.typing.get().map(|label| view! {
-                        <p class="typing" data-testid="chat-typing"><span class="dots" aria-hidden="true"><i></i><i></i><i></i></span>{label}</p>
-                    })}
+                    <p class="typing" data-testid="chat-typing" hidden=move || chat.typing.with(Option::is_none)>
+                        <span class="dots" aria-hidden="true"><i></i><i></i><i></i></span>{move || chat.typing.get().unwrap_or_default()}
+                    </p>
                     <Composer chat />
                 }),
             }}

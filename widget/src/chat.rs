@@ -50,26 +50,16 @@ pub enum Delivery {
     Failed(String),
 }
 
-/// The delivery state of each outbox message (a handful at most, so a list).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Deliveries(Vec<(Uuid, Delivery)>);
+/// Not confirmed yet, and due now.
+const DUE_NOW: Delivery = Delivery::Retrying { due: 0.0, attempts: 0 };
 
-impl Deliveries {
-    /// The state of message `id`, if it is waiting.
-    pub fn get(&self, id: &Uuid) -> Option<&Delivery> {
-        self.0.iter().find(|(i, _)| i == id).map(|(_, d)| d)
-    }
-
-    fn insert(&mut self, id: Uuid, delivery: Delivery) {
-        match self.0.iter_mut().find(|(i, _)| *i == id) {
-            Some(entry) => entry.1 = delivery,
-            None => self.0.push((id, delivery)),
-        }
-    }
-
-    fn remove(&mut self, id: &Uuid) {
-        self.0.retain(|(i, _)| i != id);
-    }
+/// A message the visitor wrote that the edge has not confirmed yet, and how its delivery goes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pending {
+    /// The message, as saved in the outbox.
+    pub message: Outgoing,
+    /// How its delivery is going.
+    pub delivery: Delivery,
 }
 
 /// What the chat was started with.
@@ -82,9 +72,11 @@ struct Setup {
     storage_key: String,
 }
 
-/// Bookkeeping of the background work (not shown, so not reactive).
+/// The session and the bookkeeping of the background work (not shown, so not reactive).
 #[derive(Default)]
 struct Work {
+    /// The current session, if any.
+    session: Option<Session>,
     /// When the operator's "typing" disappears (ms since the epoch).
     typing_until: f64,
     /// A live (re)join happened and the history has not been fetched since.
@@ -108,13 +100,10 @@ pub struct Chat {
     pub open: RwSignal<bool>,
     /// Where the visitor is.
     pub stage: RwSignal<Stage>,
-    session: RwSignal<Option<Session>>,
     /// Confirmed messages, in order.
     pub messages: RwSignal<Vec<Message>>,
-    /// Messages written but not confirmed, oldest first.
-    pub outbox: RwSignal<Vec<Outgoing>>,
-    /// The delivery state of each outbox message.
-    pub delivery: RwSignal<Deliveries>,
+    /// Messages written but not confirmed, oldest first, with their delivery state.
+    pub outbox: RwSignal<Vec<Pending>>,
     /// New messages while the panel was closed.
     pub unread: RwSignal<u32>,
     /// Per-field problems of the pre-chat form.
@@ -157,12 +146,10 @@ impl Chat {
             full_page,
             open: RwSignal::new(false),
             stage: RwSignal::new(if saved.session.is_some() { Stage::Chatting } else { Stage::Idle }),
-            session: RwSignal::new(saved.session),
             messages: RwSignal::new(Vec::new()),
-            delivery: RwSignal::new(Deliveries(
-                saved.outbox.iter().map(|o| (o.client_msg_id, Delivery::Retrying { due: 0.0, attempts: 0 })).collect(),
-            )),
-            outbox: RwSignal::new(saved.outbox),
+            outbox: RwSignal::new(
+                saved.outbox.into_iter().map(|message| Pending { message, delivery: DUE_NOW }).collect(),
+            ),
             unread: RwSignal::new(0),
             form_errors: RwSignal::new(BTreeMap::new()),
             notice: RwSignal::new(None),
@@ -170,16 +157,10 @@ impl Chat {
             typing: RwSignal::new(None),
             operators_online: RwSignal::new(None),
             live: Live::new(),
-            work: StoredValue::new(Work::default()),
+            work: StoredValue::new(Work { session: saved.session, ..Work::default() }),
         };
-        if chat.session.get_untracked().is_some() {
-            // Ask for a fresh token first: it also tells whether the session may continue.
-            chat.session.update(|s| {
-                if let Some(s) = s {
-                    s.expires_at = 0;
-                }
-            });
-        }
+        // Ask for a fresh token first: it also tells whether the session may continue.
+        chat.expire_token();
         set_interval(move || chat.tick(), TICK);
         chat.tick();
         chat
@@ -228,7 +209,7 @@ impl Chat {
         spawn_local(async move {
             match self.edge().start(&form).await {
                 Ok(session) => {
-                    self.session.set(Some(session));
+                    self.set_session(Some(session));
                     self.stage.set(Stage::Chatting);
                     self.save();
                     self.tick();
@@ -260,10 +241,8 @@ impl Chat {
         let message = PostMessage { client_msg_id: Uuid::new_v4(), content };
         message.validate()?;
         self.live.typing(false);
-        self.outbox.update(|o| o.push(Outgoing { client_msg_id: message.client_msg_id, content: message.content }));
-        self.delivery.update(|d| {
-            d.insert(message.client_msg_id, Delivery::Retrying { due: 0.0, attempts: 0 });
-        });
+        let message = Outgoing { client_msg_id: message.client_msg_id, content: message.content };
+        self.outbox.update(|o| o.push(Pending { message, delivery: DUE_NOW }));
         self.save();
         self.tick();
         Ok(())
@@ -271,9 +250,7 @@ impl Chat {
 
     /// Try a failed message again now.
     pub fn retry(self, id: Uuid) {
-        self.delivery.update(|d| {
-            d.insert(id, Delivery::Retrying { due: 0.0, attempts: 0 });
-        });
+        self.set_delivery(id, DUE_NOW);
         self.tick();
     }
 
@@ -284,7 +261,7 @@ impl Chat {
 
     /// End the chat with an optional rating and feedback.
     pub fn end(self, rating: Option<i64>, feedback: Option<String>) {
-        let Some(session) = self.session.get_untracked() else { return self.finish("This chat has ended.") };
+        let Some(session) = self.session() else { return self.finish("This chat has ended.") };
         spawn_local(async move {
             let _ = self.edge().end(&session.guest_jwt, &EndSession { rating, feedback }).await;
             self.finish(if rating.is_some() { "Thanks for your feedback!" } else { "This chat has ended." });
@@ -294,10 +271,9 @@ impl Chat {
     /// Forget the ended chat and start a new one.
     pub fn start_over(self) {
         self.work.update_value(|w| w.cursor = 0);
-        self.session.set(None);
+        self.set_session(None);
         self.messages.set(Vec::new());
         self.outbox.set(Vec::new());
-        self.delivery.set(Deliveries::default());
         self.notice.set(None);
         self.stage.set(Stage::Idle);
         self.save();
@@ -308,20 +284,38 @@ impl Chat {
         self.live.stop();
         self.typing.set(None);
         self.operators_online.set(None);
-        self.session.set(None);
+        self.set_session(None);
         self.notice.set(Some(notice.to_string()));
         self.stage.set(Stage::Ended);
         self.save();
     }
 
+    fn session(self) -> Option<Session> {
+        self.work.with_value(|w| w.session.clone())
+    }
+
+    fn set_session(self, session: Option<Session>) {
+        self.work.update_value(|w| w.session = session);
+    }
+
+    /// Treat the guest token as expired, so the next step refreshes it first.
+    fn expire_token(self) {
+        self.work.update_value(|w| {
+            if let Some(session) = &mut w.session {
+                session.expires_at = 0;
+            }
+        });
+    }
+
     fn save(self) {
-        let saved = Saved { session: self.session.get_untracked(), outbox: self.outbox.get_untracked() };
+        let outbox = self.outbox.with_untracked(|o| o.iter().map(|p| p.message.clone()).collect());
+        let saved = Saved { session: self.session(), outbox };
         self.setup.with_value(|setup| store::save(&setup.storage_key, &saved));
     }
 
     /// One step of background work, unless one is still running.
     fn tick(self) {
-        if self.work.with_value(|w| w.busy) || self.session.get_untracked().is_none() {
+        if self.work.with_value(|w| w.busy || w.session.is_none()) {
             return;
         }
         self.work.update_value(|w| {
@@ -335,13 +329,13 @@ impl Chat {
     }
 
     async fn step(self) {
-        let Some(session) = self.session.get_untracked() else { return };
+        let Some(session) = self.session() else { return };
         if (session.expires_at as f64) * 1000.0 - js_sys::Date::now() < REFRESH_BEFORE_MS
             && !self.refresh(&session).await
         {
             return;
         }
-        if let Some(session) = self.session.get_untracked() {
+        if let Some(session) = self.session() {
             self.live.start(self, &session);
         }
         self.deliver_due().await;
@@ -407,7 +401,7 @@ impl Chat {
         match self.edge().refresh(&session.token).await {
             Ok(fresh) => {
                 self.live.set_token(&fresh.guest_jwt);
-                self.session.set(Some(fresh));
+                self.set_session(Some(fresh));
                 self.stage.update(|s| {
                     if *s == Stage::Idle {
                         *s = Stage::Chatting;
@@ -426,10 +420,14 @@ impl Chat {
 
     async fn deliver_due(self) {
         let now = js_sys::Date::now();
-        let due: Vec<Outgoing> =
-            self.outbox.get_untracked().into_iter().filter(|o| self.is_due(o.client_msg_id, now)).collect();
+        let due: Vec<Outgoing> = self.outbox.with_untracked(|o| {
+            o.iter()
+                .filter(|p| matches!(p.delivery, Delivery::Retrying { due, .. } if due <= now))
+                .map(|p| p.message.clone())
+                .collect()
+        });
         for item in due {
-            let Some(session) = self.session.get_untracked() else { return };
+            let Some(session) = self.session() else { return };
             self.set_delivery(item.client_msg_id, Delivery::Sending);
             let body = PostMessage { client_msg_id: item.client_msg_id, content: item.content.clone() };
             match self.edge().post(&session.guest_jwt, &body).await {
@@ -448,11 +446,7 @@ impl Chat {
                         ErrorCode::UpstreamUnavailable | ErrorCode::Internal => retrying(backoff, attempts),
                         ErrorCode::RateLimited => retrying(f64::from(error.retry_after.unwrap_or(5) * 1000), attempts),
                         ErrorCode::Unauthorized => {
-                            self.session.update(|s| {
-                                if let Some(s) = s {
-                                    s.expires_at = 0;
-                                }
-                            });
+                            self.expire_token();
                             retrying(0.0, attempts)
                         }
                         _ if session_over(&error) => {
@@ -476,7 +470,7 @@ impl Chat {
     /// Fetches everything after the newest message; true once caught up.
     async fn poll(self) -> bool {
         loop {
-            let Some(session) = self.session.get_untracked() else { return false };
+            let Some(session) = self.session() else { return false };
             let after = self.work.with_value(|w| w.cursor);
             match self.edge().history(&session.guest_jwt, after).await {
                 Ok(page) => {
@@ -488,11 +482,7 @@ impl Chat {
                     }
                 }
                 Err(error) if error.code == ErrorCode::Unauthorized => {
-                    self.session.update(|s| {
-                        if let Some(s) = s {
-                            s.expires_at = 0;
-                        }
-                    });
+                    self.expire_token();
                     return false;
                 }
                 Err(_) => return false,
@@ -527,33 +517,24 @@ impl Chat {
     }
 
     fn confirm(self, id: Uuid) {
-        if self.outbox.with_untracked(|o| o.iter().any(|m| m.client_msg_id == id)) {
-            self.outbox.update(|o| o.retain(|m| m.client_msg_id != id));
-            self.delivery.update(|d| {
-                d.remove(&id);
-            });
+        if self.outbox.with_untracked(|o| o.iter().any(|p| p.message.client_msg_id == id)) {
+            self.outbox.update(|o| o.retain(|p| p.message.client_msg_id != id));
             self.save();
         }
     }
 
     fn set_delivery(self, id: Uuid, delivery: Delivery) {
-        self.delivery.update(|d| {
-            d.insert(id, delivery);
+        self.outbox.update(|o| {
+            if let Some(pending) = o.iter_mut().find(|p| p.message.client_msg_id == id) {
+                pending.delivery = delivery;
+            }
         });
     }
 
     fn attempts(self, id: Uuid) -> u32 {
-        self.delivery.with_untracked(|d| match d.get(&id) {
-            Some(Delivery::Retrying { attempts, .. }) => *attempts,
+        self.outbox.with_untracked(|o| match o.iter().find(|p| p.message.client_msg_id == id) {
+            Some(Pending { delivery: Delivery::Retrying { attempts, .. }, .. }) => *attempts,
             _ => 0,
-        })
-    }
-
-    fn is_due(self, id: Uuid, now: f64) -> bool {
-        self.delivery.with_untracked(|d| match d.get(&id) {
-            Some(Delivery::Retrying { due, .. }) => *due <= now,
-            Some(Delivery::Sending) | Some(Delivery::Failed(_)) => false,
-            None => true,
         })
     }
 }

@@ -1,8 +1,7 @@
 //! The conversation: message bubbles (text only; links in agent messages become anchors) with
 //! their delivery state, and the composer.
 
-use crate::chat::{Chat, Delivery, Stage, friendly};
-use crate::store::Outgoing;
+use crate::chat::{Chat, Delivery, Pending, Stage, friendly};
 use chat_core::api::{Message, SenderType};
 use chat_core::text::{Segment, segments};
 use leptos::either::Either;
@@ -35,16 +34,13 @@ pub fn MessageList(chat: Chat, greeting: String) -> impl IntoView {
             // Re-rendered in place on every change (a chat's few hundred bubbles at most): smaller
             // than a keyed <For>, and a bubble that moves keeps nothing but its text anyway.
             {move || rows(chat).into_iter().map(|row| view! { <Bubble chat row /> }).collect_view()}
-            {move || chat.notice.get().map(|notice| view! {
-                <div class="notice" role="status" data-testid="chat-notice">
-                    <p>{notice}</p>
-                    {move || (chat.stage.get() == Stage::Ended).then(|| view! {
-                        {(!chat.full_page).then(|| view! {
-                            <button class="text-button" data-testid="chat-new" on:click=move |_| chat.start_over()>"Start a new chat"</button>
-                        })}
-                    })}
-                </div>
-            })}
+            <div class="notice" role="status" data-testid="chat-notice" hidden=move || chat.notice.with(Option::is_none)>
+                <p>{move || chat.notice.get().unwrap_or_default()}</p>
+                {(!chat.full_page).then(|| view! {
+                    <button class="text-button" data-testid="chat-new" hidden=move || chat.stage.get() != Stage::Ended
+                        on:click=move |_| chat.start_over()>"Start a new chat"</button>
+                })}
+            </div>
         </div>
     }
 }
@@ -53,7 +49,7 @@ pub fn MessageList(chat: Chat, greeting: String) -> impl IntoView {
 #[derive(Clone)]
 enum Row {
     Sent(Message),
-    Unsent(Outgoing),
+    Unsent(Pending),
 }
 
 /// Confirmed messages in order, then the visitor's unconfirmed ones.
@@ -69,47 +65,48 @@ fn rows(chat: Chat) -> Vec<Row> {
 fn Bubble(chat: Chat, row: Row) -> impl IntoView {
     let (sender_type, content, created_at, pending) = match row {
         Row::Sent(message) => (message.sender_type, message.content, Some(message.created_at), None),
-        Row::Unsent(item) => (SenderType::Customer, item.content, None, Some(item.client_msg_id)),
+        Row::Unsent(item) => {
+            (SenderType::Customer, item.message.content, None, Some((item.message.client_msg_id, item.delivery)))
+        }
     };
-    let (class, who, sender) = match (sender_type, pending) {
-        (SenderType::Customer, Some(_)) => ("bubble own pending", "You", "customer"),
-        (SenderType::Customer, None) => ("bubble own", "You", "customer"),
+    let unsent = pending.is_some();
+    let (class, who, sender) = match (sender_type, unsent) {
+        (SenderType::Customer, true) => ("bubble own pending", "You", "customer"),
+        (SenderType::Customer, false) => ("bubble own", "You", "customer"),
         (SenderType::Operator, _) => ("bubble agent", "Agent", "operator"),
         (SenderType::Ai, _) => ("bubble automatic", "Automatic answer", "ai"),
         (SenderType::System, _) => ("bubble system", "Notice", "system"),
     };
     let linkable = matches!(sender_type, SenderType::Operator | SenderType::Ai);
     view! {
-        <div class=class data-testid="chat-message" data-sender=sender data-pending=pending.map(|_| "true")>
+        <div class=class data-testid="chat-message" data-sender=sender data-pending=unsent.then_some("true")>
             <span class="sr-only">{who}": "</span>
             <p class="text">{render_text(&content, linkable)}</p>
-            <span class="meta" data-testid=pending.map(|_| "chat-delivery")>
+            <span class="meta" data-testid=unsent.then_some("chat-delivery")>
                 {created_at.map(|at| {
                     let time = clock(&at);
                     view! { <time datetime=at>{time}</time> }
                 })}
-                {pending.map(|id| view! { <DeliveryState chat id /> })}
+                {pending.map(|(id, delivery)| view! { <DeliveryState chat id delivery /> })}
             </span>
         </div>
     }
 }
 
-/// "Sending…", or why it is not delivered yet and a button to try again now.
+/// "Sending…", or why it is not delivered yet and a button to try again now. The list is
+/// drawn again whenever the outbox changes, so this is drawn from the state it has now.
 #[component]
-fn DeliveryState(chat: Chat, id: Uuid) -> impl IntoView {
-    let state = move || {
-        chat.delivery.with(|d| match d.get(&id) {
-            Some(Delivery::Failed(reason)) => (format!("Not sent: {reason} "), "Retry"),
-            Some(Delivery::Retrying { attempts, .. }) if *attempts > 0 => {
-                ("Not delivered yet, retrying… ".to_string(), "Retry now")
-            }
-            _ => ("Sending…".to_string(), ""),
-        })
+fn DeliveryState(chat: Chat, id: Uuid, delivery: Delivery) -> impl IntoView {
+    let (state, action) = match delivery {
+        Delivery::Failed(reason) => (format!("Not sent: {reason} "), "Retry"),
+        Delivery::Retrying { attempts, .. } if attempts > 0 => {
+            ("Not delivered yet, retrying… ".to_string(), "Retry now")
+        }
+        _ => ("Sending…".to_string(), ""),
     };
     view! {
-        <span class:failed=move || !state().1.is_empty()>{move || state().0}</span>
-        <button class="text-button" data-testid="chat-retry" hidden=move || state().1.is_empty()
-            on:click=move |_| chat.retry(id)>{move || state().1}</button>
+        <span class=if action.is_empty() { "" } else { "failed" }>{state}</span>
+        <button class="text-button" data-testid="chat-retry" hidden=action.is_empty() on:click=move |_| chat.retry(id)>{action}</button>
     }
 }
 
@@ -186,17 +183,14 @@ pub fn Composer(chat: Chat) -> impl IntoView {
                     }
                 }
             ></textarea>
-            {move || {
-                let length = length();
-                (length >= COUNTER_FROM).then(|| view! {
-                    <span class="counter" data-testid="chat-counter" aria-live="polite">{format!("{length}/{MAX_CHARS}")}</span>
-                })
-            }}
+            <span class="counter" data-testid="chat-counter" aria-live="polite" hidden=move || length() < COUNTER_FROM>
+                {move || format!("{}/{MAX_CHARS}", length())}
+            </span>
             <button type="submit" class="send" aria-label="Send" data-testid="chat-send"
                 prop:disabled=move || !enabled() || text.with(|t| t.trim().is_empty())>
                 <span class="icon" inner_html=SEND_ICON></span>
             </button>
-            {move || problem.get().map(|p| view! { <p class="problem" role="alert">{p}</p> })}
+            <p class="problem" role="alert" hidden=move || problem.with(Option::is_none)>{move || problem.get().unwrap_or_default()}</p>
         </form>
     }
 }

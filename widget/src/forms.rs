@@ -52,10 +52,10 @@ pub fn PreChatForm(chat: Chat) -> impl IntoView {
                         aria-describedby=error_id.clone()
                         on:input=move |ev| values.update(|v| { v.insert(k2.clone(), event_target_value(&ev)); })
                     />
-                    <span class="field-error" id=error_id role="alert">{move || chat.form_errors.with(|e| e.get(&k3).cloned())}</span>
+                    <span class="field-error" id=error_id role="alert">{move || chat.form_errors.with(|e| e.get(&k3).cloned().unwrap_or_default())}</span>
                 }
             }).collect_view()}
-            {move || chat.notice.get().map(|n| view! { <p class="problem" role="alert">{n}</p> })}
+            <p class="problem" role="alert" hidden=move || chat.notice.with(Option::is_none)>{move || chat.notice.get().unwrap_or_default()}</p>
             <button type="submit" class="primary" data-testid="chat-start" prop:disabled=starting>
                 {move || if starting() { "Starting…" } else { "Start chat" }}
             </button>

@@ -270,7 +270,7 @@ fn send(socket: &WebSocket, frames: Vec<Outgoing>) {
     for frame in frames {
         let _ = match frame {
             Outgoing::Text(text) => socket.send_with_str(&text),
-            Outgoing::Binary(mut bytes) => socket.send_with_u8_array(&mut bytes),
+            Outgoing::Binary(bytes) => socket.send_with_u8_array(&bytes),
         };
     }
 }
