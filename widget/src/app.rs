@@ -1,6 +1,6 @@
 //! The widget's shell: launcher, panel and header, themed from the site's settings.
 
-use crate::chat::{Chat, Stage};
+use crate::chat::{Chat, PanelView, Stage};
 use crate::conversation::{Composer, MessageList};
 use crate::forms::{PreChatForm, RatingForm};
 use chat_core::{ColorScheme, Position, WidgetConfig};
@@ -67,8 +67,6 @@ fn Widget(chat: Chat) -> impl IntoView {
         class.push_str(" page");
     }
     let launcher = NodeRef::<html::Button>::new();
-    // A memo: opening an open panel must not build it again.
-    let is_open = Memo::new(move |_| chat.open.get());
     let close = move || {
         if chat.full_page {
             return;
@@ -82,7 +80,7 @@ fn Widget(chat: Chat) -> impl IntoView {
     };
     view! {
         <div class=class style=theme dir=text_direction() data-testid="chat-widget">
-            {move || is_open.get().then(|| view! { <Panel chat close /> })}
+            {move || chat.open.get().then(|| view! { <Panel chat close /> })}
             <button
                 class="launcher"
                 node_ref=launcher
@@ -111,13 +109,6 @@ fn Panel(chat: Chat, close: impl Fn() + Copy + Send + Sync + 'static) -> impl In
         (agent.map(|a| a.name), photo)
     });
     let label = title.clone();
-    // A memo, so setting the stage to the value it has does not rebuild (and empty) the form.
-    let view = Memo::new(move |_| match chat.stage.get() {
-        Stage::PreChat | Stage::Idle => PanelView::Form,
-        Stage::Starting if chat.needs_pre_chat() => PanelView::Form,
-        Stage::Rating => PanelView::Rating,
-        _ => PanelView::Conversation,
-    });
     let panel = NodeRef::<html::Section>::new();
     // Focus moves into the panel: the first form field, else the message box.
     request_animation_frame(move || {
@@ -155,7 +146,7 @@ fn Panel(chat: Chat, close: impl Fn() + Copy + Send + Sync + 'static) -> impl In
                     </button>
                 })}
             </header>
-            {move || match view.get() {
+            {move || match chat.panel.get() {
                 PanelView::Form => Either::Left(Either::Left(view! {
                     <div class="body"><p class="welcome" data-testid="chat-welcome">{if online { welcome.clone() } else { offline.clone() }}</p><PreChatForm chat /></div>
                 })),
@@ -170,14 +161,6 @@ fn Panel(chat: Chat, close: impl Fn() + Copy + Send + Sync + 'static) -> impl In
             }}
         </section>
     }
-}
-
-/// What the panel's body shows.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum PanelView {
-    Form,
-    Rating,
-    Conversation,
 }
 
 /// Dark when the settings say so, or say "auto" and the visitor's system prefers dark.

@@ -34,6 +34,17 @@ pub enum Stage {
     Ended,
 }
 
+/// What the panel's body shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PanelView {
+    /// The pre-chat form (also while the chat starts from it).
+    Form,
+    /// The rating asked before ending.
+    Rating,
+    /// The messages and the composer.
+    Conversation,
+}
+
 /// How an outgoing message is doing.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Delivery {
@@ -100,6 +111,9 @@ pub struct Chat {
     pub open: RwSignal<bool>,
     /// Where the visitor is.
     pub stage: RwSignal<Stage>,
+    /// What the panel shows; set only when it changes, so the form is not built again while
+    /// the chat starts from it.
+    pub panel: RwSignal<PanelView>,
     /// Confirmed messages, in order.
     pub messages: RwSignal<Vec<Message>>,
     /// Messages written but not confirmed, oldest first, with their delivery state.
@@ -145,7 +159,8 @@ impl Chat {
             setup: StoredValue::new(Setup { config, edge: Edge::new(api_base), storage_key }),
             full_page,
             open: RwSignal::new(false),
-            stage: RwSignal::new(if saved.session.is_some() { Stage::Chatting } else { Stage::Idle }),
+            stage: RwSignal::new(Stage::Idle),
+            panel: RwSignal::new(PanelView::Form),
             messages: RwSignal::new(Vec::new()),
             outbox: RwSignal::new(
                 saved.outbox.into_iter().map(|message| Pending { message, delivery: DUE_NOW }).collect(),
@@ -159,6 +174,9 @@ impl Chat {
             live: Live::new(),
             work: StoredValue::new(Work { session: saved.session, ..Work::default() }),
         };
+        if chat.session().is_some() {
+            chat.set_stage(Stage::Chatting);
+        }
         // Ask for a fresh token first: it also tells whether the session may continue.
         chat.expire_token();
         set_interval(move || chat.tick(), TICK);
@@ -184,11 +202,14 @@ impl Chat {
 
     /// Open the panel; start the chat if there is none and no form to fill in.
     pub fn open_panel(self) {
-        self.open.set(true);
+        // Opening an open panel must not build it again.
+        if !self.open.get_untracked() {
+            self.open.set(true);
+        }
         self.unread.set(0);
         if self.stage.get_untracked() == Stage::Idle {
             if self.needs_pre_chat() {
-                self.stage.set(Stage::PreChat);
+                self.set_stage(Stage::PreChat);
             } else {
                 self.begin(StartSession::default());
             }
@@ -200,27 +221,27 @@ impl Chat {
         form.site_key = self.config(|c| c.site_key.clone());
         if let Err(error) = self.config(|c| form.validate(c)) {
             self.form_errors.set(error.fields);
-            self.stage.set(Stage::PreChat);
+            self.set_stage(Stage::PreChat);
             return;
         }
         self.form_errors.set(BTreeMap::new());
         self.notice.set(None);
-        self.stage.set(Stage::Starting);
+        self.set_stage(Stage::Starting);
         spawn_local(async move {
             match self.edge().start(&form).await {
                 Ok(session) => {
                     self.set_session(Some(session));
-                    self.stage.set(Stage::Chatting);
+                    self.set_stage(Stage::Chatting);
                     self.save();
                     self.tick();
                 }
                 Err(error) if error.code == ErrorCode::ValidationFailed => {
                     self.form_errors.set(error.fields);
-                    self.stage.set(Stage::PreChat);
+                    self.set_stage(Stage::PreChat);
                 }
                 Err(error) => {
                     self.notice.set(Some(friendly(&error)));
-                    self.stage.set(if self.needs_pre_chat() { Stage::PreChat } else { Stage::Idle });
+                    self.set_stage(if self.needs_pre_chat() { Stage::PreChat } else { Stage::Idle });
                 }
             }
         });
@@ -256,7 +277,7 @@ impl Chat {
 
     /// Ask for a rating, then end.
     pub fn ask_rating(self) {
-        self.stage.set(Stage::Rating);
+        self.set_stage(Stage::Rating);
     }
 
     /// End the chat with an optional rating and feedback.
@@ -275,7 +296,7 @@ impl Chat {
         self.messages.set(Vec::new());
         self.outbox.set(Vec::new());
         self.notice.set(None);
-        self.stage.set(Stage::Idle);
+        self.set_stage(Stage::Idle);
         self.save();
         self.open_panel();
     }
@@ -286,8 +307,21 @@ impl Chat {
         self.operators_online.set(None);
         self.set_session(None);
         self.notice.set(Some(notice.to_string()));
-        self.stage.set(Stage::Ended);
+        self.set_stage(Stage::Ended);
         self.save();
+    }
+
+    fn set_stage(self, stage: Stage) {
+        self.stage.set(stage);
+        let panel = match stage {
+            Stage::PreChat | Stage::Idle => PanelView::Form,
+            Stage::Starting if self.needs_pre_chat() => PanelView::Form,
+            Stage::Rating => PanelView::Rating,
+            _ => PanelView::Conversation,
+        };
+        if self.panel.get_untracked() != panel {
+            self.panel.set(panel);
+        }
     }
 
     fn session(self) -> Option<Session> {
@@ -402,11 +436,9 @@ impl Chat {
             Ok(fresh) => {
                 self.live.set_token(&fresh.guest_jwt);
                 self.set_session(Some(fresh));
-                self.stage.update(|s| {
-                    if *s == Stage::Idle {
-                        *s = Stage::Chatting;
-                    }
-                });
+                if self.stage.get_untracked() == Stage::Idle {
+                    self.set_stage(Stage::Chatting);
+                }
                 self.save();
                 true
             }

@@ -7,6 +7,7 @@ use chat_core::text::{Segment, segments};
 use leptos::either::Either;
 use leptos::html;
 use leptos::prelude::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use uuid::Uuid;
 
 /// Characters after which the composer shows how many are left.
@@ -19,21 +20,25 @@ const SEND_ICON: &str = r#"<svg viewBox="0 0 24 24" width="20" height="20" aria-
 #[component]
 pub fn MessageList(chat: Chat, greeting: String) -> impl IntoView {
     let list = NodeRef::<html::Div>::new();
-    // Keep the newest message in view.
-    Effect::new(move |_| {
-        let _ = (chat.messages.with(Vec::len), chat.outbox.with(Vec::len));
-        request_animation_frame(move || {
-            if let Some(list) = list.get_untracked() {
-                list.set_scroll_top(list.scroll_height());
-            }
-        });
-    });
+    let shown = AtomicUsize::new(0);
+    // Re-rendered in place on every change (a chat's few hundred bubbles at most): smaller than
+    // a keyed <For>, and a bubble that moves keeps nothing but its text anyway. A new line
+    // scrolls the list to the newest message.
+    let bubbles = move || {
+        let rows = rows(chat);
+        if shown.swap(rows.len(), Ordering::Relaxed) != rows.len() {
+            request_animation_frame(move || {
+                if let Some(list) = list.get_untracked() {
+                    list.set_scroll_top(list.scroll_height());
+                }
+            });
+        }
+        rows.into_iter().map(|row| view! { <Bubble chat row /> }).collect_view()
+    };
     view! {
         <div class="body messages" node_ref=list data-testid="chat-messages">
             <p class="bubble system" data-testid="chat-welcome">{greeting}</p>
-            // Re-rendered in place on every change (a chat's few hundred bubbles at most): smaller
-            // than a keyed <For>, and a bubble that moves keeps nothing but its text anyway.
-            {move || rows(chat).into_iter().map(|row| view! { <Bubble chat row /> }).collect_view()}
+            {bubbles}
             <div class="notice" role="status" data-testid="chat-notice" hidden=move || chat.notice.with(Option::is_none)>
                 <p>{move || chat.notice.get().unwrap_or_default()}</p>
                 {(!chat.full_page).then(|| view! {
