@@ -141,8 +141,9 @@ fn clock(rfc3339: &str) -> String {
 /// Enter sends, Shift+Enter starts a new line; the counter appears near the limit.
 #[component]
 pub fn Composer(chat: Chat) -> impl IntoView {
-    let (text, set_text) = signal(String::new());
-    let (problem, set_problem) = signal(None::<String>);
+    // RwSignals of the types the chat already has: each new signal type costs widget code.
+    let text = RwSignal::new(String::new());
+    let problem = RwSignal::new(None::<String>);
     let input = NodeRef::<html::Textarea>::new();
     request_animation_frame(move || {
         if let Some(input) = input.get_untracked() {
@@ -157,10 +158,10 @@ pub fn Composer(chat: Chat) -> impl IntoView {
         }
         match chat.send(content) {
             Ok(()) => {
-                set_text.set(String::new());
-                set_problem.set(None);
+                text.set(String::new());
+                problem.set(None);
             }
-            Err(error) => set_problem.set(Some(friendly(&error))),
+            Err(error) => problem.set(Some(friendly(&error))),
         }
     };
     let enabled = move || chat.stage.get() == Stage::Chatting;
@@ -177,7 +178,7 @@ pub fn Composer(chat: Chat) -> impl IntoView {
                 prop:value=move || text.get()
                 prop:disabled=move || !enabled()
                 on:input=move |ev| {
-                    set_text.set(event_target_value(&ev));
+                    text.set(event_target_value(&ev));
                     chat.typing_input(true);
                 }
                 on:blur=move |_| chat.typing_input(false)

@@ -66,12 +66,14 @@ pub fn PreChatForm(chat: Chat) -> impl IntoView {
 /// One to five stars (a radio group) and an optional comment, or skip.
 #[component]
 pub fn RatingForm(chat: Chat) -> impl IntoView {
-    let rating = RwSignal::new(None::<i64>);
+    // 0 until a star is chosen (a u32, like the unread count: one signal type less).
+    let rating = RwSignal::new(0u32);
     let feedback = RwSignal::new(String::new());
     let send = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let text = feedback.get_untracked();
-        chat.end(rating.get_untracked(), Some(text).filter(|t| !t.trim().is_empty()));
+        let stars = Some(i64::from(rating.get_untracked())).filter(|n| *n > 0);
+        chat.end(stars, Some(text).filter(|t| !t.trim().is_empty()));
     };
     view! {
         <form class="form rating" data-testid="chat-rating" on:submit=send>
@@ -81,7 +83,7 @@ pub fn RatingForm(chat: Chat) -> impl IntoView {
                     let id = format!("chat-star-{n}");
                     view! {
                         <input type="radio" class="sr-only" name="rating" id=id.clone() aria-label=format!("{n} of 5")
-                            on:change=move |_| rating.set(Some(n)) />
+                            on:change=move |_| rating.set(n) />
                         <label for=id.clone() class="star" data-testid=id aria-hidden="true">"★"</label>
                     }
                 })}
