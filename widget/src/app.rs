@@ -134,8 +134,8 @@ fn Panel(chat: Chat, close: impl Fn() + Copy + Send + Sync + 'static) -> impl In
                     <span class="title">{title}</span>
                     {agent.map(|name| view! { <span class="agent" data-testid="chat-agent">{name}</span> })}
                     <span class="status" data-testid="chat-status">
-                        <span class=move || if chat.online() { "dot online" } else { "dot" } aria-hidden="true"></span>
-                        {move || if chat.online() { "We're online" } else { "We're away" }}
+                        <span class=move || if chat.online.get() { "dot online" } else { "dot" } aria-hidden="true"></span>
+                        {move || if chat.online.get() { "We're online" } else { "We're away" }}
                     </span>
                 </div>
                 <button class="text-button" data-testid="chat-end" hidden=move || chat.stage.get() != Stage::Chatting

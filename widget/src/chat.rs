@@ -128,8 +128,9 @@ pub struct Chat {
     pub announcement: RwSignal<String>,
     /// "Maya is typing…" while an operator types.
     pub typing: RwSignal<Option<String>>,
-    /// Whether an operator is present, once the live connection knows.
-    pub operators_online: RwSignal<Option<bool>>,
+    /// Whether the team is online: operator presence while the live connection knows it,
+    /// else the settings' answer (business hours).
+    pub online: RwSignal<bool>,
     live: Live,
     work: StoredValue<Work>,
 }
@@ -155,6 +156,7 @@ impl Chat {
         if saved.session.is_none() {
             saved.session = handed_over;
         }
+        let online = config.is_online;
         let chat = Self {
             setup: StoredValue::new(Setup { config, edge: Edge::new(api_base), storage_key }),
             full_page,
@@ -170,7 +172,7 @@ impl Chat {
             notice: RwSignal::new(None),
             announcement: RwSignal::new(String::new()),
             typing: RwSignal::new(None),
-            operators_online: RwSignal::new(None),
+            online: RwSignal::new(online),
             live: Live::new(),
             work: StoredValue::new(Work { session: saved.session, ..Work::default() }),
         };
@@ -247,9 +249,9 @@ impl Chat {
         });
     }
 
-    /// Whether the team is online: operator presence once known, else the settings' answer.
-    pub fn online(self) -> bool {
-        self.operators_online.get().unwrap_or_else(|| self.config(|c| c.is_online))
+    /// Operator presence as the live connection knows it, or unknown (`None`).
+    pub fn set_operators_online(self, present: Option<bool>) {
+        self.online.set(present.unwrap_or_else(|| self.config(|c| c.is_online)));
     }
 
     /// The visitor is typing (`true`) or stopped (`false`); the operator sees it.
@@ -304,7 +306,7 @@ impl Chat {
     fn finish(self, notice: &str) {
         self.live.stop();
         self.typing.set(None);
-        self.operators_online.set(None);
+        self.set_operators_online(None);
         self.set_session(None);
         self.notice.set(Some(notice.to_string()));
         self.set_stage(Stage::Ended);

@@ -171,7 +171,7 @@ impl Live {
         }) else {
             return;
         };
-        chat.operators_online.set(None);
+        chat.set_operators_online(None);
         if let Some(delay) = delay {
             leptos::logging::log!("chat widget: live connection lost; reconnecting in {delay} ms");
             let live = self;
@@ -247,7 +247,7 @@ impl Live {
                         })
                     })
                     .flatten();
-                chat.operators_online.set(online);
+                chat.set_operators_online(online);
             }
             Event::JoinRefused { topic, .. } | Event::Closed { topic } => {
                 let live = self;
