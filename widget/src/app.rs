@@ -46,17 +46,13 @@ pub fn App(start: Start) -> impl IntoView {
 /// Launcher, panel and the screen-reader announcer, coloured through CSS custom properties.
 #[component]
 fn Widget(chat: Chat) -> impl IntoView {
-    let config = chat.config(WidgetConfig::clone);
-    let dark = is_dark(config.theme.color_scheme);
+    let (theme, position) = chat.config(|c| (c.theme.clone(), c.position));
+    let dark = is_dark(theme.color_scheme);
     // The settings' text and background colours are for light mode; dark mode uses its own.
-    let (text, background) = if dark {
-        (DARK_TEXT, DARK_BACKGROUND)
-    } else {
-        (config.theme.text_color.as_str(), config.theme.background_color.as_str())
-    };
-    let theme =
-        format!("--chat-primary:{};--chat-text:{text};--chat-background:{background}", config.theme.primary_color);
-    let mut class = match config.position {
+    let (text, background) =
+        if dark { (DARK_TEXT, DARK_BACKGROUND) } else { (theme.text_color.as_str(), theme.background_color.as_str()) };
+    let style = format!("--chat-primary:{};--chat-text:{text};--chat-background:{background}", theme.primary_color);
+    let mut class = match position {
         Position::BottomRight => "chat right".to_string(),
         Position::BottomLeft => "chat left".to_string(),
     };
@@ -79,7 +75,7 @@ fn Widget(chat: Chat) -> impl IntoView {
         });
     };
     view! {
-        <div class=class style=theme dir=text_direction() data-testid="chat-widget">
+        <div class=class style=style dir=text_direction() data-testid="chat-widget">
             {move || chat.open.get().then(|| view! { <Panel chat close /> })}
             <button
                 class="launcher"
@@ -179,8 +175,9 @@ fn text_direction() -> &'static str {
     let root = document().document_element();
     let dir = root.as_ref().and_then(|r| r.get_attribute("dir")).unwrap_or_default();
     let lang = root.as_ref().and_then(|r| r.get_attribute("lang")).unwrap_or_default().to_ascii_lowercase();
-    let rtl_language =
-        ["ar", "he", "fa", "ur", "ps", "yi"].iter().any(|l| lang == *l || lang.starts_with(&format!("{l}-")));
+    let rtl_language = ["ar", "he", "fa", "ur", "ps", "yi"]
+        .iter()
+        .any(|l| lang.strip_prefix(l).is_some_and(|rest| rest.is_empty() || rest.starts_with('-')));
     if dir.eq_ignore_ascii_case("rtl") || rtl_language { "rtl" } else { "ltr" }
 }
 
