@@ -12,13 +12,26 @@ pub fn PreChatForm(chat: Chat) -> impl IntoView {
     let (name, email, phone, custom) =
         chat.config(|c| (c.require_name, c.require_email, c.require_phone, c.custom_fields.clone()));
     let values = RwSignal::new(BTreeMap::<String, String>::new());
+    let custom_keys: Vec<String> = custom.iter().map(|f| f.key.clone()).collect();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let mut v = values.get_untracked();
-        let mut take = |key: &str| v.remove(key).filter(|s| !s.trim().is_empty());
-        let form =
-            StartSession { name: take("name"), email: take("email"), phone: take("phone"), ..Default::default() };
-        chat.begin(StartSession { custom_fields: v, ..form });
+        let form = values.with_untracked(|v| {
+            let given = |key: &str| v.get(key).filter(|s| !s.trim().is_empty()).cloned();
+            let mut custom_fields = BTreeMap::new();
+            for key in &custom_keys {
+                if let Some(value) = v.get(key) {
+                    custom_fields.insert(key.clone(), value.clone());
+                }
+            }
+            StartSession {
+                name: given("name"),
+                email: given("email"),
+                phone: given("phone"),
+                custom_fields,
+                ..Default::default()
+            }
+        });
+        chat.begin(form);
     };
     let mut fields = Vec::new();
     if name {
@@ -77,17 +90,10 @@ pub fn RatingForm(chat: Chat) -> impl IntoView {
     };
     view! {
         <form class="form rating" data-testid="chat-rating" on:submit=send>
-            <fieldset class="stars">
-                <legend>"How was this chat?"</legend>
-                {[1, 2, 3, 4, 5].map(|n| {
-                    let id = format!("chat-star-{n}");
-                    view! {
-                        <input type="radio" class="sr-only" name="rating" id=id.clone() aria-label=format!("{n} of 5")
-                            on:change=move |_| rating.set(n) />
-                        <label for=id.clone() class="star" data-testid=id aria-hidden="true">"★"</label>
-                    }
-                })}
-            </fieldset>
+            // The stars are static markup (set as HTML, like the icons); one listener on the
+            // group reads the chosen radio's value.
+            <fieldset class="stars" inner_html=STARS
+                on:change=move |ev| rating.set(event_target_value(&ev).parse().unwrap_or(0))></fieldset>
             <label for="chat-feedback">"Anything to add? (optional)"</label>
             <textarea id="chat-feedback" maxlength="1000" data-testid="chat-feedback"
                 on:input=move |ev| feedback.set(event_target_value(&ev))></textarea>
@@ -98,3 +104,13 @@ pub fn RatingForm(chat: Chat) -> impl IntoView {
         </form>
     }
 }
+
+/// The rating's radio group: five stars, each a visually hidden radio and its label.
+const STARS: &str = concat!(
+    r#"<legend>How was this chat?</legend>"#,
+    r#"<input type="radio" class="sr-only" name="rating" id="chat-star-1" value="1" aria-label="1 of 5"><label for="chat-star-1" class="star" data-testid="chat-star-1" aria-hidden="true">★</label>"#,
+    r#"<input type="radio" class="sr-only" name="rating" id="chat-star-2" value="2" aria-label="2 of 5"><label for="chat-star-2" class="star" data-testid="chat-star-2" aria-hidden="true">★</label>"#,
+    r#"<input type="radio" class="sr-only" name="rating" id="chat-star-3" value="3" aria-label="3 of 5"><label for="chat-star-3" class="star" data-testid="chat-star-3" aria-hidden="true">★</label>"#,
+    r#"<input type="radio" class="sr-only" name="rating" id="chat-star-4" value="4" aria-label="4 of 5"><label for="chat-star-4" class="star" data-testid="chat-star-4" aria-hidden="true">★</label>"#,
+    r#"<input type="radio" class="sr-only" name="rating" id="chat-star-5" value="5" aria-label="5 of 5"><label for="chat-star-5" class="star" data-testid="chat-star-5" aria-hidden="true">★</label>"#,
+);
