@@ -34,7 +34,10 @@ fn main() {
         return;
     };
     let attribute = |name: &str| host.get_attribute(name).unwrap_or_default();
-    let Ok(chat_core::WidgetState::Enabled(config)) = chat_core::WidgetState::from_json(&attribute("data-config"))
+    // embed.js hands over enabled settings only (a switched-off site draws nothing).
+    let Some(config) = chat_core::json::from_str::<chat_core::WidgetConfig>(&attribute("data-config"))
+        .ok()
+        .filter(|config| config.enabled)
     else {
         leptos::logging::warn!("chat widget: embed.js handed over no settings; load the widget through embed.js");
         return;
@@ -45,7 +48,7 @@ fn main() {
         .unwrap_or_else(|| store::site_key(&config.site_key));
     let start = app::Start {
         api_base: attribute("data-api"),
-        config: *config,
+        config,
         open: full_page || attribute("data-open") == "1",
         storage_key,
         full_page,
