@@ -20,7 +20,7 @@ test("widget wasm + JS stay under their ceiling (brotli)", () => {
   const js = brotli(read("target/edge-assets/widget/chat-widget.js"));
   // The product budget is 100 KB and is NOT met yet (see the open widget issue's notes). This
   // ceiling is today's measured size, so the widget cannot grow while it is brought down.
-  const ceiling = 107_100;
+  const ceiling = 107_000;
   console.log(`widget: wasm ${wasm} + js ${js} = ${wasm + js} bytes brotli (ceiling ${ceiling}, budget 100000)`);
   assert.ok(wasm + js <= ceiling, `${wasm + js} > ${ceiling}`);
 });

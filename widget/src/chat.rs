@@ -73,6 +73,15 @@ pub struct Pending {
     pub delivery: Delivery,
 }
 
+/// The conversation as the visitor sees it: one signal, since what shows it reads both.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Lines {
+    /// Confirmed messages, in `seq` order.
+    pub sent: Vec<Message>,
+    /// Messages written but not confirmed, oldest first, with their delivery state.
+    pub pending: Vec<Pending>,
+}
+
 /// What the chat was started with.
 struct Setup {
     /// The site's public settings.
@@ -114,10 +123,8 @@ pub struct Chat {
     /// What the panel shows; set only when it changes, so the form is not built again while
     /// the chat starts from it.
     pub panel: RwSignal<PanelView>,
-    /// Confirmed messages, in order.
-    pub messages: RwSignal<Vec<Message>>,
-    /// Messages written but not confirmed, oldest first, with their delivery state.
-    pub outbox: RwSignal<Vec<Pending>>,
+    /// Confirmed and unconfirmed messages.
+    pub lines: RwSignal<Lines>,
     /// New messages while the panel was closed.
     pub unread: RwSignal<u32>,
     /// Per-field problems of the pre-chat form.
@@ -163,10 +170,10 @@ impl Chat {
             open: RwSignal::new(false),
             stage: RwSignal::new(Stage::Idle),
             panel: RwSignal::new(PanelView::Form),
-            messages: RwSignal::new(Vec::new()),
-            outbox: RwSignal::new(
-                saved.outbox.into_iter().map(|message| Pending { message, delivery: DUE_NOW }).collect(),
-            ),
+            lines: RwSignal::new(Lines {
+                sent: Vec::new(),
+                pending: saved.outbox.into_iter().map(|message| Pending { message, delivery: DUE_NOW }).collect(),
+            }),
             unread: RwSignal::new(0),
             form_errors: RwSignal::new(BTreeMap::new()),
             notice: RwSignal::new(None),
@@ -265,7 +272,7 @@ impl Chat {
         message.validate()?;
         self.live.typing(false);
         let message = Outgoing { client_msg_id: message.client_msg_id, content: message.content };
-        self.outbox.update(|o| o.push(Pending { message, delivery: DUE_NOW }));
+        self.lines.update(|l| l.pending.push(Pending { message, delivery: DUE_NOW }));
         self.save();
         self.tick();
         Ok(())
@@ -295,8 +302,7 @@ impl Chat {
     pub fn start_over(self) {
         self.work.update_value(|w| w.cursor = 0);
         self.set_session(None);
-        self.messages.set(Vec::new());
-        self.outbox.set(Vec::new());
+        self.lines.set(Lines::default());
         self.notice.set(None);
         self.set_stage(Stage::Idle);
         self.save();
@@ -344,7 +350,7 @@ impl Chat {
     }
 
     fn save(self) {
-        let outbox = self.outbox.with_untracked(|o| o.iter().map(|p| p.message.clone()).collect());
+        let outbox = self.lines.with_untracked(|l| l.pending.iter().map(|p| p.message.clone()).collect());
         let saved = Saved { session: self.session(), outbox };
         self.setup.with_value(|setup| store::save(&setup.storage_key, &saved));
     }
@@ -397,14 +403,14 @@ impl Chat {
         if message.sender_type != SenderType::Customer {
             self.typing.set(None);
         }
-        let known = self.messages.with_untracked(|m| m.iter().any(|m| m.id == message.id));
+        let known = self.lines.with_untracked(|l| l.sent.iter().any(|m| m.id == message.id));
         if !known {
             if message.deleted_at.is_none() {
                 self.merge(vec![message]);
             }
             return;
         }
-        self.messages.update(|messages| {
+        self.lines.update(|Lines { sent: messages, .. }| {
             if message.deleted_at.is_some() {
                 messages.retain(|m| m.id != message.id);
             } else if let Some(old) = messages.iter_mut().find(|m| m.id == message.id) {
@@ -454,8 +460,9 @@ impl Chat {
 
     async fn deliver_due(self) {
         let now = js_sys::Date::now();
-        let due: Vec<Outgoing> = self.outbox.with_untracked(|o| {
-            o.iter()
+        let due: Vec<Outgoing> = self.lines.with_untracked(|l| {
+            l.pending
+                .iter()
                 .filter(|p| matches!(p.delivery, Delivery::Retrying { due, .. } if due <= now))
                 .map(|p| p.message.clone())
                 .collect()
@@ -528,7 +535,7 @@ impl Chat {
     /// was lost on the way still counts as delivered).
     fn merge(self, incoming: Vec<Message>) {
         let mut fresh = Vec::new();
-        self.messages.update(|messages| {
+        self.lines.update(|Lines { sent: messages, .. }| {
             for message in incoming {
                 if !messages.iter().any(|m| m.id == message.id) {
                     fresh.push(message.clone());
@@ -551,22 +558,22 @@ impl Chat {
     }
 
     fn confirm(self, id: Uuid) {
-        if self.outbox.with_untracked(|o| o.iter().any(|p| p.message.client_msg_id == id)) {
-            self.outbox.update(|o| o.retain(|p| p.message.client_msg_id != id));
+        if self.lines.with_untracked(|l| l.pending.iter().any(|p| p.message.client_msg_id == id)) {
+            self.lines.update(|l| l.pending.retain(|p| p.message.client_msg_id != id));
             self.save();
         }
     }
 
     fn set_delivery(self, id: Uuid, delivery: Delivery) {
-        self.outbox.update(|o| {
-            if let Some(pending) = o.iter_mut().find(|p| p.message.client_msg_id == id) {
+        self.lines.update(|l| {
+            if let Some(pending) = l.pending.iter_mut().find(|p| p.message.client_msg_id == id) {
                 pending.delivery = delivery;
             }
         });
     }
 
     fn attempts(self, id: Uuid) -> u32 {
-        self.outbox.with_untracked(|o| match o.iter().find(|p| p.message.client_msg_id == id) {
+        self.lines.with_untracked(|l| match l.pending.iter().find(|p| p.message.client_msg_id == id) {
             Some(Pending { delivery: Delivery::Retrying { attempts, .. }, .. }) => *attempts,
             _ => 0,
         })

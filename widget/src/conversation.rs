@@ -59,9 +59,8 @@ enum Row {
 
 /// Confirmed messages in order, then the visitor's unconfirmed ones.
 fn rows(chat: Chat) -> Vec<Row> {
-    let mut rows: Vec<Row> = chat.messages.with(|m| m.iter().cloned().map(Row::Sent).collect());
-    chat.outbox.with(|o| rows.extend(o.iter().cloned().map(Row::Unsent)));
-    rows
+    chat.lines
+        .with(|l| l.sent.iter().cloned().map(Row::Sent).chain(l.pending.iter().cloned().map(Row::Unsent)).collect())
 }
 
 /// A message: confirmed by the edge, or one of the visitor's still on its way (with its
