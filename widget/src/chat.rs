@@ -535,18 +535,27 @@ impl Chat {
     /// was lost on the way still counts as delivered).
     fn merge(self, incoming: Vec<Message>) {
         let mut fresh = Vec::new();
-        self.lines.update(|Lines { sent: messages, .. }| {
+        let mut confirmed = false;
+        // Subscribers hear of it only when something changed (an empty poll redraws nothing).
+        self.lines.maybe_update(|Lines { sent, pending }| {
             for message in incoming {
-                if !messages.iter().any(|m| m.id == message.id) {
+                if let Some(id) = message.client_msg_id
+                    && let Some(at) = pending.iter().position(|p| p.message.client_msg_id == id)
+                {
+                    pending.remove(at);
+                    confirmed = true;
+                }
+                if !sent.iter().any(|m| m.id == message.id) {
                     fresh.push(message.clone());
                     // Kept in `seq` order; almost always this is the end.
-                    let at = messages.partition_point(|m| m.seq <= message.seq);
-                    messages.insert(at, message);
+                    let at = sent.partition_point(|m| m.seq <= message.seq);
+                    sent.insert(at, message);
                 }
             }
+            confirmed || !fresh.is_empty()
         });
-        for id in fresh.iter().filter_map(|m| m.client_msg_id) {
-            self.confirm(id);
+        if confirmed {
+            self.save();
         }
         let replies: Vec<&Message> = fresh.iter().filter(|m| m.sender_type != SenderType::Customer).collect();
         if let Some(last) = replies.last() {
