@@ -134,17 +134,16 @@ pub enum WidgetState {
 }
 
 impl WidgetState {
-    /// Read the answer: a first look at `enabled`, then the settings when it is on. (Two plain
-    /// passes instead of serde's untagged buffering, which costs the widget kilobytes of wasm.)
+    /// Read the answer: a first look at `enabled`, then the settings when it is on.
     pub fn from_json(text: &str) -> serde_json::Result<Self> {
         #[derive(Deserialize)]
         struct Probe {
             site_key: String,
             enabled: bool,
         }
-        let probe: Probe = crate::json::from_str(text)?;
+        let probe: Probe = serde_json::from_str(text)?;
         if probe.enabled {
-            Ok(Self::Enabled(Box::new(crate::json::from_str(text)?)))
+            Ok(Self::Enabled(Box::new(serde_json::from_str(text)?)))
         } else {
             Ok(Self::Disabled { site_key: probe.site_key, enabled: false })
         }

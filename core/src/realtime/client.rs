@@ -7,9 +7,9 @@
 //! reconnect, frames of stale joins dropped, broadcasts sent as binary kind 3.
 
 use super::codec::{BinaryBroadcast, Body, decode_binary, encode_binary};
+use crate::json::Raw;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 
 /// How often a heartbeat is due.
 pub const HEARTBEAT_INTERVAL_MS: u32 = 25_000;
@@ -164,7 +164,7 @@ struct AccessToken<'a> {
 /// A vsn 2.0.0 text frame as the client reads it: `[join_ref, ref, topic, event, payload]`,
 /// the payload left as JSON text.
 #[derive(Deserialize)]
-struct Incoming<'a>(Option<String>, Option<String>, String, String, #[serde(borrow)] &'a RawValue);
+struct Incoming<'a>(Option<String>, Option<String>, String, String, #[serde(borrow)] Raw<'a>);
 
 /// The payload of a `phx_reply`.
 #[derive(Deserialize)]
@@ -185,7 +185,7 @@ struct TextBroadcast<'a> {
     #[serde(default)]
     event: String,
     #[serde(borrow)]
-    payload: Option<&'a RawValue>,
+    payload: Option<Raw<'a>>,
 }
 
 /// A vsn 2.0.0 text frame written from typed parts: the client never serializes a
@@ -426,7 +426,7 @@ impl Client {
             }
             "broadcast" => {
                 let Ok(broadcast) = crate::json::from_str::<TextBroadcast>(payload.get()) else { return Vec::new() };
-                let payload = Payload::new(broadcast.payload.map_or("null", RawValue::get));
+                let payload = Payload::new(broadcast.payload.map_or("null", Raw::get));
                 Event::Broadcast { topic, event: broadcast.event, payload }
             }
             "presence_state" => Event::Presence { topic, full: true, payload: raw() },

@@ -280,8 +280,8 @@ pub fn encode_binary(broadcast: &BinaryBroadcast, push: bool) -> Result<Vec<u8>,
 }
 
 /// Fails unless `text` is one JSON value.
-fn check_json(text: &str) -> Result<(), serde_json::Error> {
-    serde_json::from_str::<serde::de::IgnoredAny>(text).map(|_| ())
+fn check_json(text: &str) -> Result<(), crate::json::Error> {
+    crate::json::from_str::<serde::de::IgnoredAny>(text).map(|_| ())
 }
 
 fn string(value: Option<Value>) -> Option<String> {
