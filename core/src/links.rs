@@ -302,7 +302,8 @@ mod tests {
     #[test]
     fn every_bound_is_checked_at_both_ends() {
         assert!(valid().validate().is_ok());
-        let cases: [(&str, fn(&mut CreateLink, i64), RangeInclusive<i64>); 5] = [
+        type Setter = fn(&mut CreateLink, i64);
+        let cases: [(&str, Setter, RangeInclusive<i64>); 5] = [
             ("expires_in_hours", |l, v| l.expires_in_hours = v, limits::LINK_EXPIRES_IN_HOURS),
             ("max_sessions", |l, v| l.max_sessions = v, limits::LINK_MAX_SESSIONS),
             ("max_messages_per_session", |l, v| l.max_messages_per_session = v, limits::MAX_MESSAGES_PER_SESSION),

@@ -166,7 +166,7 @@ mod tests {
         for tool in catalog.as_array().unwrap() {
             let name = tool["function"]["name"].as_str().unwrap();
             let required = tool["function"]["parameters"]["required"].as_array().cloned().unwrap_or_default();
-            assert!(!matches!(parse_call(name, json!({"unknown": 1})), Ok(_)), "{name} refuses unknown arguments");
+            assert!(parse_call(name, json!({"unknown": 1})).is_err(), "{name} refuses unknown arguments");
             if required.is_empty() {
                 assert!(parse_call(name, Value::Null).is_ok(), "{name} takes no arguments");
             }

@@ -131,7 +131,7 @@ fn rename(js: &str, renames: &Renames, module: &str) -> Result<String> {
 /// The module name of the first import of a wasm binary.
 fn import_module(wasm: &[u8]) -> Option<String> {
     let mut at = 8;
-    let mut leb = |at: &mut usize| -> Option<usize> {
+    let leb = |at: &mut usize| -> Option<usize> {
         let (mut value, mut shift) = (0usize, 0);
         loop {
             let byte = *wasm.get(*at)?;
