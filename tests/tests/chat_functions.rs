@@ -308,3 +308,48 @@ async fn ending_a_session_records_the_rating() {
     assert_eq!(csat, 5);
     assert_eq!(refusal(post(&mut guest, Uuid::new_v4(), "still there?").await.unwrap_err()), "session_ended");
 }
+
+/// Lock order is conversation, then session (the order a message insert and its counters
+/// take): while another transaction holds the conversation, a guest's post or end waits for
+/// it without holding the session, so it cannot deadlock with an automatic answer.
+#[tokio::test]
+async fn guests_wait_for_the_conversation_before_locking_their_session() {
+    let db = database().await;
+    for call in ["select public.post_message(gen_random_uuid(), 'Hello?')", "select public.end_session(4, null)"] {
+        let (_, session, mut guest) = site_with_guest(&db).await;
+        let conversation = session["conversation_id"].as_str().unwrap().to_owned();
+        let session_id = session["session_id"].as_str().unwrap().to_owned();
+        let mut holder = db.begin().await.unwrap();
+        sqlx::query("select 1 from public.conversations where id = $1::uuid for update")
+            .bind(&conversation)
+            .execute(&mut *holder)
+            .await
+            .unwrap();
+        let pid: i32 = sqlx::query_scalar("select pg_backend_pid()").fetch_one(&mut guest).await.unwrap();
+        let waiting = tokio::spawn(async move { sqlx::query(call).execute(&mut guest).await.map(drop) });
+        let mut blocked = false;
+        for _ in 0..100 {
+            blocked = sqlx::query_scalar(
+                "select coalesce(wait_event_type = 'Lock', false) from pg_stat_activity where pid = $1",
+            )
+            .bind(pid)
+            .fetch_one(&db)
+            .await
+            .unwrap();
+            if blocked {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(blocked, "{call} waits for the conversation");
+        let mut probe = db.begin().await.unwrap();
+        let session_free = sqlx::query("select 1 from public.chat_sessions where id = $1::uuid for update nowait")
+            .bind(&session_id)
+            .execute(&mut *probe)
+            .await;
+        assert!(session_free.is_ok(), "{call} holds no lock on the session while it waits");
+        probe.rollback().await.unwrap();
+        holder.commit().await.unwrap();
+        waiting.await.unwrap().unwrap();
+    }
+}
