@@ -353,3 +353,60 @@ async fn guests_wait_for_the_conversation_before_locking_their_session() {
         waiting.await.unwrap().unwrap();
     }
 }
+
+/// Lock order is session, then link (a guest's message counts itself on its link): while a
+/// session of an expired link is locked, cleanup waits for it without holding the link.
+#[tokio::test]
+async fn cleanup_waits_for_a_busy_session_before_locking_its_link() {
+    let db = database().await;
+    let (_, link_id, hash) = link(&db, 5, 50, 30).await;
+    let mut service = connect_as_service().await;
+    let session = open_link(&mut service, &hash, 0).await.unwrap();
+    let mut holder = db.begin().await.unwrap();
+    sqlx::query("select 1 from public.chat_sessions where id = $1::text::uuid for update")
+        .bind(session["session_id"].as_str().unwrap())
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let pid: i32 = sqlx::query_scalar("select pg_backend_pid()").fetch_one(&mut service).await.unwrap();
+    // Cleanup sweeps the whole database: its transaction is rolled back, so the tests running
+    // beside this one keep their sessions.
+    let cleanup = tokio::spawn(async move {
+        use sqlx::Connection;
+        let mut sweep = service.begin().await?;
+        sqlx::query("select public.cleanup_expired(now() + interval '3 hours')").execute(&mut *sweep).await?;
+        let ours: (bool, String) = sqlx::query_as(
+            "select l.is_active, s.end_reason from public.chat_links l join public.chat_sessions s on s.link_id = l.id \
+             where l.id = $1",
+        )
+        .bind(link_id)
+        .fetch_one(&mut *sweep)
+        .await?;
+        sweep.rollback().await?;
+        Ok::<_, sqlx::Error>(ours)
+    });
+    let mut blocked = false;
+    for _ in 0..100 {
+        blocked =
+            sqlx::query_scalar("select coalesce(wait_event_type = 'Lock', false) from pg_stat_activity where pid = $1")
+                .bind(pid)
+                .fetch_one(&db)
+                .await
+                .unwrap();
+        if blocked {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(blocked, "cleanup waits for the session");
+    let mut probe = db.begin().await.unwrap();
+    let link_free = sqlx::query("select 1 from public.chat_links where id = $1 for update nowait")
+        .bind(link_id)
+        .execute(&mut *probe)
+        .await;
+    assert!(link_free.is_ok(), "cleanup holds no lock on the link while it waits");
+    probe.rollback().await.unwrap();
+    holder.commit().await.unwrap();
+    let (active, reason) = cleanup.await.unwrap().unwrap();
+    assert_eq!((active, reason.as_str()), (false, "link_expired"));
+}
