@@ -371,6 +371,10 @@ impl<'de> Reader<'de> {
         visitor.visit_f64(value)
     }
 
+    fn text<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value> {
+        self.string()?.visit(visitor)
+    }
+
     fn seq<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value> {
         self.enter(b'[')?;
         let value = visitor.visit_seq(Items { reader: self, first: true })?;
@@ -404,6 +408,15 @@ impl<'de> Text<'de> {
     }
 }
 
+/// Deserializer methods that read alike: each group calls one method of [`Reader`].
+macro_rules! read_with {
+    ($($read:ident: $($method:ident)*;)*) => {$($(
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+            self.$read(visitor)
+        }
+    )*)*};
+}
+
 impl<'de> Deserializer<'de> for &mut Reader<'de> {
     type Error = Error;
 
@@ -414,7 +427,7 @@ impl<'de> Deserializer<'de> for &mut Reader<'de> {
                 visitor.visit_unit()
             }
             b't' | b'f' => visitor.visit_bool(self.boolean()?),
-            b'"' => self.string()?.visit(visitor),
+            b'"' => self.text(visitor),
             b'[' => self.seq(visitor),
             b'{' => self.map(visitor),
             _ => match self.number()? {
@@ -429,64 +442,14 @@ impl<'de> Deserializer<'de> for &mut Reader<'de> {
         visitor.visit_bool(self.boolean()?)
     }
 
-    fn deserialize_i8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.integer(visitor)
-    }
-
-    fn deserialize_i16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.integer(visitor)
-    }
-
-    fn deserialize_i32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.integer(visitor)
-    }
-
-    fn deserialize_i64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.integer(visitor)
-    }
-
-    fn deserialize_u8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.integer(visitor)
-    }
-
-    fn deserialize_u16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.integer(visitor)
-    }
-
-    fn deserialize_u32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.integer(visitor)
-    }
-
-    fn deserialize_u64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.integer(visitor)
-    }
-
-    fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.float(visitor)
-    }
-
-    fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.float(visitor)
-    }
-
-    fn deserialize_char<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.string()?.visit(visitor)
-    }
-
-    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.string()?.visit(visitor)
-    }
-
-    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.string()?.visit(visitor)
-    }
-
-    fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.string()?.visit(visitor)
-    }
-
-    fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.string()?.visit(visitor)
+    read_with! {
+        integer: deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64
+            deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64;
+        float: deserialize_f32 deserialize_f64;
+        text: deserialize_char deserialize_str deserialize_string deserialize_bytes deserialize_byte_buf
+            deserialize_identifier;
+        seq: deserialize_seq;
+        map: deserialize_map;
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
@@ -512,10 +475,6 @@ impl<'de> Deserializer<'de> for &mut Reader<'de> {
         if name == RAW { visitor.visit_borrowed_str(self.raw()?) } else { visitor.visit_newtype_struct(self) }
     }
 
-    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.seq(visitor)
-    }
-
     fn deserialize_tuple<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value> {
         self.seq(visitor)
     }
@@ -527,10 +486,6 @@ impl<'de> Deserializer<'de> for &mut Reader<'de> {
         visitor: V,
     ) -> Result<V::Value> {
         self.seq(visitor)
-    }
-
-    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.map(visitor)
     }
 
     fn deserialize_struct<V: Visitor<'de>>(
@@ -554,10 +509,6 @@ impl<'de> Deserializer<'de> for &mut Reader<'de> {
         self.enter(b'{')?;
         let value = visitor.visit_enum(&mut *self)?;
         self.leave(b'}').map(|()| value)
-    }
-
-    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.string()?.visit(visitor)
     }
 
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {

@@ -309,6 +309,32 @@ async fn ending_a_session_records_the_rating() {
     assert_eq!(refusal(post(&mut guest, Uuid::new_v4(), "still there?").await.unwrap_err()), "session_ended");
 }
 
+/// Whether the backend `pid` comes to wait for a row lock (polled for up to 2 s).
+async fn waits_for_a_lock(db: &sqlx::PgPool, pid: i32) -> bool {
+    for _ in 0..100 {
+        let waiting: bool =
+            sqlx::query_scalar("select coalesce(wait_event_type = 'Lock', false) from pg_stat_activity where pid = $1")
+                .bind(pid)
+                .fetch_one(db)
+                .await
+                .unwrap();
+        if waiting {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    false
+}
+
+/// Whether the row `id` of `table` can be locked right now (nobody holds it).
+async fn row_is_free(db: &sqlx::PgPool, table: &str, id: &str) -> bool {
+    let mut probe = db.begin().await.unwrap();
+    let sql = format!("select 1 from public.{table} where id = $1::uuid for update nowait");
+    let locked = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).execute(&mut *probe).await;
+    probe.rollback().await.unwrap();
+    locked.is_ok()
+}
+
 /// Lock order is conversation, then session (the order a message insert and its counters
 /// take): while another transaction holds the conversation, a guest's post or end waits for
 /// it without holding the session, so it cannot deadlock with an automatic answer.
@@ -327,28 +353,11 @@ async fn guests_wait_for_the_conversation_before_locking_their_session() {
             .unwrap();
         let pid: i32 = sqlx::query_scalar("select pg_backend_pid()").fetch_one(&mut guest).await.unwrap();
         let waiting = tokio::spawn(async move { sqlx::query(call).execute(&mut guest).await.map(drop) });
-        let mut blocked = false;
-        for _ in 0..100 {
-            blocked = sqlx::query_scalar(
-                "select coalesce(wait_event_type = 'Lock', false) from pg_stat_activity where pid = $1",
-            )
-            .bind(pid)
-            .fetch_one(&db)
-            .await
-            .unwrap();
-            if blocked {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-        assert!(blocked, "{call} waits for the conversation");
-        let mut probe = db.begin().await.unwrap();
-        let session_free = sqlx::query("select 1 from public.chat_sessions where id = $1::uuid for update nowait")
-            .bind(&session_id)
-            .execute(&mut *probe)
-            .await;
-        assert!(session_free.is_ok(), "{call} holds no lock on the session while it waits");
-        probe.rollback().await.unwrap();
+        assert!(waits_for_a_lock(&db, pid).await, "{call} waits for the conversation");
+        assert!(
+            row_is_free(&db, "chat_sessions", &session_id).await,
+            "{call} holds no lock on the session while it waits"
+        );
         holder.commit().await.unwrap();
         waiting.await.unwrap().unwrap();
     }
@@ -385,27 +394,11 @@ async fn cleanup_waits_for_a_busy_session_before_locking_its_link() {
         sweep.rollback().await?;
         Ok::<_, sqlx::Error>(ours)
     });
-    let mut blocked = false;
-    for _ in 0..100 {
-        blocked =
-            sqlx::query_scalar("select coalesce(wait_event_type = 'Lock', false) from pg_stat_activity where pid = $1")
-                .bind(pid)
-                .fetch_one(&db)
-                .await
-                .unwrap();
-        if blocked {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    assert!(blocked, "cleanup waits for the session");
-    let mut probe = db.begin().await.unwrap();
-    let link_free = sqlx::query("select 1 from public.chat_links where id = $1 for update nowait")
-        .bind(link_id)
-        .execute(&mut *probe)
-        .await;
-    assert!(link_free.is_ok(), "cleanup holds no lock on the link while it waits");
-    probe.rollback().await.unwrap();
+    assert!(waits_for_a_lock(&db, pid).await, "cleanup waits for the session");
+    assert!(
+        row_is_free(&db, "chat_links", &link_id.to_string()).await,
+        "cleanup holds no lock on the link while it waits"
+    );
     holder.commit().await.unwrap();
     let (active, reason) = cleanup.await.unwrap().unwrap();
     assert_eq!((active, reason.as_str()), (false, "link_expired"));
