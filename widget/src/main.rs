@@ -21,6 +21,8 @@ use web_sys::HtmlElement;
 const HOST_ID: &str = "chat-widget-host";
 
 fn main() {
+    #[cfg(feature = "panic-messages")]
+    console_error_panic_hook::set_once();
     let Some(host) = leptos::prelude::document().get_element_by_id(HOST_ID) else {
         leptos::logging::warn!("chat widget: no #{HOST_ID} element; load the widget through embed.js");
         return;

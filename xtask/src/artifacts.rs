@@ -10,18 +10,43 @@ use std::time::Instant;
 /// Where the Worker's static assets are assembled (`[assets]` in edge/wrangler.toml).
 pub const EDGE_ASSETS: &str = "target/edge-assets";
 
+/// How the widget's wasm is compiled.
+#[derive(Clone, Copy, PartialEq)]
+pub enum WidgetBuild {
+    /// For size: what ships (see [`widget_build_env`]).
+    Size,
+    /// For reproducing a panic: the plain `std` and the `panic-messages` feature, so a panic
+    /// shows its message and location in the browser console (`--widget-panics`).
+    PanicMessages,
+}
+
+impl WidgetBuild {
+    /// `--widget-panics` among the command's arguments selects [`WidgetBuild::PanicMessages`].
+    pub fn from_args() -> Self {
+        if std::env::args().any(|a| a == "--widget-panics") { Self::PanicMessages } else { Self::Size }
+    }
+}
+
 /// Build everything; returns the dev stack binary.
-pub fn build(root: &Path, tools: &Tools) -> Result<PathBuf> {
+pub fn build(root: &Path, tools: &Tools, widget: WidgetBuild) -> Result<PathBuf> {
     timed("devstack", || run_visible(cargo(root).args(["build", "--package", "devstack"])))?;
     timed("widget (trunk, wasm)", || {
-        run_visible(
-            Command::new(tools.cargo_bin.join("trunk"))
-                .args(["--skip-version-check", "build", "--release"])
-                .current_dir(root)
-                .env("PATH", tools.path_env())
-                .env("NO_COLOR", "true")
-                .envs(widget_build_env(root)),
-        )
+        let mut trunk = Command::new(tools.cargo_bin.join("trunk"));
+        trunk
+            .args(["--skip-version-check", "build", "--release"])
+            .current_dir(root)
+            .env("PATH", tools.path_env())
+            .env("NO_COLOR", "true");
+        match widget {
+            WidgetBuild::Size => trunk.envs(widget_build_env(root)),
+            WidgetBuild::PanicMessages => {
+                println!("[build]   with panic messages, without the size flags (not for shipping)");
+                trunk
+                    .args(["--features", "panic-messages"])
+                    .env("CARGO_TARGET_DIR", root.join("target/widget-panics-build"))
+            }
+        };
+        run_visible(&mut trunk)
     })?;
     timed("widget bundle (wasm-opt, JS glue, esbuild)", || {
         crate::widget_bundle::shrink(&root.join("target/widget-dist"), tools)

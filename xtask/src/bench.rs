@@ -23,7 +23,7 @@ pub fn run(root: &Path, only: Option<&str>) -> Result<()> {
         return Err(format!("unknown benchmark {other:?}; expected queries, api or realtime"));
     }
     let tools = crate::setup::run(root)?;
-    let devstack = crate::artifacts::build(root, &tools)?;
+    let devstack = crate::artifacts::build(root, &tools, crate::artifacts::WidgetBuild::Size)?;
     let database_url = format!("postgres://postgres@127.0.0.1:5432/chat_bench_{}", std::process::id());
     let keys = stack::keys(&devstack, stack::jwt_secret(&root.join("target/bench/jwt-secret"))?)?;
     let with_db = |command: &mut Command| -> Result<()> {

@@ -18,7 +18,7 @@ pub fn run(root: &Path) -> Result<()> {
     .map_err(|e| format!("cannot handle Ctrl-C: {e}"))?;
 
     let tools = crate::setup::run(root)?;
-    let devstack = crate::artifacts::build(root, &tools)?;
+    let devstack = crate::artifacts::build(root, &tools, crate::artifacts::WidgetBuild::from_args())?;
     let secret = stack::jwt_secret(&root.join("target/devstack/jwt-secret"))?;
     let keys = stack::keys(&devstack, secret)?;
     let database_url = std::env::var("DEVSTACK_DATABASE_URL").unwrap_or_else(|_| DEV_DATABASE_URL.into());

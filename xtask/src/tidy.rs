@@ -2,7 +2,7 @@
 
 #[cfg(test)]
 mod tests {
-    use crate::setup::WASM_BINDGEN;
+    use crate::setup::{RUST_TOOLCHAIN, TRUNK, WASM_BINDGEN, WORKER_BUILD};
 
     fn read(path: &str) -> String {
         std::fs::read_to_string(crate::project_root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
@@ -27,6 +27,29 @@ mod tests {
             read("Cargo.toml").contains(&format!("wasm-bindgen = \"={WASM_BINDGEN}\"")),
             "Cargo.toml vs xtask setup"
         );
+    }
+
+    /// One pinned compiler: `rust-toolchain.toml` (with what the widget's build needs), what
+    /// setup checks, the workspace's `rust-version` and the README say the same version.
+    #[test]
+    fn the_toolchain_is_pinned_in_one_version() {
+        let root = crate::project_root();
+        assert_eq!(crate::setup::pinned_toolchain(&root).unwrap(), RUST_TOOLCHAIN, "rust-toolchain.toml vs setup");
+        let file = read("rust-toolchain.toml");
+        for needed in ["\"rust-src\"", "\"wasm32-unknown-unknown\"", "\"rustfmt\"", "\"clippy\""] {
+            assert!(file.contains(needed), "rust-toolchain.toml lacks {needed}");
+        }
+        let minor = RUST_TOOLCHAIN.rsplit_once('.').map(|(minor, _)| minor).unwrap();
+        assert!(
+            read("Cargo.toml").contains(&format!("rust-version = \"{minor}\"")),
+            "Cargo.toml rust-version vs setup"
+        );
+        let readme = read("README.md");
+        assert!(readme.contains(&format!("Rust {RUST_TOOLCHAIN}")), "README names another Rust version");
+        assert!(readme.contains("rust-toolchain.toml"), "README does not say where the toolchain is pinned");
+        for (tool, version) in [("trunk", TRUNK), ("worker-build", WORKER_BUILD), ("wasm-bindgen", WASM_BINDGEN)] {
+            assert!(readme.contains(&format!("{tool} {version}")), "README does not name {tool} {version}");
+        }
     }
 
     /// Every file of `tests/tests/` runs in exactly one layer of `cargo xtask test`.

@@ -9,11 +9,22 @@
 //!
 //! The glue is checked afterwards: a name it still uses that the wasm no longer has fails the
 //! build here, not in a visitor's browser.
+//!
+//! The rewrite depends on how wasm-bindgen writes its glue (one import module, keyed
+//! `name:` entries in the imports object, exports used as `wasm.name`, the shape of the
+//! dropped classes) and on wasm-opt's JSON mapping. It was checked against the versions in
+//! [`GLUE_CHECKED_WITH`]; the build refuses other versions until the golden test
+//! (`tests::the_real_glue_is_rewritten_as_checked`, over the real glue and mapping of those
+//! versions in `xtask/src/widget_bundle/`) has been brought up to date with them.
 
 use crate::Result;
 use crate::setup::{Tools, output, run_visible};
 use std::path::Path;
 use std::process::Command;
+
+/// The wasm-bindgen CLI and binaryen (`wasm-opt`) releases whose output this rewrite was
+/// checked against (see the module doc).
+pub const GLUE_CHECKED_WITH: (&str, &str) = ("0.2.130", "132");
 
 /// Exports of server_fn's streaming bodies (never used by the widget).
 const UNUSED_EXPORTS: &str = "*intounderlying*";
@@ -25,12 +36,18 @@ const UNUSED_CLASSES: [&str; 3] = ["IntoUnderlyingByteSource", "IntoUnderlyingSi
 /// wraps around 4 GiB, which a Rust pointer never does (0.6 KB less, measured).
 const OPTIMIZE: [&str; 7] = ["--low-memory-unused", "-Oz", "--flatten", "--rereloop", "-Oz", "-Oz", "--converge"];
 
-/// Shrink `chat-widget_bg.wasm` and rewrite `chat-widget.js` in `dist`.
+/// Shrink `chat-widget_bg.wasm` and rewrite `chat-widget.js` in `dist`. The inputs of the
+/// rewrite (trunk's glue, wasm-opt's mapping) and its output before minifying are kept in
+/// `dist/../widget-bundle/`, from where the golden test's files are refreshed.
 pub fn shrink(dist: &Path, tools: &Tools) -> Result<()> {
     let wasm = dist.join("chat-widget_bg.wasm");
     let glue = dist.join("chat-widget.js");
     let renamed = dist.join("chat-widget_bg.renamed.wasm");
     let wasm_opt = tools.npm_bin.join("wasm-opt");
+    check_versions(
+        &output(Command::new(tools.cargo_bin.join("wasm-bindgen")).arg("--version"))?,
+        &output(Command::new(&wasm_opt).arg("--version"))?,
+    )?;
     let map = output(
         Command::new(&wasm_opt)
             .arg(&wasm)
@@ -42,16 +59,55 @@ pub fn shrink(dist: &Path, tools: &Tools) -> Result<()> {
     run_visible(Command::new(&wasm_opt).arg(&renamed).args(OPTIMIZE).arg("-o").arg(&wasm))?;
     std::fs::remove_file(&renamed).map_err(|e| format!("cannot remove {}: {e}", renamed.display()))?;
     let js = std::fs::read_to_string(&glue).map_err(|e| format!("cannot read {}: {e}", glue.display()))?;
-    let module = std::fs::read(&wasm).ok().and_then(|bytes| import_module(&bytes));
-    let module = module.ok_or_else(|| format!("cannot read the import module of {}", wasm.display()))?;
-    let js = rename(&drop_unused_classes(&js)?, &Renames::parse(&map)?, &module)?;
-    std::fs::write(&glue, js).map_err(|e| format!("cannot write {}: {e}", glue.display()))?;
+    let modules = std::fs::read(&wasm).ok().and_then(|bytes| import_modules(&bytes));
+    let modules = modules.ok_or_else(|| format!("cannot read the imports of {}", wasm.display()))?;
+    let rewritten = rewrite(&js, &map, &modules)?;
+    let kept = dist.with_file_name("widget-bundle");
+    std::fs::create_dir_all(&kept).map_err(|e| format!("cannot create {}: {e}", kept.display()))?;
+    for (name, text) in [(GLUE_IN, js.as_str()), (MAPPING, map.as_str()), (GLUE_OUT, rewritten.as_str())] {
+        std::fs::write(kept.join(name), text).map_err(|e| format!("cannot write {name}: {e}"))?;
+    }
+    std::fs::write(&glue, rewritten).map_err(|e| format!("cannot write {}: {e}", glue.display()))?;
     run_visible(
         Command::new(tools.npm_bin.join("esbuild"))
             .arg(&glue)
             .args(["--minify", "--format=esm", "--log-level=warning", "--allow-overwrite"])
             .arg(format!("--outfile={}", glue.display())),
     )
+}
+
+/// Names of the kept inputs and output of the rewrite (also the golden test's files).
+const GLUE_IN: &str = "chat-widget.js";
+const MAPPING: &str = "wasm-opt-mapping.json";
+const GLUE_OUT: &str = "chat-widget.rewritten.js";
+
+/// The rewritten glue: unused classes dropped, then every name renamed as `mapping` (what
+/// wasm-opt printed) says, given the import modules of the shrunk wasm.
+fn rewrite(js: &str, mapping: &str, modules: &[String]) -> Result<String> {
+    let module = match modules {
+        [first, rest @ ..] if rest.iter().all(|m| m == first) => first,
+        _ => return Err(format!("the shrunk widget imports from {modules:?}, not from one module")),
+    };
+    rename(&drop_unused_classes(js)?, &Renames::parse(mapping)?, module)
+}
+
+/// Fails unless the installed wasm-bindgen and wasm-opt are the releases the rewrite was
+/// checked against (their `--version` output is given).
+fn check_versions(wasm_bindgen: &str, wasm_opt: &str) -> Result<()> {
+    let (bindgen, binaryen) = GLUE_CHECKED_WITH;
+    let bindgen_ok = wasm_bindgen.split_whitespace().nth(1) == Some(bindgen);
+    let binaryen_ok = wasm_opt.split_whitespace().nth(2) == Some(binaryen);
+    if bindgen_ok && binaryen_ok {
+        return Ok(());
+    }
+    Err(format!(
+        "the widget's JS glue rewrite (xtask/src/widget_bundle.rs) was checked against wasm-bindgen {bindgen} and \
+         binaryen {binaryen}, but this build has `{}` and `{}`. Refresh the golden files in \
+         xtask/src/widget_bundle/ from target/widget-bundle/ with the new versions, make \
+         `cargo test -p xtask widget_bundle` pass, then update GLUE_CHECKED_WITH",
+        wasm_bindgen.trim(),
+        wasm_opt.trim()
+    ))
 }
 
 /// The renames wasm-opt made, read from the JSON it prints.
@@ -66,31 +122,45 @@ struct Renames {
 }
 
 impl Renames {
-    /// Reads the first mapping printed (`--converge` or repeated passes print more).
-    /// Its rows are arrays of plain identifiers: `["module", "name", "new_name"]` for an
-    /// import, `["name", "new_name"]` for an export.
+    /// Reads the first mapping printed (`--converge` or repeated passes print more): a JSON
+    /// object whose `imports` rows are `[module, name, new_name]` and whose `exports` rows
+    /// are `[name, new_name]`. Every import must come from one module (wasm-bindgen writes one).
     fn parse(printed: &str) -> Result<Self> {
+        let first = serde_json::Deserializer::from_str(printed).into_iter::<serde_json::Value>().next();
+        let mapping = first
+            .ok_or_else(|| "wasm-opt printed no mapping".to_string())?
+            .map_err(|e| format!("wasm-opt's mapping is not JSON: {e}"))?;
+        let rows = |key: &str| -> Result<Vec<Vec<String>>> {
+            let rows = mapping.get(key).and_then(serde_json::Value::as_array);
+            let rows = rows.ok_or_else(|| format!("wasm-opt's mapping has no `{key}` list"))?;
+            rows.iter()
+                .map(|row| {
+                    let strings = row.as_array().map(|r| r.iter().filter_map(|v| v.as_str().map(str::to_string)));
+                    let strings: Option<Vec<String>> = strings.map(Iterator::collect);
+                    strings
+                        .filter(|s| Some(s.len()) == row.as_array().map(Vec::len))
+                        .ok_or_else(|| format!("wasm-opt printed a rename this build does not understand: {row}"))
+                })
+                .collect()
+        };
         let mut renames = Self::default();
-        let mut section = "";
-        for line in printed.lines() {
-            let line = line.trim();
-            if line.starts_with("\"imports\"") {
-                section = "imports";
-            } else if line.starts_with("\"exports\"") {
-                section = "exports";
-            } else if line == "}" {
-                break;
-            } else if line.starts_with('[') && line.len() > 1 {
-                let strings: Vec<String> = line.split('"').skip(1).step_by(2).map(str::to_string).collect();
-                match (section, strings.as_slice()) {
-                    ("imports", [module, name, new]) => {
-                        renames.module.get_or_insert_with(|| module.clone());
-                        renames.imports.push((name.clone(), new.clone()));
-                    }
-                    ("exports", [name, new]) => renames.exports.push((name.clone(), new.clone())),
-                    _ => return Err(format!("wasm-opt printed a rename this build does not understand: {line}")),
+        for row in rows("imports")? {
+            let [module, name, new] = <[String; 3]>::try_from(row)
+                .map_err(|row| format!("wasm-opt printed an import rename this build does not understand: {row:?}"))?;
+            match &renames.module {
+                Some(first) if *first != module => {
+                    return Err(format!(
+                        "the widget's wasm imports from `{first}` and `{module}`; the rewrite knows one module"
+                    ));
                 }
+                _ => renames.module = Some(module),
             }
+            renames.imports.push((name, new));
+        }
+        for row in rows("exports")? {
+            let [name, new] = <[String; 2]>::try_from(row)
+                .map_err(|row| format!("wasm-opt printed an export rename this build does not understand: {row:?}"))?;
+            renames.exports.push((name, new));
         }
         if renames.imports.is_empty() || renames.exports.is_empty() {
             return Err(format!("wasm-opt printed no renames:\n{printed}"));
@@ -105,7 +175,11 @@ impl Renames {
 fn rename(js: &str, renames: &Renames, module: &str) -> Result<String> {
     let mut js = js.to_string();
     if let Some(old) = &renames.module {
-        js = js.replace(&format!("\"{old}\""), &format!("\"{module}\""));
+        let quoted = format!("\"{old}\"");
+        if js.matches(&quoted).count() != 1 {
+            return Err(format!("the widget's JS glue names its import module {quoted} other than once"));
+        }
+        js = js.replace(&quoted, &format!("\"{module}\""));
     }
     for (old, new) in &renames.imports {
         js = replace_word(&js, &format!("{old}:"), &format!("{new}:"));
@@ -128,33 +202,68 @@ fn rename(js: &str, renames: &Renames, module: &str) -> Result<String> {
     Ok(js)
 }
 
-/// The module name of the first import of a wasm binary.
-fn import_module(wasm: &[u8]) -> Option<String> {
+/// The module name of every import of a wasm binary, in order (`None` if it cannot be read).
+fn import_modules(wasm: &[u8]) -> Option<Vec<String>> {
     let mut at = 8;
-    let leb = |at: &mut usize| -> Option<usize> {
-        let (mut value, mut shift) = (0usize, 0);
+    let leb = |at: &mut usize| -> Option<u64> {
+        let (mut value, mut shift) = (0u64, 0);
         loop {
             let byte = *wasm.get(*at)?;
             *at += 1;
-            value |= usize::from(byte & 0x7f) << shift;
+            value |= u64::from(byte & 0x7f).checked_shl(shift)?;
             shift += 7;
             if byte & 0x80 == 0 {
                 return Some(value);
             }
         }
     };
+    let name = |at: &mut usize| -> Option<String> {
+        let length = usize::try_from(leb(at)?).ok()?;
+        let text = String::from_utf8(wasm.get(*at..at.checked_add(length)?)?.to_vec()).ok();
+        *at += length;
+        text
+    };
+    let limits = |at: &mut usize| -> Option<()> {
+        let flags = *wasm.get(*at)?;
+        *at += 1;
+        leb(at)?;
+        if flags & 1 == 1 {
+            leb(at)?;
+        }
+        Some(())
+    };
     while at < wasm.len() {
         let id = wasm[at];
         at += 1;
-        let size = leb(&mut at)?;
-        if id == 2 {
-            leb(&mut at)?;
-            let length = leb(&mut at)?;
-            return String::from_utf8(wasm.get(at..at + length)?.to_vec()).ok();
+        let size = usize::try_from(leb(&mut at)?).ok()?;
+        if id != 2 {
+            at = at.checked_add(size).filter(|&end| end <= wasm.len())?;
+            continue;
         }
-        at += size;
+        let mut modules = Vec::new();
+        for _ in 0..leb(&mut at)? {
+            modules.push(name(&mut at)?);
+            name(&mut at)?;
+            let kind = *wasm.get(at)?;
+            at += 1;
+            match kind {
+                0 => drop(leb(&mut at)?),
+                1 => {
+                    at += 1;
+                    limits(&mut at)?;
+                }
+                2 => limits(&mut at)?,
+                3 => at += 2,
+                4 => {
+                    at += 1;
+                    leb(&mut at)?;
+                }
+                _ => return None,
+            }
+        }
+        return Some(modules);
     }
-    None
+    Some(Vec::new())
 }
 
 /// Replace `from` where it is not part of a longer identifier.
@@ -265,24 +374,95 @@ mod tests {
 
     #[test]
     fn an_export_the_wasm_lacks_fails_the_build() {
-        let js = "const i = { __wbg_remove_8228e91d7ddbc755: f, __wbg_remove_8228e91d7ddbc755_2: g }; wasm.run(1); wasm.gone(2);";
+        let js = "const i = { __wbg_remove_8228e91d7ddbc755: f, __wbg_remove_8228e91d7ddbc755_2: g };\n\
+                  imports = { \"./chat-widget_bg.js\": i }; wasm.run(1); wasm.gone(2);";
         let error = rename(js, &Renames::parse(PRINTED).unwrap(), "a").unwrap_err();
         assert!(error.contains("`wasm.gone`"), "{error}");
     }
 
     #[test]
     fn an_import_the_glue_does_not_provide_fails_the_build() {
-        let js = "const i = { __wbg_remove_8228e91d7ddbc755: f }; wasm.run(1);";
+        let js =
+            "const i = { __wbg_remove_8228e91d7ddbc755: f }; imports = { \"./chat-widget_bg.js\": i }; wasm.run(1);";
         let error = rename(js, &Renames::parse(PRINTED).unwrap(), "a").unwrap_err();
         assert!(error.contains("__wbg_remove_8228e91d7ddbc755_2"), "{error}");
     }
 
     #[test]
-    fn reads_the_import_module() {
-        // magic, version, a type section (id 1, 4 bytes), an import section with module "ab".
-        let wasm = [0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 2, 7, 1, 2, b'a', b'b', 1, b'f', 0];
-        assert_eq!(import_module(&wasm).as_deref(), Some("ab"));
-        assert_eq!(import_module(&wasm[..10]), None);
+    fn reads_every_import_module() {
+        // magic, version, a type section (id 1, 4 bytes), an import section: a function from
+        // "ab", a memory (limits with a maximum) from "c", a global from "ab".
+        let wasm = [
+            0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 2, 23, 3, 2, b'a', b'b', 1, b'f', 0, 0, 1, b'c', 1, b'm',
+            2, 1, 1, 2, 2, b'a', b'b', 1, b'g', 3, 0x7f, 0,
+        ];
+        assert_eq!(import_modules(&wasm), Some(vec!["ab".into(), "c".into(), "ab".into()]));
+        assert_eq!(import_modules(&wasm[..12]), None);
+        assert_eq!(import_modules(&wasm[..30]), None);
+    }
+
+    #[test]
+    fn a_second_import_module_fails_the_build() {
+        let printed = r#"{"imports": [["m", "a", "A"], ["n", "b", "B"]], "exports": [["run", "C"]]}"#;
+        assert!(Renames::parse(printed).unwrap_err().contains("`m` and `n`"));
+        let error = rewrite("", PRINTED, &["a".into(), "b".into()]).unwrap_err();
+        assert!(error.contains("not from one module"), "{error}");
+    }
+
+    #[test]
+    fn a_mapping_of_another_shape_fails_the_build() {
+        for printed in [
+            "",
+            "not json",
+            r#"{"exports": [["run", "C"]]}"#,
+            r#"{"imports": [["m", "a"]], "exports": [["run", "C"]]}"#,
+            r#"{"imports": [["m", "a", 1]], "exports": [["run", "C"]]}"#,
+            r#"{"imports": [["m", "a", "A"]], "exports": [["run", "C", "D"]]}"#,
+            r#"{"imports": [], "exports": []}"#,
+        ] {
+            assert!(Renames::parse(printed).is_err(), "{printed}");
+        }
+    }
+
+    #[test]
+    fn a_module_named_twice_in_the_glue_fails_the_build() {
+        let js = "imports = { \"./chat-widget_bg.js\": i }; x = \"./chat-widget_bg.js\"; \
+                  const i = { __wbg_remove_8228e91d7ddbc755: f, __wbg_remove_8228e91d7ddbc755_2: g };";
+        assert!(rename(js, &Renames::parse(PRINTED).unwrap(), "a").unwrap_err().contains("other than once"));
+    }
+
+    #[test]
+    fn other_tool_versions_fail_the_build() {
+        let (bindgen, binaryen) = GLUE_CHECKED_WITH;
+        let wasm_opt = format!("wasm-opt version {binaryen} (version_{binaryen})");
+        assert!(check_versions(&format!("wasm-bindgen {bindgen}"), &wasm_opt).is_ok());
+        assert!(check_versions("wasm-bindgen 0.2.131", &wasm_opt).unwrap_err().contains("GLUE_CHECKED_WITH"));
+        assert!(check_versions(&format!("wasm-bindgen {bindgen}"), "wasm-opt version 133 (version_133)").is_err());
+    }
+
+    /// The versions the rewrite was checked against are the ones the project pins.
+    #[test]
+    fn checked_versions_are_the_pinned_ones() {
+        let (bindgen, binaryen) = GLUE_CHECKED_WITH;
+        assert_eq!(bindgen, crate::setup::WASM_BINDGEN);
+        let package = std::fs::read_to_string(crate::project_root().join("package.json")).unwrap();
+        assert!(package.contains(&format!("\"binaryen\": \"{binaryen}.0.0\"")), "package.json vs GLUE_CHECKED_WITH");
+    }
+
+    /// Golden test over the real glue of the pinned wasm-bindgen and the real mapping of the
+    /// pinned wasm-opt (kept by `shrink` in `target/widget-bundle/`, copied here): the rewrite
+    /// gives the checked output, byte for byte.
+    #[test]
+    fn the_real_glue_is_rewritten_as_checked() {
+        let golden = |name: &str| {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/widget_bundle").join(name);
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        };
+        let rewritten = rewrite(&golden(GLUE_IN), &golden(MAPPING), &["a".into()]).unwrap();
+        assert!(
+            rewritten == golden(GLUE_OUT),
+            "the rewrite of the real glue changed; compare with target/widget-bundle/"
+        );
     }
 
     #[test]
