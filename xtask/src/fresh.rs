@@ -73,7 +73,7 @@ pub fn run(root: &Path) -> Result<()> {
         };
         timed(
             "rustup toolchain install (rust-toolchain.toml, from nothing)",
-            fresh("rustup").args(["toolchain", "install"]),
+            fresh("rustup").args(["toolchain", "install", "--no-self-update"]),
         )?;
         let mut tee = Command::new("tee")
             .arg(&log_file)

@@ -125,7 +125,7 @@ fn toolchain(root: &Path) -> Result<String> {
     if pinned != RUST_TOOLCHAIN {
         return Err(format!("rust-toolchain.toml pins {pinned}, xtask expects {RUST_TOOLCHAIN}; change both together"));
     }
-    output(Command::new("rustup").args(["toolchain", "install"]).current_dir(root))
+    output(Command::new("rustup").args(["toolchain", "install", "--no-self-update"]).current_dir(root))
         .map_err(|e| format!("{e}\n{fix}"))?;
     let version =
         output(Command::new("rustc").arg("--version").current_dir(root)).map_err(|e| format!("{e}\n{fix}"))?;
