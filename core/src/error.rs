@@ -44,6 +44,8 @@ pub enum ErrorCode {
     SessionExpired,
     /// A message must have 1 to 5000 characters.
     InvalidContent,
+    /// A retried `client_msg_id` came with another text than the stored message.
+    IdempotencyConflict,
     /// A rating is 1 to 5.
     InvalidRating,
     /// Feedback has at most 1000 characters.
@@ -78,7 +80,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in declaration order.
-    pub const ALL: [ErrorCode; 31] = [
+    pub const ALL: [ErrorCode; 32] = [
         Self::BadRequest,
         Self::ValidationFailed,
         Self::NotFound,
@@ -95,6 +97,7 @@ impl ErrorCode {
         Self::SessionEnded,
         Self::SessionExpired,
         Self::InvalidContent,
+        Self::IdempotencyConflict,
         Self::InvalidRating,
         Self::InvalidFeedback,
         Self::RateLimited,
@@ -126,6 +129,7 @@ impl ErrorCode {
             Self::NotFound | Self::SiteNotFound | Self::LinkNotFound => 404,
             Self::MethodNotAllowed => 405,
             Self::SessionEnded
+            | Self::IdempotencyConflict
             | Self::LinkFull
             | Self::OperatorUnavailable
             | Self::OperatorAtCapacity
@@ -161,6 +165,7 @@ impl ErrorCode {
             Self::SessionEnded => "session_ended",
             Self::SessionExpired => "session_expired",
             Self::InvalidContent => "invalid_content",
+            Self::IdempotencyConflict => "idempotency_conflict",
             Self::InvalidRating => "invalid_rating",
             Self::InvalidFeedback => "invalid_feedback",
             Self::RateLimited => "rate_limited",

@@ -27,7 +27,7 @@ pub async fn start_session(mut request: Request, env: &Env) -> Result<Response, 
     let origin = header(&request, "Origin");
     let body: StartSession = json_body(&mut request).await?;
     if let Some(token) = body.resume_token.as_deref() {
-        match resume(env, token).await {
+        match resume(env, token, origin.as_deref(), Some(&body.site_key)).await {
             Ok(ids) => return session_response(env, ids, token.to_string(), origin, 200),
             Err(e)
                 if matches!(
@@ -69,7 +69,7 @@ pub async fn start_session(mut request: Request, env: &Env) -> Result<Response, 
 pub async fn refresh_session(mut request: Request, env: &Env) -> Result<Response, ApiError> {
     let origin = header(&request, "Origin");
     let body: RefreshSession = json_body(&mut request).await?;
-    let ids = resume(env, &body.token).await?;
+    let ids = resume(env, &body.token, origin.as_deref(), None).await?;
     session_response(env, ids, body.token, origin, 200)
 }
 
@@ -125,7 +125,7 @@ pub async fn list_messages(request: Request, env: &Env) -> Result<Response, ApiE
     let conversation = claims.guest.map(|g| g.conversation_id).unwrap_or_default();
     let supabase = Supabase::user(env, &jwt)?;
     let select = supabase
-        .from("messages")
+        .from("guest_messages")
         .select("id,seq,conversation_id,sender_type,message_type,content,metadata,client_msg_id,created_at,edited_at")
         .eq("conversation_id", conversation)
         .gt("seq", after.to_string())
@@ -136,8 +136,10 @@ pub async fn list_messages(request: Request, env: &Env) -> Result<Response, ApiE
     json_response(&MessagePage { messages, next_cursor }, 200)
 }
 
-async fn resume(env: &Env, token: &str) -> Result<SessionIds, ApiError> {
-    let params = json!({ "p_token_hash": tokens::sha256_hex(token) });
+/// The session of a resume token, if it may continue from `origin` (and belongs to the site
+/// of `site_key`, when given).
+async fn resume(env: &Env, token: &str, origin: Option<&str>, site_key: Option<&str>) -> Result<SessionIds, ApiError> {
+    let params = json!({ "p_token_hash": tokens::sha256_hex(token), "p_origin": origin, "p_site_key": site_key });
     parse(&Supabase::service(env)?.rpc("resume_session", params.to_string()).await?)
 }
 

@@ -109,9 +109,13 @@ pub fn verify_guest<'a>(
     let claims = Claims::verify(token, secret).map_err(|_| {
         ApiError::new(ErrorCode::Unauthorized, "the guest token is invalid or expired; refresh the session")
     })?;
+    // A guest acts as `authenticated` with its customer as subject; a token claiming another
+    // role (service_role would bypass RLS) is no guest token whatever else it carries. The
+    // database checks the rest of the claims against the session (`guest_session_id()`).
     let guest = claims
         .guest
         .as_ref()
+        .filter(|_| claims.role == chat_core::Role::Authenticated && claims.sub.is_some())
         .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "this token is not a guest token"))?;
     if let (Some(bound), Some(origin)) = (guest.origin.as_deref(), origin)
         && bound != origin
@@ -176,5 +180,19 @@ mod guest_tests {
             verify_guest(Some(&format!("Bearer {api_key}")), None, SECRET).unwrap_err().code,
             ErrorCode::Unauthorized
         );
+    }
+
+    #[test]
+    fn guest_claims_under_another_role_or_without_a_subject_are_refused() {
+        for forge in [
+            |c: &mut Claims| c.role = chat_core::Role::ServiceRole,
+            |c: &mut Claims| c.role = chat_core::Role::Anon,
+            |c: &mut Claims| c.sub = None,
+        ] {
+            let mut claims = guest_claims(&super::tests::ids(), now(), None);
+            forge(&mut claims);
+            let header = format!("Bearer {}", claims.sign(SECRET).unwrap());
+            assert_eq!(verify_guest(Some(&header), None, SECRET).unwrap_err().code, ErrorCode::Unauthorized);
+        }
     }
 }

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import http from "node:http";
 import { RealtimeClient } from "@supabase/realtime-js";
+import pg from "pg";
 import { sign } from "../shared/jwt.mjs";
 
 const apiUrl = process.env.STACK_API_URL;
@@ -62,17 +63,31 @@ async function siteWithConversations() {
     body: { owner_id: session.user.id, name: "Realtime shop", site_key: `rt-${randomUUID().slice(0, 8)}` },
     prefer: "return=representation",
   });
-  const conversations = await rest("conversations?select=id", {
+  const customers = await rest("customers?select=id", {
     method: "POST",
-    body: [{ site_id: site.id }, { site_id: site.id }],
+    body: [{ site_id: site.id, name: "First visitor" }, { site_id: site.id, name: "Second visitor" }],
     prefer: "return=representation",
   });
-  const guest = (conversation) =>
-    sign({
-      sub: randomUUID(),
+  const conversations = await rest("conversations?select=id,customer_id", {
+    method: "POST",
+    body: customers.map((customer) => ({ site_id: site.id, customer_id: customer.id })),
+    prefer: "return=representation",
+  });
+  const sessions = await rest("chat_sessions?select=id,conversation_id,customer_id", {
+    method: "POST",
+    body: conversations.map((c) => ({ site_id: site.id, conversation_id: c.id, customer_id: c.customer_id })),
+    prefer: "return=representation",
+  });
+  // The guest token the edge would mint for the conversation's session (every claim must
+  // agree with the session, or it grants nothing).
+  const guest = (conversation) => {
+    const session = sessions.find((s) => s.conversation_id === conversation.id);
+    return sign({
+      sub: session.customer_id,
       role: "authenticated",
-      guest: { site_id: site.id, conversation_id: conversation.id, session_id: randomUUID() },
+      guest: { site_id: site.id, conversation_id: conversation.id, session_id: session.id },
     });
+  };
   return { site, ownerToken: session.access_token, conversations, guest };
 }
 
@@ -174,65 +189,127 @@ test("presence: track, sync on both sides, leave on disconnect", async () => {
   assert.deepEqual(Object.keys(b.presenceState()), ["visitor-b"]);
 });
 
-test("postgres_changes: filter by conversation, RLS per subscriber", async () => {
-  const shop = await siteWithConversations();
-  const rival = await siteWithConversations();
-  const [mine, second] = shop.conversations;
-  const changes = { event: "INSERT", schema: "public", table: "messages" };
-  const operator = connect({ token: shop.ownerToken }).channel(`inbox-${randomUUID()}`);
-  const filtered = collect((cb) => operator.on("postgres_changes", { ...changes, filter: `conversation_id=eq.${mine.id}` }, cb));
-  const rivalChannel = connect({ token: rival.ownerToken }).channel(`inbox-${randomUUID()}`);
-  const rivalSeen = collect((cb) => rivalChannel.on("postgres_changes", changes, cb));
-  const guestChannel = connect({ token: shop.guest(mine) }).channel(`guest-${randomUUID()}`);
-  const guestSeen = collect((cb) => guestChannel.on("postgres_changes", changes, cb));
-  const systems = collect((cb) => operator.on("system", {}, cb));
-  for (const channel of [operator, rivalChannel, guestChannel]) assert.equal((await subscribe(channel)).status, "SUBSCRIBED");
+// postgres_changes on a table of the tests' own (the product publishes none of its tables:
+// RLS cannot guard a DELETE event, so its rows travel on private broadcast topics). The rows
+// are written with SQL, as any writer of the database would.
+let notesTable;
+after(async () => (await notesTable)?.end());
+async function notes() {
+  notesTable ??= (async () => {
+    const db = new pg.Client({ connectionString: process.env.STACK_DATABASE_URL });
+    await db.connect();
+    await db.query(`
+      create schema if not exists conformance;
+      grant usage on schema conformance to anon, authenticated;
+      create table conformance.notes (
+        id bigint generated always as identity primary key,
+        owner_id uuid not null, room text not null, body text not null, status text not null default 'open');
+      alter table conformance.notes enable row level security;
+      create policy "owners read their notes" on conformance.notes for select to authenticated
+        using (owner_id = (select auth.uid()));
+      grant select on conformance.notes to anon, authenticated;
+      alter publication supabase_realtime add table conformance.notes;`);
+    return db;
+  })();
+  return notesTable;
+}
+
+const user = () => {
+  const id = randomUUID();
+  return { id, token: sign({ sub: id, role: "authenticated" }) };
+};
+
+test("postgres_changes: filter by column, RLS per subscriber", async () => {
+  const db = await notes();
+  const [alice, bob] = [user(), user()];
+  const changes = { event: "INSERT", schema: "conformance", table: "notes" };
+  const aliceChannel = connect({ token: alice.token }).channel(`notes-${randomUUID()}`);
+  const filtered = collect((cb) => aliceChannel.on("postgres_changes", { ...changes, filter: "room=eq.lobby" }, cb));
+  const bobChannel = connect({ token: bob.token }).channel(`notes-${randomUUID()}`);
+  const bobSeen = collect((cb) => bobChannel.on("postgres_changes", changes, cb));
+  const anonChannel = connect().channel(`notes-${randomUUID()}`);
+  const anonSeen = collect((cb) => anonChannel.on("postgres_changes", changes, cb));
+  const systems = collect((cb) => aliceChannel.on("system", {}, cb));
+  for (const channel of [aliceChannel, bobChannel, anonChannel]) assert.equal((await subscribe(channel)).status, "SUBSCRIBED");
   await sleep(200);
   assert.ok(systems.some((s) => s.message === "Subscribed to PostgreSQL"), JSON.stringify(systems));
 
-  await postMessage(shop.site, mine, "first");
-  await postMessage(shop.site, second, "second");
+  const insert = (owner, room, body) =>
+    db.query("insert into conformance.notes (owner_id, room, body) values ($1, $2, $3)", [owner.id, room, body]);
+  await insert(alice, "lobby", "first");
+  await insert(alice, "kitchen", "second");
+  await insert(bob, "lobby", "bob's");
   await sleep(800);
-  assert.deepEqual(filtered.map((c) => c.new.content), ["first"]);
+  assert.deepEqual(filtered.map((c) => c.new.body), ["first"]);
   assert.equal(filtered[0].eventType, "INSERT");
-  assert.equal(filtered[0].table, "messages");
+  assert.equal(filtered[0].table, "notes");
   assert.ok(filtered[0].commit_timestamp.endsWith("Z"));
-  assert.deepEqual(rivalSeen, [], "another site's operator sees nothing");
-  assert.deepEqual(guestSeen.map((c) => c.new.content), ["first"], "the guest sees only its conversation");
+  assert.deepEqual(bobSeen.map((c) => c.new.body), ["bob's"], "RLS: bob sees only his own row");
+  assert.deepEqual(anonSeen, [], "RLS: anon sees no row");
 });
 
 test("postgres_changes: UPDATE and DELETE with in/gt filters, integer ids, bad filters reported", async () => {
-  const shop = await siteWithConversations();
-  const [first, second] = shop.conversations;
-  const channel = connect({ token: shop.ownerToken }).channel(`console-${randomUUID()}`);
+  const db = await notes();
+  const owner = user();
+  const channel = connect({ token: owner.token }).channel(`notes-${randomUUID()}`);
   const updates = collect((cb) =>
-    channel.on("postgres_changes", { event: "UPDATE", schema: "public", table: "conversations", filter: "status=in.(active,closed)" }, cb),
+    channel.on("postgres_changes", { event: "UPDATE", schema: "conformance", table: "notes", filter: "status=in.(active,closed)" }, cb),
   );
   const deletes = collect((cb) =>
-    channel.on("postgres_changes", { event: "DELETE", schema: "public", table: "messages", filter: "seq=gt.0" }, cb),
+    channel.on("postgres_changes", { event: "DELETE", schema: "conformance", table: "notes", filter: "id=gt.0" }, cb),
   );
   const systems = collect((cb) => channel.on("system", {}, cb));
   assert.equal((await subscribe(channel)).status, "SUBSCRIBED");
   const ids = channel.bindings.postgres_changes.map((b) => b.id);
   assert.ok(ids.every(Number.isInteger) && ids.length === 2, `binding ids ${ids}`);
 
-  await rest(`conversations?id=eq.${first.id}`, { method: "PATCH", body: { priority: "high" } });
-  await rest(`conversations?id=eq.${second.id}`, { method: "PATCH", body: { status: "active" } });
-  await postMessage(shop.site, first, "to be deleted");
-  await rest(`messages?conversation_id=eq.${first.id}`, { method: "DELETE" });
+  const { rows } = await db.query(
+    "insert into conformance.notes (owner_id, room, body) values ($1, 'a', 'one'), ($1, 'b', 'two') returning id::text",
+    [owner.id],
+  );
+  const [first, second] = rows.map((r) => r.id);
+  await db.query("update conformance.notes set status = 'pending' where id = $1", [first]);
+  await db.query("update conformance.notes set status = 'active' where id = $1", [second]);
+  await db.query("delete from conformance.notes where id = $1", [first]);
   await sleep(800);
-  assert.deepEqual(updates.map((u) => [u.new.id, u.new.status]), [[second.id, "active"]], "only rows matching in.(active,closed)");
-  assert.equal(updates[0].old.id, second.id, "old_record carries the primary key");
+  assert.deepEqual(updates.map((u) => [String(u.new.id), u.new.status]), [[second, "active"]], "only rows matching in.(active,closed)");
+  assert.equal(String(updates[0].old.id), second, "old_record carries the primary key");
   assert.equal(deletes.length, 1);
   assert.deepEqual(Object.keys(deletes[0].old), ["id"], "a DELETE under RLS carries only the primary key");
 
-  const broken = connect({ token: shop.ownerToken }).channel(`console-${randomUUID()}`);
+  const broken = connect({ token: owner.token }).channel(`notes-${randomUUID()}`);
   const errors = collect((cb) => broken.on("system", {}, cb));
-  broken.on("postgres_changes", { event: "*", schema: "public", table: "messages", filter: "nope=eq.1" }, () => {});
+  broken.on("postgres_changes", { event: "*", schema: "conformance", table: "notes", filter: "nope=eq.1" }, () => {});
   assert.equal((await subscribe(broken)).status, "SUBSCRIBED");
   await sleep(300);
   assert.ok(errors.some((e) => e.status === "error" && /invalid column for filter nope/.test(e.message)), JSON.stringify(errors));
   assert.ok(systems.some((s) => s.message === "Subscribed to PostgreSQL"));
+});
+
+test("postgres_changes: nobody hears of the product's rows, deletions included", async () => {
+  const shop = await siteWithConversations();
+  const rival = await siteWithConversations();
+  const [mine, other] = shop.conversations;
+  const listeners = [
+    ["anon", connect()],
+    ["another site's owner", connect({ token: rival.ownerToken })],
+    ["another conversation's guest", connect({ token: shop.guest(other) })],
+    ["the site's own owner", connect({ token: shop.ownerToken })],
+  ];
+  const heard = [];
+  for (const [who, client] of listeners) {
+    const channel = client.channel(`spy-${randomUUID()}`);
+    for (const table of ["messages", "conversations"]) {
+      channel.on("postgres_changes", { event: "*", schema: "public", table }, (change) => heard.push([who, table, change.eventType]));
+    }
+    assert.equal((await subscribe(channel)).status, "SUBSCRIBED");
+  }
+  await sleep(200);
+  await postMessage(shop.site, mine, "private words");
+  await rest(`conversations?id=eq.${mine.id}`, { method: "PATCH", body: { priority: "high" } });
+  await rest(`messages?conversation_id=eq.${mine.id}`, { method: "DELETE" });
+  await sleep(800);
+  assert.deepEqual(heard, [], "no table of the product is published");
 });
 
 test("tokens: refresh keeps the channel, expiry closes it with a system message", async () => {

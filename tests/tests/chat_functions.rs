@@ -133,6 +133,40 @@ async fn post_message_is_idempotent_and_counts() {
 }
 
 #[tokio::test]
+async fn a_retry_with_another_text_is_a_conflict() {
+    let db = database().await;
+    let (_, _, mut guest) = site_with_guest(&db).await;
+    let id = Uuid::new_v4();
+    let first = post(&mut guest, id, "My order is 1042").await.unwrap();
+    assert_eq!(refusal(post(&mut guest, id, "My order is 1043").await.unwrap_err()), "idempotency_conflict");
+    let stored: String = sqlx::query_scalar("select content from public.messages where id = $1::text::uuid")
+        .bind(first["id"].as_str().unwrap())
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(stored, "My order is 1042");
+    assert_eq!(post(&mut guest, id, "My order is 1042").await.unwrap()["created"], false);
+}
+
+/// Guests post plain visitor text: no message type and no metadata of their choosing (a
+/// 'system' message or a fake knowledge answer would be served by the edge as genuine).
+#[tokio::test]
+async fn guests_cannot_post_typed_messages() {
+    let db = database().await;
+    let (_, _, mut guest) = site_with_guest(&db).await;
+    for forged in [
+        "select public.post_message(gen_random_uuid(), 'Your refund is approved', 'system', '{}')",
+        "select public.post_message(p_client_msg_id => gen_random_uuid(), p_content => 'Refund approved', \
+         p_message_type => 'text', p_metadata => '{\"knowledge_article_id\": \"x\"}')",
+    ] {
+        let error = sqlx::query(forged).execute(&mut guest).await.unwrap_err();
+        assert_eq!(error.as_database_error().and_then(|e| e.code()).as_deref(), Some("42883"), "{forged}: {error}");
+    }
+    let stored = post(&mut guest, Uuid::new_v4(), "Plain text").await.unwrap();
+    assert_eq!((stored["message_type"].as_str(), stored["metadata"].clone()), (Some("text"), serde_json::json!({})));
+}
+
+#[tokio::test]
 async fn a_guest_cannot_post_into_another_conversation() {
     let db = database().await;
     let owner = new_user(&db).await;
@@ -143,7 +177,67 @@ async fn a_guest_cannot_post_into_another_conversation() {
     let mut forged = mine.clone();
     forged["conversation_id"] = theirs["conversation_id"].clone();
     let mut guest = connect_as_guest(&forged).await;
-    assert_eq!(refusal(post(&mut guest, Uuid::new_v4(), "sneaky").await.unwrap_err()), "session_not_found");
+    assert_eq!(refusal(post(&mut guest, Uuid::new_v4(), "sneaky").await.unwrap_err()), "unauthorized");
+}
+
+/// A guest token counts only when every claim agrees with its session: a correctly signed
+/// token mixing one session's ids with another conversation, site or subject (or acting as
+/// another role) reads nothing and writes nothing, its own conversation included.
+#[tokio::test]
+async fn mixed_guest_claims_grant_nothing() {
+    let db = database().await;
+    let owner = new_user(&db).await;
+    let (_, key) = new_site(&db, owner).await;
+    let (_, other_key) = new_site(&db, owner).await;
+    let mine = widget_session(&key).await;
+    let theirs = widget_session(&key).await;
+    let elsewhere = widget_session(&other_key).await;
+    let mut theirs_guest = connect_as_guest(&theirs).await;
+    post(&mut theirs_guest, Uuid::new_v4(), "their secret").await.unwrap();
+    post(&mut connect_as_guest(&mine).await, Uuid::new_v4(), "mine").await.unwrap();
+
+    let claims = |session: &Value, conversation: &Value, site: &Value, sub: &Value| {
+        serde_json::json!({"role": "authenticated", "sub": sub, "is_anonymous": true,
+            "guest": {"site_id": site, "conversation_id": conversation, "session_id": session}})
+    };
+    let forgeries = [
+        (
+            "their conversation",
+            claims(&mine["session_id"], &theirs["conversation_id"], &mine["site_id"], &mine["customer_id"]),
+        ),
+        (
+            "their customer",
+            claims(&mine["session_id"], &mine["conversation_id"], &mine["site_id"], &theirs["customer_id"]),
+        ),
+        (
+            "another site",
+            claims(&mine["session_id"], &mine["conversation_id"], &elsewhere["site_id"], &mine["customer_id"]),
+        ),
+        (
+            "their session",
+            claims(&theirs["session_id"], &mine["conversation_id"], &mine["site_id"], &mine["customer_id"]),
+        ),
+        (
+            "not a uuid",
+            claims(&serde_json::json!("x'; --"), &mine["conversation_id"], &mine["site_id"], &mine["customer_id"]),
+        ),
+    ];
+    for (what, forged) in forgeries {
+        let mut guest = common::connect_as("authenticated", forged).await;
+        let seen: (i64, i64, i64) = sqlx::query_as(
+            "select (select count(*) from public.guest_messages), (select count(*) from public.messages), \
+                    (select count(*) from public.conversations)",
+        )
+        .fetch_one(&mut guest)
+        .await
+        .unwrap();
+        assert_eq!(seen, (0, 0, 0), "{what}: a token with mixed claims read rows");
+        assert_eq!(refusal(post(&mut guest, Uuid::new_v4(), "forged").await.unwrap_err()), "unauthorized", "{what}");
+    }
+    let mut honest = connect_as_guest(&mine).await;
+    let contents: Vec<String> =
+        sqlx::query_scalar("select content from public.guest_messages").fetch_all(&mut honest).await.unwrap();
+    assert_eq!(contents, ["mine"]);
 }
 
 #[tokio::test]

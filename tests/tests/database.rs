@@ -75,6 +75,20 @@ async fn every_public_table_has_rls() {
     assert!(missing.is_empty(), "tables without RLS: {missing:?}");
 }
 
+/// Realtime cannot apply RLS to a DELETE event, so no table of the product is published for
+/// postgres_changes; its rows travel on private broadcast topics.
+#[tokio::test]
+async fn no_public_table_is_published() {
+    let db = database().await;
+    let published: Vec<String> = sqlx::query_scalar(
+        "select tablename::text from pg_publication_tables where pubname = 'supabase_realtime' and schemaname = 'public'",
+    )
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    assert!(published.is_empty(), "published where RLS cannot guard deletions: {published:?}");
+}
+
 #[tokio::test]
 async fn every_public_function_pins_its_search_path() {
     let db = database().await;
@@ -89,20 +103,26 @@ async fn every_public_function_pins_its_search_path() {
     assert!(unpinned.is_empty(), "functions without a pinned search_path: {unpinned:?}");
 }
 
-/// Definer functions and trigger functions run with more rights than the caller: each is
-/// listed here with exactly the API roles that may call it.
+/// Every function of the public schema is listed here with exactly the API roles that may
+/// call it, read as effective privileges (`has_function_privilege`, which counts grants to
+/// PUBLIC), and none is granted to PUBLIC. Definer and trigger functions run with more rights
+/// than the caller; the others run under the caller's RLS but are still only for their callers.
 #[tokio::test]
-async fn privileged_functions_are_executable_only_by_their_callers() {
+async fn every_function_is_executable_only_by_its_callers() {
     let db = database().await;
-    let rows: Vec<(String, bool, bool)> = sqlx::query_as(
+    let rows: Vec<(String, bool, bool, bool)> = sqlx::query_as(
         "select p.proname::text, has_function_privilege('anon', p.oid, 'execute'), \
-                has_function_privilege('authenticated', p.oid, 'execute') \
+                has_function_privilege('authenticated', p.oid, 'execute'), \
+                exists (select 1 from aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a \
+                        where a.grantee = 0 and a.privilege_type = 'EXECUTE') \
          from pg_proc p join pg_namespace n on n.oid = p.pronamespace \
-         where n.nspname = 'public' and (p.prosecdef or p.prorettype = 'trigger'::regtype) order by 1",
+         where n.nspname = 'public' order by 1",
     )
     .fetch_all(&db)
     .await
     .unwrap();
+    let public: Vec<&String> = rows.iter().filter(|(_, _, _, public)| *public).map(|(name, ..)| name).collect();
+    assert!(public.is_empty(), "functions executable through PUBLIC: {public:?}");
     // (function, anon may run it, authenticated may run it)
     let expected = [
         ("add_site_owner", false, false),
@@ -117,23 +137,42 @@ async fn privileged_functions_are_executable_only_by_their_callers() {
         ("detect_idle_assignments", false, false),
         ("end_session", false, true),
         ("escalate_conversation", false, true),
+        ("guest_conversation_id", false, true),
+        ("guest_metadata", false, true),
+        ("guest_session_id", false, true),
+        ("guest_site_id", false, true),
         ("has_site_role", false, true),
+        ("is_open", false, true),
+        ("link_analytics", false, true),
+        ("link_json", false, true),
+        ("link_stats", false, true),
         ("lock_conversation_for_message", false, false),
         ("may_use_conversation_topic", false, true),
         ("member_site_ids", false, true),
+        ("message_json", false, false),
+        ("normalize_phone", false, true),
         ("open_link_session", false, false),
+        ("operator_stats", false, true),
         ("post_message", false, true),
+        ("realtime_topic_id", true, true),
         ("record_message_change", false, false),
+        ("refuse", false, false),
+        ("refuse_unless_open", false, false),
         ("release_conversation", false, true),
+        ("requeue", false, false),
         ("resume_session", false, false),
+        ("search_knowledge", false, true),
         ("set_updated_at", false, false),
         ("site_role", false, true),
         ("start_widget_session", false, false),
+        ("support_level_rank", false, true),
         ("take_next_conversation", false, true),
+        ("update_chat_link", false, true),
         ("widget_config", true, true),
     ];
     let expected: Vec<(String, bool, bool)> = expected.iter().map(|(n, a, b)| (n.to_string(), *a, *b)).collect();
-    assert_eq!(rows, expected);
+    let got: Vec<(String, bool, bool)> = rows.into_iter().map(|(n, a, b, _)| (n, a, b)).collect();
+    assert_eq!(got, expected);
 }
 
 #[tokio::test]
@@ -193,4 +232,94 @@ async fn knowledge_search_ranks_published_articles_of_the_site() {
     assert_eq!(search("refunds or express shipments").await.len(), 2);
     assert!(search("how are you").await.is_empty(), "stop words alone match nothing");
     assert!(search("").await.is_empty());
+}
+
+/// What a guest can read through /rest/v1, listed exactly: every relation of the public
+/// schema is read as the guest of a conversation holding an operator's reply (with its
+/// author, AI model and internal metadata), a knowledge answer and a deleted message; only
+/// `guest_messages` answers, with the columns of the API's `Message` and of the metadata only
+/// what the API shows guests.
+#[tokio::test]
+async fn guests_read_exactly_the_api_columns() {
+    let db = database().await;
+    let (site, session, mut guest) = common::site_with_guest(&db).await;
+    let operator = common::new_user(&db).await;
+    let conversation = Uuid::parse_str(session["conversation_id"].as_str().unwrap()).unwrap();
+    sqlx::query(
+        "insert into public.messages (conversation_id, site_id, sender_type, sender_user_id, content, ai_model, metadata) values \
+         ($1, $2, 'operator', $3, 'How can I help?', 'internal-model', '{\"internal_note\": \"VIP, refund ok\"}'), \
+         ($1, $2, 'system', null, 'Returns take 30 days.', null, \
+          '{\"kind\": \"knowledge_answer\", \"article_title\": \"Returns\", \"score\": 0.9}')",
+    )
+    .bind(conversation)
+    .bind(site)
+    .bind(operator)
+    .execute(&db)
+    .await
+    .unwrap();
+    sqlx::query(
+        "insert into public.messages (conversation_id, site_id, sender_type, content, deleted_at) \
+         values ($1, $2, 'system', 'withdrawn', now())",
+    )
+    .bind(conversation)
+    .bind(site)
+    .execute(&db)
+    .await
+    .unwrap();
+    sqlx::query("update public.customers set profile = '{\"notes\": \"difficult\"}' where site_id = $1")
+        .bind(site)
+        .execute(&db)
+        .await
+        .unwrap();
+
+    let relations: Vec<String> = sqlx::query_scalar(
+        "select c.relname::text from pg_class c where c.relnamespace = 'public'::regnamespace \
+         and c.relkind in ('r', 'p', 'v', 'm') order by 1",
+    )
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    let mut readable = std::collections::BTreeMap::new();
+    for relation in &relations {
+        let rows: Option<serde_json::Value> =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("select jsonb_agg(to_jsonb(t)) from public.{relation} t")))
+                .fetch_one(&mut guest)
+                .await
+                .unwrap_or_default();
+        if let Some(serde_json::Value::Array(rows)) = rows {
+            let mut columns: Vec<String> = rows[0].as_object().unwrap().keys().cloned().collect();
+            columns.sort();
+            readable.insert(relation.clone(), (rows, columns));
+        }
+    }
+    let (mut rows, columns) = readable.remove("guest_messages").expect("the guest reads its messages");
+    rows.sort_by_key(|row| row["seq"].as_i64());
+    assert!(readable.is_empty(), "a guest reads more than its messages: {:?}", readable.keys().collect::<Vec<_>>());
+    let mut api = [
+        "client_msg_id",
+        "content",
+        "conversation_id",
+        "created_at",
+        "edited_at",
+        "id",
+        "message_type",
+        "metadata",
+        "sender_type",
+        "seq",
+    ];
+    api.sort();
+    assert_eq!(columns, api);
+    let seen: Vec<(String, serde_json::Value)> =
+        rows.iter().map(|r| (r["content"].as_str().unwrap().to_string(), r["metadata"].clone())).collect();
+    assert_eq!(
+        seen,
+        [
+            ("How can I help?".to_string(), serde_json::json!({})),
+            (
+                "Returns take 30 days.".to_string(),
+                serde_json::json!({"kind": "knowledge_answer", "article_title": "Returns"})
+            ),
+        ],
+        "deleted messages left out, metadata cut to what guests may know"
+    );
 }

@@ -97,6 +97,26 @@ async fn origins_outside_the_allowed_list_are_refused() {
         .await
         .unwrap();
     assert_eq!(error(response).await.code, ErrorCode::OriginNotAllowed);
+    // Resuming and refreshing follow the site's allowed origins as starting does; a new
+    // guest token is never bound to a foreign origin.
+    let resume = json!({"site_key": "demo-site", "resume_token": session.token});
+    assert_eq!(error(start(resume, Some("https://evil.example")).await).await.code, ErrorCode::OriginNotAllowed);
+    for origin in [Some("https://evil.example"), None] {
+        let mut refresh =
+            client().post(format!("{}/v1/sessions/refresh", edge())).json(&json!({"token": session.token}));
+        if let Some(origin) = origin {
+            refresh = refresh.header("Origin", origin);
+        }
+        assert_eq!(error(refresh.send().await.unwrap()).await.code, ErrorCode::OriginNotAllowed, "{origin:?}");
+    }
+    let refreshed = client()
+        .post(format!("{}/v1/sessions/refresh", edge()))
+        .header("Origin", DEMO_ORIGIN)
+        .json(&json!({"token": session.token}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refreshed.status(), 200);
 }
 
 #[tokio::test]
@@ -114,6 +134,13 @@ async fn sessions_resume_by_token_and_refresh() {
     let unknown: Session =
         start(json!({"site_key": key, "resume_token": "no-such-token"}), None).await.json().await.unwrap();
     assert_ne!(unknown.conversation_id, first.conversation_id);
+    // A resume token belongs to its site: under another site's key it starts a new chat there.
+    let (_, other_key) = open_site(&db).await;
+    let elsewhere = start(json!({"site_key": other_key, "resume_token": first.token}), None).await;
+    assert_eq!(elsewhere.status(), 201);
+    let elsewhere: Session = elsewhere.json().await.unwrap();
+    assert!(!elsewhere.resumed);
+    assert_ne!(elsewhere.conversation_id, first.conversation_id);
 
     let refreshed = client()
         .post(format!("{}/v1/sessions/refresh", edge()))
@@ -144,6 +171,9 @@ async fn messages_are_idempotent_and_paged() {
     let retried: Value = retried.json().await.unwrap();
     assert_eq!(retried["id"], created["id"]);
     assert!(retried.get("created").is_none(), "the status says it: 201 created, 200 retried");
+    let conflict = post(&session, id, "Another text under the same id").await;
+    assert_eq!(conflict.status(), StatusCode::CONFLICT);
+    assert_eq!(error(conflict).await.code, chat_core::ErrorCode::IdempotencyConflict);
 
     let count: i64 = sqlx::query_scalar(
         "select count(*) from public.messages where conversation_id = $1 and sender_type = 'customer'",
@@ -179,6 +209,43 @@ async fn messages_are_idempotent_and_paged() {
         .await
         .unwrap();
     assert_eq!(limited.messages.len(), 2);
+}
+
+/// A correctly signed guest token whose claims disagree with its session (one session's ids
+/// with another conversation), or that claims another role, is served nothing.
+#[tokio::test]
+async fn guest_tokens_with_mixed_claims_are_served_nothing() {
+    let db = database().await;
+    let (_, key) = open_site(&db).await;
+    let (mine, theirs) = (session(&key).await, session(&key).await);
+    assert_eq!(post(&theirs, Uuid::new_v4(), "their secret").await.status(), 201);
+    let secret = common::env("STACK_JWT_SECRET");
+    let mut claims = chat_core::Claims::verify(&mine.guest_jwt, secret.as_bytes()).unwrap();
+    let scope = claims.guest.as_mut().unwrap();
+    scope.conversation_id = theirs.conversation_id.to_string();
+    let mixed = claims.sign(secret.as_bytes()).unwrap();
+    let page =
+        client().get(format!("{}/v1/messages?after=0&limit=100", edge())).bearer_auth(&mixed).send().await.unwrap();
+    let text = page.text().await.unwrap();
+    assert!(!text.contains("their secret"), "served another conversation: {text}");
+    let posted = client()
+        .post(format!("{}/v1/messages", edge()))
+        .bearer_auth(&mixed)
+        .json(&json!({"client_msg_id": Uuid::new_v4(), "content": "into theirs"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error(posted).await.code, ErrorCode::Unauthorized);
+
+    let mut service = chat_core::Claims::verify(&theirs.guest_jwt, secret.as_bytes()).unwrap();
+    service.role = chat_core::Role::ServiceRole;
+    let response = client()
+        .get(format!("{}/v1/messages?after=0&limit=100", edge()))
+        .bearer_auth(service.sign(secret.as_bytes()).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error(response).await.code, ErrorCode::Unauthorized);
 }
 
 #[tokio::test]

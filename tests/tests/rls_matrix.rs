@@ -213,3 +213,175 @@ async fn every_cell_of_the_matrix_holds() {
     let missing: Vec<&String> = all.iter().filter(|t| !tables.contains(t.as_str())).collect();
     assert!(missing.is_empty(), "tables missing from tests/rls/matrix.md: {missing:?}");
 }
+
+/// A reference between two site-scoped tables: `table.column` points at a row of `target`.
+struct Reference {
+    table: String,
+    column: String,
+    target: String,
+    constraint: String,
+}
+
+/// Every foreign key between two tables that both have a `site_id`, with the key's columns.
+async fn site_references(db: &sqlx::PgPool) -> Vec<(Reference, Vec<String>, Vec<String>)> {
+    let rows: Vec<(String, String, String, Vec<String>, Vec<String>)> = sqlx::query_as(
+        "select c.conrelid::regclass::text, c.conname::text, c.confrelid::regclass::text, \
+           array(select a.attname::text from unnest(c.conkey) with ordinality k(n, i) \
+                 join pg_attribute a on a.attrelid = c.conrelid and a.attnum = k.n order by k.i), \
+           array(select a.attname::text from unnest(c.confkey) with ordinality k(n, i) \
+                 join pg_attribute a on a.attrelid = c.confrelid and a.attnum = k.n order by k.i) \
+         from pg_constraint c \
+         where c.contype = 'f' and c.connamespace = 'public'::regnamespace \
+           and exists (select 1 from pg_attribute a where a.attrelid = c.conrelid and a.attname = 'site_id') \
+           and exists (select 1 from pg_attribute a where a.attrelid = c.confrelid and a.attname = 'site_id') \
+         order by 1, 2",
+    )
+    .fetch_all(db)
+    .await
+    .unwrap();
+    rows.into_iter()
+        .map(|(table, constraint, target, columns, targets)| {
+            let column = columns.iter().find(|c| *c != "site_id").cloned().unwrap_or_default();
+            let strip = |t: String| t.trim_start_matches("public.").to_string();
+            (Reference { table: strip(table), column, target: strip(target), constraint }, columns, targets)
+        })
+        .collect()
+}
+
+/// Columns of site-scoped tables that name another row (`*_id`, uuid) without a foreign key,
+/// and why that is right. Anything else named like a reference must be one.
+const NOT_REFERENCES: [(&str, &str, &str); 1] =
+    [("message_history", "message_id", "the audit trail outlives the message it records")];
+
+/// No row of one site can point at another site's row: every reference between site-scoped
+/// tables includes `site_id` on both sides, and for every one of them (read from the catalog,
+/// so a reference added later is attacked too) a site-B row pointed at a site-A row is refused
+/// by the database itself (even for the service role, which RLS does not restrain) and for
+/// site B's owner through the API roles.
+#[tokio::test]
+async fn no_reference_crosses_sites() {
+    let db = common::database().await;
+    let references = site_references(&db).await;
+    let mut failures = Vec::new();
+    if references.len() < 31 {
+        failures.push(format!("expected the 31 references of the schema, found {}", references.len()));
+    }
+    for (reference, columns, targets) in &references {
+        if columns.first().map(String::as_str) != Some("site_id")
+            || targets.first().map(String::as_str) != Some("site_id")
+        {
+            failures.push(format!(
+                "{}: ({}) -> {} ({}) does not carry the site",
+                reference.table,
+                columns.join(", "),
+                reference.target,
+                targets.join(", ")
+            ));
+        }
+    }
+
+    let unreferenced: Vec<(String, String)> = sqlx::query_as(
+        "select c.table_name::text, c.column_name::text from information_schema.columns c \
+         where c.table_schema = 'public' and c.data_type = 'uuid' and c.column_name like '%\\_id' \
+           and c.column_name <> 'site_id' and c.column_name not in ('client_msg_id') \
+           and exists (select 1 from information_schema.columns s where s.table_schema = 'public' \
+                       and s.table_name = c.table_name and s.column_name = 'site_id') \
+           and not exists (select 1 from pg_constraint k join pg_attribute a on a.attrelid = k.conrelid and a.attnum = any (k.conkey) \
+                           where k.contype in ('f', 'p') and k.conrelid = ('public.' || c.table_name)::regclass and a.attname = c.column_name) \
+         order by 1, 2",
+    )
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    for (table, column) in &unreferenced {
+        if !NOT_REFERENCES.iter().any(|(t, c, _)| t == table && c == column) {
+            failures.push(format!("{table}.{column} names a row but is no foreign key (or list it in NOT_REFERENCES)"));
+        }
+    }
+
+    let mut conn = PgConnection::connect(&common::env("STACK_DATABASE_URL")).await.unwrap();
+    let mut tx = conn.begin().await.unwrap();
+    tx.execute(sqlx::raw_sql(FIXTURE)).await.expect("fixture applies");
+    let [.., (_, _, member_b), (_, _, service)] = roles();
+    for (reference, _, _) in &references {
+        let Reference { table, column, target, constraint } = reference;
+        let site_b_rows: i64 =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("select count(*) from public.{table} where site_id = $1")))
+                .bind(Uuid::parse_str(SITE_B).unwrap())
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap();
+        if site_b_rows == 0 {
+            failures.push(format!("{table}: the fixture has no site-B row to attack {column} with"));
+            continue;
+        }
+        // A site-A row, preferably one the column does not point at yet (a unique column would
+        // otherwise collide with an existing row before the reference is checked); read here,
+        // as site B's owner could not see it.
+        let victim: Option<Uuid> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "select t.id from public.{target} t where t.site_id = $1 \
+             order by exists (select 1 from public.{table} x where x.{column} = t.id) limit 1"
+        )))
+        .bind(Uuid::parse_str(SITE_A).unwrap())
+        .fetch_optional(&mut *tx)
+        .await
+        .unwrap();
+        let Some(victim) = victim else {
+            failures.push(format!("{table}.{column}: the fixture has no site-A row of {target} to point at"));
+            continue;
+        };
+        let attack = format!("update public.{table} set {column} = '{victim}' where site_id = '{SITE_B}'");
+        for (name, role, claims) in [("service", "service_role", &service), ("member B", "authenticated", &member_b)] {
+            sqlx::query("savepoint attack").execute(&mut *tx).await.unwrap();
+            sqlx::query("select set_config('role', $1, true), set_config('request.jwt.claims', $2, true)")
+                .bind(role)
+                .bind(claims.to_string())
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            let outcome = sqlx::query(sqlx::AssertSqlSafe(attack.clone())).execute(&mut *tx).await;
+            sqlx::query("rollback to savepoint attack").execute(&mut *tx).await.unwrap();
+            sqlx::query("reset role").execute(&mut *tx).await.unwrap();
+            match outcome {
+                Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("23503") => {
+                    if e.constraint() != Some(constraint.as_str()) {
+                        failures.push(format!(
+                            "{table}.{column} as {name}: refused by {:?}, not {constraint}",
+                            e.constraint()
+                        ));
+                    }
+                }
+                // The API roles may be stopped earlier, by RLS or a column privilege.
+                Err(_) if name != "service" => {}
+                Ok(done) if name != "service" && done.rows_affected() == 0 => {}
+                other => failures.push(format!(
+                    "{table}.{column} as {name}: a site-B row pointed at site A's {target} was not refused: {other:?}"
+                )),
+            }
+        }
+    }
+
+    // The attacks an outside review made through /rest/v1, as site B's owner.
+    let inserts = [
+        "insert into public.sms_settings (agent_id, site_id) values ('a2000000-0000-4000-8000-000000000002', 'b1000000-0000-4000-8000-000000000000')",
+        "insert into public.message_attachments (message_id, site_id, storage_path, file_name, mime_type, size_bytes) values ('a5000000-0000-4000-8000-000000000001', 'b1000000-0000-4000-8000-000000000000', 'b/x.pdf', 'x.pdf', 'application/pdf', 1)",
+        "insert into public.chat_links (site_id, agent_id, title, expires_at, created_by) values ('b1000000-0000-4000-8000-000000000000', 'a2000000-0000-4000-8000-000000000001', 'Borrowed agent', now() + interval '1 hour', 'b0000000-0000-4000-8000-000000000001')",
+        "insert into public.escalations (site_id, conversation_id, from_level, to_level, reason, created_by) values ('b1000000-0000-4000-8000-000000000000', 'a4000000-0000-4000-8000-000000000001', 't1', 't2', 'Not mine', 'b0000000-0000-4000-8000-000000000001')",
+    ];
+    for insert in inserts {
+        sqlx::query("savepoint attack").execute(&mut *tx).await.unwrap();
+        sqlx::query("select set_config('role', 'authenticated', true), set_config('request.jwt.claims', $1, true)")
+            .bind(member_b.to_string())
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let outcome = sqlx::query(insert).execute(&mut *tx).await;
+        sqlx::query("rollback to savepoint attack").execute(&mut *tx).await.unwrap();
+        sqlx::query("reset role").execute(&mut *tx).await.unwrap();
+        if outcome.is_ok() {
+            failures.push(format!("accepted as member B: {insert}"));
+        }
+    }
+    tx.rollback().await.unwrap();
+    assert!(failures.is_empty(), "{} cross-site references possible:\n{}", failures.len(), failures.join("\n"));
+}
