@@ -61,7 +61,7 @@
   fetch("/v1/links/" + encodeURIComponent(code) + "/sessions", {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ token: token, referrer: d.referrer || null }),
+    body: JSON.stringify({ token: token, referrer: d.referrer.slice(0, 2000) || null }),
   })
     .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
     .then(function (res) {

@@ -42,5 +42,14 @@ pub const RETENTION_DAYS: RangeInclusive<i64> = 1..=3650;
 pub const REVIEW_AFTER_REASSIGNMENTS: i64 = 3;
 /// Default visitor messages per minute when a session has no link of its own.
 pub const DEFAULT_RATE_LIMIT_PER_MINUTE: i64 = 20;
+/// Bytes of a JSON column's text (custom fields, a link page's look, metadata, profiles,
+/// widget settings objects); each such column has a CHECK of this size.
+pub const JSON_BYTES: i64 = 16_384;
+/// Bytes of an automatic answer's recorded request or response (`bot_interactions`).
+pub const BOT_INTERACTION_JSON_BYTES: i64 = 262_144;
+/// Characters of one answer to a site's own pre-chat field.
+pub const CUSTOM_FIELD_CHARS: RangeInclusive<i64> = 0..=500;
+/// Characters of a referring page's address (sessions and link opens).
+pub const REFERRER_CHARS: RangeInclusive<i64> = 0..=2000;
 /// Lifetime of a guest JWT minted by the edge, in seconds (the widget refreshes before).
 pub const GUEST_JWT_TTL_SECONDS: i64 = 3600;

@@ -158,12 +158,24 @@ pub struct LinkPage {
 
 /// `POST /v1/links/{short_code}/sessions`: a guest opens a link.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct OpenLink {
     /// The secret token from the link's URL.
     pub token: String,
     /// The page the guest came from (`document.referrer`), for the domain allowlist.
     #[serde(default)]
     pub referrer: Option<String>,
+}
+
+impl OpenLink {
+    /// Checks the referrer's length (the token is checked by the database).
+    pub fn validate(&self) -> Result<(), ApiError> {
+        let mut fields = BTreeMap::new();
+        if self.referrer.as_deref().is_some_and(|r| !limits::REFERRER_CHARS.contains(&(r.chars().count() as i64))) {
+            fields.insert("referrer".into(), "A referrer has at most 2000 characters.".into());
+        }
+        refuse_fields(fields)
+    }
 }
 
 /// What the link's page needs: the session, the chat's look and the link's own texts.
@@ -217,6 +229,8 @@ impl CreateLink {
         }
         if self.ui_customization.as_ref().is_some_and(|v| !v.is_object()) {
             fields.insert("ui_customization".into(), "Must be a JSON object.".into());
+        } else if self.ui_customization.as_ref().is_some_and(|v| v.to_string().len() as i64 > limits::JSON_BYTES) {
+            fields.insert("ui_customization".into(), format!("Must be at most {} bytes of JSON.", limits::JSON_BYTES));
         }
         refuse_fields(fields)
     }
@@ -271,15 +285,21 @@ fn is_host_name(value: &str) -> bool {
         })
 }
 
-/// An IPv4/IPv6 address, optionally with a prefix length.
+/// An IPv4/IPv6 address, or a network in CIDR form with no bits set right of its mask (as
+/// PostgreSQL's `cidr` requires: `10.0.0.0/8`, not `10.0.0.1/8`).
 fn is_ip_or_cidr(value: &str) -> bool {
     let (address, prefix) = match value.split_once('/') {
         Some((address, prefix)) => (address, Some(prefix)),
         None => (value, None),
     };
     let Ok(ip) = address.parse::<std::net::IpAddr>() else { return false };
-    let max = if ip.is_ipv4() { 32 } else { 128 };
-    prefix.is_none_or(|p| p.parse::<u8>().is_ok_and(|p| p <= max))
+    let (bits, width) = match ip {
+        std::net::IpAddr::V4(v4) => (u128::from(u32::from(v4)), 32),
+        std::net::IpAddr::V6(v6) => (u128::from(v6), 128),
+    };
+    prefix.is_none_or(|p| {
+        p.parse::<u32>().is_ok_and(|p| p <= width && (p == width || bits & ((1u128 << (width - p)) - 1) == 0))
+    })
 }
 
 #[cfg(test)]
@@ -333,6 +353,8 @@ mod tests {
         link.welcome_message = Some(String::new());
         link.allowed_domains = vec!["shop.example.com".into(), "bad domain".into()];
         link.allowed_ips = vec!["203.0.113.0/24".into(), "::1".into(), "10.0.0.0/33".into()];
+        assert!(is_ip_or_cidr("10.0.0.0/8") && is_ip_or_cidr("10.0.0.1/32") && is_ip_or_cidr("2001:db8::/32"));
+        assert!(!is_ip_or_cidr("10.0.0.1/8") && !is_ip_or_cidr("2001:db8::1/64"), "host bits right of the mask");
         let error = link.validate().unwrap_err();
         let fields: Vec<&str> = error.fields.keys().map(String::as_str).collect();
         assert_eq!(fields, ["allowed_domains", "allowed_ips", "description", "title", "welcome_message"]);

@@ -51,15 +51,39 @@ pub enum ToolCall {
 }
 
 impl ListLinks {
-    /// The page size to use, or the refusal.
+    /// The page size to use, or the refusal (also for a cursor that is no page's `next_cursor`).
     pub fn page_size(&self) -> Result<i64, ApiError> {
         let limit = self.limit.unwrap_or(20);
+        if self.cursor.as_deref().is_some_and(|c| !is_timestamp(c)) {
+            return Err(field_error("cursor", "Pass the previous page's next_cursor."));
+        }
         if (1..=MAX_LINK_PAGE).contains(&limit) {
             Ok(limit)
         } else {
             Err(field_error("limit", &format!("Must be between 1 and {MAX_LINK_PAGE}.")))
         }
     }
+}
+
+/// An RFC 3339 timestamp as PostgREST writes one (`2026-12-01T20:41:30.49533+00:00`): the form
+/// of a `next_cursor`.
+fn is_timestamp(text: &str) -> bool {
+    let digits = |part: &str, count: usize| part.len() == count && part.bytes().all(|b| b.is_ascii_digit());
+    let Some((date, time)) = text.split_once('T') else { return false };
+    let (clock, zone) = match time.find(['Z', '+', '-']) {
+        Some(at) => time.split_at(at),
+        None => return false,
+    };
+    let (clock, fraction) = clock.split_once('.').unwrap_or((clock, "0"));
+    let date: Vec<&str> = date.split('-').collect();
+    let clock: Vec<&str> = clock.split(':').collect();
+    let zone_ok =
+        zone == "Z" || zone.len() == 6 && zone[1..].split_once(':').is_some_and(|(h, m)| digits(h, 2) && digits(m, 2));
+    matches!(date.as_slice(), [y, m, d] if digits(y, 4) && digits(m, 2) && digits(d, 2))
+        && matches!(clock.as_slice(), [h, m, s] if digits(h, 2) && digits(m, 2) && digits(s, 2))
+        && (1..=9).contains(&fraction.len())
+        && fraction.bytes().all(|b| b.is_ascii_digit())
+        && zone_ok
 }
 
 impl LinkAnalyticsQuery {
@@ -156,6 +180,20 @@ pub fn catalog() -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cursors_are_postgrest_timestamps() {
+        for good in ["2026-12-01T20:41:30.49533+00:00", "2026-12-01T20:41:30Z", "2026-12-01T20:41:30.1-05:30"] {
+            assert!(is_timestamp(good), "{good}");
+        }
+        for bad in
+            ["not-a-date", "2026-12-01", "2026-12-01 20:41:30+00", "2026-12-01T20:41:30.+00:00", "2026-1-01T20:41:30Z"]
+        {
+            assert!(!is_timestamp(bad), "{bad}");
+            let list = ListLinks { cursor: Some(bad.into()), ..ListLinks::default() };
+            assert_eq!(list.page_size().unwrap_err().code, ErrorCode::ValidationFailed);
+        }
+    }
 
     #[test]
     fn the_catalog_names_what_parse_call_accepts() {

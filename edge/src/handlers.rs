@@ -54,7 +54,7 @@ pub async fn start_session(mut request: Request, env: &Env) -> Result<Response, 
         "p_email": trimmed(&body.email),
         "p_phone": trimmed(&body.phone),
         "p_custom_fields": body.custom_fields,
-        "p_ip": header(&request, "CF-Connecting-IP"),
+        "p_ip": client_ip(&request),
         "p_user_agent": header(&request, "User-Agent").map(|ua| ua.chars().take(1000).collect::<String>()),
         "p_referrer": header(&request, "Referer").map(|r| r.chars().take(2000).collect::<String>()),
         "p_country": header(&request, "CF-IPCountry").filter(|c| c.len() == 2 && c.chars().all(|c| c.is_ascii_uppercase())),
@@ -76,8 +76,8 @@ pub async fn refresh_session(mut request: Request, env: &Env) -> Result<Response
 /// `POST /v1/sessions/end`.
 pub async fn end_session(mut request: Request, env: &Env) -> Result<Response, ApiError> {
     let (jwt, _) = guest(&request, env)?;
-    let text = request.text().await.map_err(worker_error)?;
-    let body: EndSession = if text.trim().is_empty() { EndSession::default() } else { parse_body(&text)? };
+    let bytes = request.bytes().await.map_err(worker_error)?;
+    let body: EndSession = crate::body::parse(&bytes, Some(EndSession::default()))?;
     body.validate()?;
     let params = json!({ "p_rating": body.rating, "p_feedback": body.feedback });
     let text = Supabase::user(env, &jwt)?.rpc("end_session", params.to_string()).await?;
@@ -189,17 +189,20 @@ fn guest(request: &Request, env: &Env) -> Result<(String, chat_core::Claims), Ap
     Ok((jwt.to_string(), claims))
 }
 
+/// The visitor's IP address as Cloudflare reports it; a value that is not one address (only a
+/// client talking to the Worker directly could send one) counts as none.
+pub(crate) fn client_ip(request: &Request) -> Option<String> {
+    header(request, "CF-Connecting-IP").filter(|ip| ip.parse::<std::net::IpAddr>().is_ok())
+}
+
 pub(crate) fn header(request: &Request, name: &str) -> Option<String> {
     request.headers().get(name).ok().flatten().filter(|v| !v.is_empty())
 }
 
+/// The request's body as a JSON object of type `T` (see [`crate::body`]).
 pub(crate) async fn json_body<T: DeserializeOwned>(request: &mut Request) -> Result<T, ApiError> {
-    let text = request.text().await.map_err(worker_error)?;
-    parse_body(&text)
-}
-
-fn parse_body<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
-    serde_json::from_str(text).map_err(|e| ApiError::new(ErrorCode::BadRequest, format!("invalid JSON body: {e}")))
+    let bytes = request.bytes().await.map_err(worker_error)?;
+    crate::body::parse(&bytes, None)
 }
 
 /// Parse what the database API answered.

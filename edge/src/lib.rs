@@ -1,8 +1,9 @@
 //! Edge functions: the JSON API (`/v1/...`) the widget talks to, run by Cloudflare Workers.
 //!
-//! Modules without Worker types ([`routes`], [`refusal`], [`tokens`], [`widget_config`]) are plain Rust, tested
-//! natively; [`worker_entry`] wires them to the runtime.
+//! Modules without Worker types ([`body`], [`routes`], [`refusal`], [`tokens`], [`widget_config`]) are plain
+//! Rust, tested natively; [`worker_entry`] wires them to the runtime.
 
+pub mod body;
 pub mod refusal;
 pub mod routes;
 pub mod tokens;

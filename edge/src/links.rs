@@ -2,7 +2,7 @@
 //! (every call runs as the owner, their Supabase Auth JWT forwarded to PostgREST, so RLS decides
 //! what they may see and change), and the guest's way in (`POST /v1/links/{code}/sessions`).
 
-use crate::handlers::{header, json_body, json_response, new_session, parse, worker_error};
+use crate::handlers::{client_ip, header, json_body, json_response, new_session, parse, worker_error};
 use crate::supabase::{Supabase, var};
 use crate::{tokens, widget_config};
 use chat_core::links::{CreateLink, CreatedLink, Link, LinkPage, OpenLink, OpenedLink, UpdateLink};
@@ -206,6 +206,7 @@ fn public_base(request: &Request) -> Result<String, ApiError> {
 pub async fn open(mut request: Request, env: &Env, code: &str) -> Result<Response, ApiError> {
     let origin = header(&request, "Origin");
     let body: OpenLink = json_body(&mut request).await?;
+    body.validate()?;
     let service = Supabase::service(env)?;
     // The token must belong to the link the URL names (a token pasted under another code is
     // refused before it can take a session); the same read brings what the page shows.
@@ -223,10 +224,10 @@ pub async fn open(mut request: Request, env: &Env, code: &str) -> Result<Respons
     let params = json!({
         "p_link_token_hash": link_hash,
         "p_token_hash": tokens::sha256_hex(&session_token),
-        "p_ip": header(&request, "CF-Connecting-IP"),
+        "p_ip": client_ip(&request),
         "p_origin_host": origin_host,
         "p_user_agent": header(&request, "User-Agent").map(|ua| ua.chars().take(1000).collect::<String>()),
-        "p_referrer": body.referrer.as_deref().map(|r| r.chars().take(2000).collect::<String>()),
+        "p_referrer": body.referrer,
         "p_country": country.filter(|c| c.len() == 2 && c.chars().all(|ch| ch.is_ascii_uppercase())),
     });
     let opened: Value = parse(&service.rpc("open_link_session", params.to_string()).await?)?;

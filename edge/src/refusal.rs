@@ -18,7 +18,7 @@ struct PostgrestError {
 /// The API error for a non-2xx PostgREST answer.
 pub fn from_postgrest(status: u16, body: &str) -> ApiError {
     let Ok(error) = serde_json::from_str::<PostgrestError>(body) else {
-        return upstream(format!("the database API answered {status}"));
+        return unexpected(status);
     };
     let refusal = error.message.as_deref().and_then(ErrorCode::from_code);
     match (error.code.as_deref(), refusal) {
@@ -39,7 +39,18 @@ pub fn from_postgrest(status: u16, body: &str) -> ApiError {
         _ if status == 401 || status == 403 => {
             ApiError::new(ErrorCode::Unauthorized, "the session token is not accepted")
         }
-        _ => upstream(format!("the database API answered {status}")),
+        _ => unexpected(status),
+    }
+}
+
+/// An answer that is no refusal of ours: a 4xx (but a gateway's 401/403) means the database
+/// refused input the edge let through, which is our bug and never "unavailable" (clients retry
+/// that forever); the caller logs the answer. Anything else is the database API failing.
+fn unexpected(status: u16) -> ApiError {
+    if (400..500).contains(&status) && status != 401 && status != 403 {
+        ApiError::new(ErrorCode::Internal, "something went wrong on our side")
+    } else {
+        upstream(format!("the database API answered {status}"))
     }
 }
 
@@ -77,8 +88,11 @@ mod tests {
     fn unknown_database_errors_do_not_leak() {
         let body = r#"{"code":"23505","message":"duplicate key value violates unique constraint \"secret_idx\"","details":null,"hint":null}"#;
         let error = from_postgrest(409, body);
-        assert_eq!(error.code, ErrorCode::UpstreamUnavailable);
+        assert_eq!(error.code, ErrorCode::Internal, "input the database refused is our bug, not an outage");
         assert!(!error.message.contains("secret_idx"));
+        let nul = r#"{"code":"22P05","message":"unsupported Unicode escape sequence","details":null,"hint":null}"#;
+        assert_eq!(from_postgrest(400, nul).code, ErrorCode::Internal);
+        assert_eq!(from_postgrest(413, "").code, ErrorCode::Internal);
         assert_eq!(from_postgrest(502, "<html>").code, ErrorCode::UpstreamUnavailable);
         assert_eq!(from_postgrest(401, r#"{"code":"PGRST301","message":"JWT expired"}"#).code, ErrorCode::Unauthorized);
     }

@@ -99,7 +99,14 @@ async fn send(builder: postgrest::Builder, idempotent: bool) -> Result<String, A
     };
     let status = response.status_code();
     let text = response.text().await.map_err(|_| refusal::unreachable())?;
-    if (200..300).contains(&status) { Ok(text) } else { Err(refusal::from_postgrest(status, &text)) }
+    if (200..300).contains(&status) {
+        return Ok(text);
+    }
+    let error = refusal::from_postgrest(status, &text);
+    if error.code == ErrorCode::Internal {
+        worker::console_error!("the database API refused input the edge let through ({status}): {text}");
+    }
+    Err(error)
 }
 
 /// A setting of the Worker (a variable or a secret).

@@ -401,6 +401,34 @@ async fn ending_a_session_records_the_rating() {
         .unwrap();
     assert_eq!(csat, 5);
     assert_eq!(refusal(post(&mut guest, Uuid::new_v4(), "still there?").await.unwrap_err()), "session_ended");
+    // Ending is once: a second call changes nothing.
+    let again = sqlx::query_scalar::<_, Value>("select public.end_session(1, 'Changed my mind')").fetch_one(&mut guest);
+    assert_eq!(refusal(again.await.unwrap_err()), "session_ended");
+    let kept: (Option<i16>, Option<String>) =
+        sqlx::query_as("select rating, feedback from public.chat_sessions where id = $1::text::uuid")
+            .bind(session["session_id"].as_str().unwrap())
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!(kept, (Some(5), Some("Quick and kind".into())));
+}
+
+/// A session that ended without the visitor (here: inactivity) may still be rated, once.
+#[tokio::test]
+async fn a_session_ended_otherwise_is_rated_once() {
+    let db = database().await;
+    let (_, session, mut guest) = site_with_guest(&db).await;
+    sqlx::query(
+        "update public.chat_sessions set status = 'ended', end_reason = 'timeout', ended_at = now() where id = $1::text::uuid",
+    )
+    .bind(session["session_id"].as_str().unwrap())
+    .execute(&db)
+    .await
+    .unwrap();
+    let rated: Value = sqlx::query_scalar("select public.end_session(4, null)").fetch_one(&mut guest).await.unwrap();
+    assert_eq!((rated["end_reason"].as_str(), rated["rating"].as_i64()), (Some("timeout"), Some(4)));
+    let again = sqlx::query_scalar::<_, Value>("select public.end_session(1, null)").fetch_one(&mut guest);
+    assert_eq!(refusal(again.await.unwrap_err()), "session_ended");
 }
 
 /// Whether the backend `pid` comes to wait for a row lock (polled for up to 2 s).

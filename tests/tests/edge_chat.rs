@@ -312,6 +312,74 @@ async fn bad_input_and_bad_tokens_get_their_codes() {
     assert_eq!(error(start(json!({"site_key": "no-such-site"}), None).await).await.code, ErrorCode::SiteNotFound);
 }
 
+/// Input the database would refuse (or store mangled) is refused by the edge itself with a
+/// clear 4xx: never a 503 that clients retry forever, never stored as something else.
+#[tokio::test]
+async fn hostile_input_gets_a_clear_4xx() {
+    let db = database().await;
+    let (site, key) = open_site(&db).await;
+    let session = session(&key).await;
+    let raw = |path: &str, body: Vec<u8>| {
+        client()
+            .post(format!("{}{path}", edge()))
+            .bearer_auth(&session.guest_jwt)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let id = Uuid::new_v4();
+    for (what, body) in [
+        ("NUL in a message", format!(r#"{{"client_msg_id":"{id}","content":"a\u0000b"}}"#).into_bytes()),
+        ("escape sequence in a message", format!(r#"{{"client_msg_id":"{id}","content":"\u001b[2J"}}"#).into_bytes()),
+        (
+            "invalid UTF-8",
+            [format!(r#"{{"client_msg_id":"{id}","content":"caf"#).into_bytes(), vec![0xe9, b'"', b'}']].concat(),
+        ),
+        ("an array", b"[1]".to_vec()),
+        (
+            "an unknown field",
+            format!(r#"{{"client_msg_id":"{id}","content":"hi","sender_type":"operator"}}"#).into_bytes(),
+        ),
+    ] {
+        let response = raw("/v1/messages", body).await.unwrap();
+        assert_eq!(error(response).await.code, ErrorCode::BadRequest, "{what}");
+    }
+    let stored: i64 = sqlx::query_scalar("select count(*) from public.messages where site_id = $1")
+        .bind(site)
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(stored, 0, "nothing was stored");
+
+    for body in ["[5]".to_string(), format!("{{\"rating\":{}5{}}}", "[".repeat(100_000), "]".repeat(100_000))] {
+        assert_eq!(error(raw("/v1/sessions/end", body.into_bytes()).await.unwrap()).await.code, ErrorCode::BadRequest);
+    }
+    let ended = raw("/v1/sessions/end", br#"{"rating":5,"feedback":"Great"}"#.to_vec()).await.unwrap();
+    assert_eq!(ended.status(), 200);
+    let again = raw("/v1/sessions/end", br#"{"rating":1,"feedback":"Changed"}"#.to_vec()).await.unwrap();
+    assert_eq!(error(again).await.code, ErrorCode::SessionEnded, "ending is once");
+
+    let starts = [
+        json!({"site_key": key, "email": "a@b@example.de"}),
+        json!({"site_key": key, "name": "Eve\u{0000}"}),
+        json!({"site_key": key, "custom_fields": {"is_admin": "yes"}}),
+        json!({"site_key": key, "custom_fields": {"is_admin": "x".repeat(2_000_000)}}),
+    ];
+    for body in starts {
+        let response = start(body.clone(), None).await;
+        assert!(matches!(response.status().as_u16(), 400 | 422), "{} for {:.80}", response.status(), body.to_string());
+        let _ = error(response).await;
+    }
+    let spoofed = client()
+        .post(format!("{}/v1/sessions", edge()))
+        .header("CF-Connecting-IP", "1.2.3.4, 5.6.7.8")
+        .json(&json!({"site_key": key}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(spoofed.status(), 201, "a CF-Connecting-IP that is not one address counts as none");
+}
+
 #[tokio::test]
 async fn rate_limits_answer_429_with_retry_after() {
     let db = database().await;

@@ -130,9 +130,21 @@ async fn every_bound_accepts_its_ends_and_refuses_the_next_value() {
         refused(call(Method::POST, "/v1/links", Some(&token), Some(body)).await, 422, ErrorCode::ValidationFailed)
             .await;
     }
-    let mut body = link_body(agent);
-    body["allowed_ips"] = json!(["203.0.113.0/24", "not-an-ip"]);
-    refused(call(Method::POST, "/v1/links", Some(&token), Some(body)).await, 422, ErrorCode::ValidationFailed).await;
+    // Values the database would refuse are refused here first: a network with host bits set,
+    // a page look of more than 16 KB of JSON.
+    for (field, value) in [
+        ("allowed_ips", json!(["203.0.113.0/24", "not-an-ip"])),
+        ("allowed_ips", json!(["10.0.0.1/8"])),
+        ("ui_customization", json!({"logo": "x".repeat(2_000_000)})),
+        ("ui_customization", json!({"logo": "x".repeat(16_384)})),
+    ] {
+        let mut body = link_body(agent);
+        body[field] = value;
+        let error =
+            refused(call(Method::POST, "/v1/links", Some(&token), Some(body)).await, 422, ErrorCode::ValidationFailed)
+                .await;
+        assert!(error.fields.contains_key(field), "{field}: {:?}", error.fields);
+    }
     let mut body = link_body(agent);
     body["allowed_domains"] = json!(["shop.example.com"]);
     body["allowed_ips"] = json!(["203.0.113.0/24", "2001:db8::/32"]);
@@ -158,6 +170,12 @@ async fn owners_list_page_change_and_delete_their_links() {
     assert_eq!(second.links.iter().map(|l| l.title.as_str()).collect::<Vec<_>>(), ["Link 0"]);
     assert_eq!(second.next_cursor, None);
     refused(call(Method::GET, "/v1/links?limit=101", Some(&token), None).await, 422, ErrorCode::ValidationFailed).await;
+    refused(
+        call(Method::GET, "/v1/links?cursor=not-a-date", Some(&token), None).await,
+        422,
+        ErrorCode::ValidationFailed,
+    )
+    .await;
 
     let path = format!("/v1/links/{}", ids[0]);
     let off: Link =
@@ -387,6 +405,10 @@ async fn guests_chat_within_the_link_limits_and_refusals_have_their_own_codes() 
     refused(open(&scoped.link.short_code, from("https://evil.example.net/")).await, 403, ErrorCode::DomainNotAllowed)
         .await;
     assert_eq!(open(&scoped.link.short_code, from("https://help.shop.example.com/order")).await.status(), 201);
+    let endless = format!("https://help.shop.example.com/{}", "x".repeat(2_000_000));
+    refused(open(&scoped.link.short_code, from(&endless)).await, 422, ErrorCode::ValidationFailed).await;
+    let smuggled = json!({"token": scoped.token, "referrer": "https://shop.example.com/", "max_sessions": 50});
+    refused(open(&scoped.link.short_code, smuggled).await, 400, ErrorCode::BadRequest).await;
 }
 
 #[tokio::test]

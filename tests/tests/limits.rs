@@ -211,3 +211,43 @@ async fn defaults_equal_the_core_constants() {
     .unwrap();
     assert_eq!(i64::from(default_rate), limits::DEFAULT_RATE_LIMIT_PER_MINUTE);
 }
+
+/// Every JSON column has a size CHECK of `chat_core::limits` (read from the catalog: a column
+/// added without one fails here), and the bound is where the constant says: a value of exactly
+/// that many bytes of JSON text is accepted, one more byte refused.
+#[tokio::test]
+async fn every_json_column_is_bounded() {
+    let db = common::database().await;
+    let columns: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "select c.table_name::text, c.column_name::text, \
+           (select string_agg(pg_get_constraintdef(k.oid), ' ') from pg_constraint k \
+            where k.conrelid = ('public.' || c.table_name)::regclass and k.contype = 'c' \
+              and pg_get_constraintdef(k.oid) like '%octet_length((' || c.column_name || ')::text)%') \
+         from information_schema.columns c join information_schema.tables t \
+           on t.table_schema = c.table_schema and t.table_name = c.table_name and t.table_type = 'BASE TABLE' \
+         where c.table_schema = 'public' and c.data_type = 'jsonb' order by 1, 2",
+    )
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    assert!(columns.len() >= 12, "expected the schema's JSON columns, found {columns:?}");
+    for (table, column, check) in &columns {
+        let bound = if table == "bot_interactions" { limits::BOT_INTERACTION_JSON_BYTES } else { limits::JSON_BYTES };
+        let check = check.as_deref().unwrap_or_else(|| panic!("{table}.{column} has no size CHECK"));
+        assert!(check.contains(&format!("<= {bound}")), "{table}.{column}: {check} is not {bound} bytes");
+    }
+
+    let mut conn = PgConnection::connect(&common::env("STACK_DATABASE_URL")).await.unwrap();
+    let mut tx = conn.begin().await.unwrap();
+    tx.execute(sqlx::raw_sql(FIXTURE)).await.unwrap();
+    // `{"k": "xx..."}` is 9 bytes of JSON text around its value.
+    let sql = "update public.customers set custom_fields = jsonb_build_object('k', repeat('x', $1::integer - 9)) \
+               where id = 'a3000000-0000-4000-8000-000000000001'";
+    for (bytes, want) in [(limits::JSON_BYTES, true), (limits::JSON_BYTES + 1, false)] {
+        sqlx::query("savepoint probe").execute(&mut *tx).await.unwrap();
+        let outcome = sqlx::query(sql).bind(bytes.to_string()).execute(&mut *tx).await;
+        sqlx::query("rollback to savepoint probe").execute(&mut *tx).await.unwrap();
+        assert_eq!(outcome.is_ok(), want, "custom_fields of {bytes} bytes: {outcome:?}");
+    }
+    tx.rollback().await.unwrap();
+}
