@@ -51,5 +51,9 @@ pub const BOT_INTERACTION_JSON_BYTES: i64 = 262_144;
 pub const CUSTOM_FIELD_CHARS: RangeInclusive<i64> = 0..=500;
 /// Characters of a referring page's address (sessions and link opens).
 pub const REFERRER_CHARS: RangeInclusive<i64> = 0..=2000;
+/// New sessions (widget starts and link opens) a site takes from one IP address per minute.
+pub const SESSION_STARTS_PER_IP_PER_MINUTE: i64 = 10;
+/// New sessions a site takes per minute in all.
+pub const SESSION_STARTS_PER_SITE_PER_MINUTE: i64 = 300;
 /// Lifetime of a guest JWT minted by the edge, in seconds (the widget refreshes before).
 pub const GUEST_JWT_TTL_SECONDS: i64 = 3600;

@@ -10,6 +10,23 @@ pub enum Segment<'a> {
     Link(&'a str),
 }
 
+/// Whether `c` is an explicit bidirectional formatting character: an embedding, override or
+/// isolate (U+202A–U+202E, U+2066–U+2069). Stored as written, but never shown: one of them can
+/// reverse the text that follows it (`…fdp.exe` shown as `…exe.pdf`).
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `text` as it may be shown: without explicit bidirectional formatting characters (the marks
+/// U+200E and U+200F stay: they reorder nothing).
+pub fn displayable(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains(is_bidi_control) {
+        text.chars().filter(|&c| !is_bidi_control(c)).collect::<String>().into()
+    } else {
+        text.into()
+    }
+}
+
 /// Split `text` into plain text and `http://` / `https://` links. A link ends at whitespace;
 /// trailing punctuation that usually closes a sentence is left out of it.
 pub fn segments(text: &str) -> Vec<Segment<'_>> {
@@ -53,6 +70,16 @@ fn find_link(text: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn direction_overrides_are_never_shown() {
+        let spoof = "https://exa\u{202E}mple.com/\u{2067}fdp.exe\u{2069}";
+        assert_eq!(displayable(spoof), "https://example.com/fdp.exe");
+        assert_eq!(segments(&displayable(spoof)), [Segment::Link("https://example.com/fdp.exe")]);
+        assert!(matches!(displayable("שלום \u{200F}world"), std::borrow::Cow::Borrowed(_)), "marks stay, no copy");
+        assert!(('\u{202A}'..='\u{202E}').chain('\u{2066}'..='\u{2069}').all(is_bidi_control));
+        assert!(!is_bidi_control('\u{200E}') && !is_bidi_control('a'));
+    }
 
     #[test]
     fn links_are_found_and_punctuation_left_out() {

@@ -65,3 +65,41 @@ test("a guest opens a link on a phone, chats, reloads, and is refused after it i
   assert.match(await notice.textContent(), /This link is no longer active/);
   await other.screenshot({ path: `${artifacts}/link-switched-off.png` });
 });
+
+test("on a phone, a long agent name stays clear of End chat, and no direction override is shown", async () => {
+  const name = "BartholomewMaximilianFeatherstonehaughWorthingtonTheThird";
+  const [agent] = await rest("agents", { method: "POST", body: { site_id: DEMO_SITE_ID, name } });
+  const link = await ownerCall("POST", "/v1/links", {
+    agent_id: agent.id,
+    title: "Your invoice",
+    welcome_message: "Hello!",
+    expires_in_hours: 1,
+  });
+  const phone = await browser.newContext({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true });
+  const page = await phone.newPage();
+  await page.goto(link.url);
+  await page.locator("[data-testid=chat-end]").waitFor();
+  // Where the name's text is seen to end: its own extent, unless its box clips it.
+  const shown = await page.locator("[data-testid=chat-agent]").evaluate((el) => {
+    const range = document.createRange();
+    range.selectNodeContents(el);
+    const text = range.getBoundingClientRect().right;
+    return getComputedStyle(el).overflowX === "visible" ? text : Math.min(text, el.getBoundingClientRect().right);
+  });
+  const end = await page.locator("[data-testid=chat-end]").boundingBox();
+  assert.ok(shown <= end.x, `the agent's name (seen up to ${shown}) ends before End chat (${end.x})`);
+
+  const [session] = await rest(`chat_sessions?link_id=eq.${link.id}&select=conversation_id`);
+  const spoof = "Your invoice: https://exa\u202emple.com/\u2067fdp.exe\u2069 and \u202egnp.txt";
+  await rest("messages", {
+    method: "POST",
+    body: { site_id: DEMO_SITE_ID, conversation_id: session.conversation_id, sender_type: "operator", sender_user_id: DEMO_OWNER_ID, content: spoof },
+  });
+  const bubble = page.locator("[data-testid=chat-message][data-sender=operator]");
+  await bubble.waitFor({ timeout: 10_000 });
+  const text = await bubble.locator(".text").textContent();
+  assert.equal(text, "Your invoice: https://example.com/fdp.exe and gnp.txt", "overrides and isolates are dropped");
+  assert.equal(await bubble.locator("a").getAttribute("href"), "https://example.com/fdp.exe", "the link goes where it reads");
+  await page.screenshot({ path: `${artifacts}/link-phone-long-agent.png` });
+  await phone.close();
+});

@@ -525,3 +525,54 @@ async fn cleanup_waits_for_a_busy_session_before_locking_its_link() {
     let (active, reason) = cleanup.await.unwrap().unwrap();
     assert_eq!((active, reason.as_str()), (false, "link_expired"));
 }
+
+/// New sessions are limited per visitor address and per site, for widget starts and link
+/// opens alike; a refused start leaves nothing behind and says how long to wait.
+#[tokio::test]
+async fn session_starts_are_limited_per_address_and_per_site() {
+    use chat_core::limits::{SESSION_STARTS_PER_IP_PER_MINUTE, SESSION_STARTS_PER_SITE_PER_MINUTE};
+    let db = database().await;
+    let owner = new_user(&db).await;
+    let (site, key) = new_site(&db, owner).await;
+    let mut service = connect_as_service().await;
+    let mut start = async |ip: &str| {
+        sqlx::query_scalar::<_, Value>(
+            "select public.start_widget_session(p_site_key => $1, p_token_hash => $2, p_ip => $3::inet)",
+        )
+        .bind(&key)
+        .bind(common::token_hash())
+        .bind(ip)
+        .fetch_one(&mut service)
+        .await
+    };
+    for _ in 0..SESSION_STARTS_PER_IP_PER_MINUTE {
+        start("198.51.100.7").await.unwrap();
+    }
+    let refused = start("198.51.100.7").await.unwrap_err();
+    let hint = refused
+        .as_database_error()
+        .and_then(|e| e.try_downcast_ref::<sqlx::postgres::PgDatabaseError>())
+        .and_then(|e| e.hint().map(str::to_string));
+    assert_eq!(refusal(refused), "rate_limited");
+    assert!(hint.and_then(|h| h.parse::<i64>().ok()).is_some_and(|s| (1..=60).contains(&s)), "retry_after in seconds");
+    start("2001:db8::7").await.expect("another address still gets in");
+    // A local stack reports 127.0.0.1 for everyone: counted per site only.
+    for _ in 0..=SESSION_STARTS_PER_IP_PER_MINUTE {
+        start("127.0.0.1").await.expect("loopback is counted per site only");
+    }
+
+    let mut started = 2 * SESSION_STARTS_PER_IP_PER_MINUTE + 2;
+    let mut address = 0;
+    while started < SESSION_STARTS_PER_SITE_PER_MINUTE {
+        start(&format!("203.0.113.{}", address / SESSION_STARTS_PER_IP_PER_MINUTE)).await.unwrap();
+        started += 1;
+        address += 1;
+    }
+    assert_eq!(refusal(start("192.0.2.200").await.unwrap_err()), "rate_limited", "the site's own limit");
+    let sessions: i64 = sqlx::query_scalar("select count(*) from public.chat_sessions where site_id = $1")
+        .bind(site)
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(sessions, SESSION_STARTS_PER_SITE_PER_MINUTE, "refused starts left no session");
+}

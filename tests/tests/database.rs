@@ -172,6 +172,7 @@ async fn every_function_is_executable_only_by_its_callers() {
         ("broadcast_message", false, false),
         ("cleanup_expired", false, false),
         ("count_new_message", false, false),
+        ("count_session_start", false, false),
         ("create_chat_link", false, true),
         ("create_default_widget_settings", false, false),
         ("detect_idle_assignments", false, false),

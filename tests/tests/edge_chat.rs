@@ -380,6 +380,30 @@ async fn hostile_input_gets_a_clear_4xx() {
     assert_eq!(spoofed.status(), 201, "a CF-Connecting-IP that is not one address counts as none");
 }
 
+/// One visitor address cannot open chat after chat: past the limit a start is 429 with
+/// `retry_after`, while other addresses still get in.
+#[tokio::test]
+async fn session_starts_from_one_address_are_rate_limited() {
+    let db = database().await;
+    let (_, key) = open_site(&db).await;
+    let from = |ip: &str| {
+        client()
+            .post(format!("{}/v1/sessions", edge()))
+            .header("CF-Connecting-IP", ip)
+            .json(&json!({"site_key": key}))
+            .send()
+    };
+    for _ in 0..chat_core::limits::SESSION_STARTS_PER_IP_PER_MINUTE {
+        assert_eq!(from("198.51.100.23").await.unwrap().status(), 201);
+    }
+    let limited = from("198.51.100.23").await.unwrap();
+    assert_eq!(limited.status(), 429);
+    let retry_header: u32 = limited.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let limited = error(limited).await;
+    assert_eq!((limited.code, limited.retry_after), (ErrorCode::RateLimited, Some(retry_header)));
+    assert_eq!(from("198.51.100.24").await.unwrap().status(), 201);
+}
+
 #[tokio::test]
 async fn rate_limits_answer_429_with_retry_after() {
     let db = database().await;

@@ -3,6 +3,7 @@
 use crate::chat::{Chat, PanelView, Stage};
 use crate::conversation::{Composer, MessageList};
 use crate::forms::{PreChatForm, RatingForm};
+use chat_core::text::displayable;
 use chat_core::{ColorScheme, Position, WidgetConfig};
 use leptos::either::Either;
 use leptos::html;
@@ -97,12 +98,13 @@ fn Widget(chat: Chat) -> impl IntoView {
 /// The chat panel: header, then the form, the rating or the conversation.
 #[component]
 fn Panel(chat: Chat, close: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
-    let (title, online, welcome, offline) =
-        chat.config(|c| (c.title.clone(), c.is_online, c.welcome_message.clone(), c.offline_message.clone()));
+    let (title, online, welcome, offline) = chat.config(|c| {
+        (displayable(&c.title).into_owned(), c.is_online, c.welcome_message.clone(), c.offline_message.clone())
+    });
     let (agent, photo) = chat.config(|c| {
         let agent = c.agent.clone();
         let photo = agent.as_ref().and_then(|a| a.avatar_url.clone()).filter(|_| c.show_agent_photos);
-        (agent.map(|a| a.name), photo)
+        (agent.map(|a| displayable(&a.name).into_owned()), photo)
     });
     let label = title.clone();
     let panel = NodeRef::<html::Section>::new();

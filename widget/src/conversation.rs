@@ -3,7 +3,7 @@
 
 use crate::chat::{Chat, Delivery, Pending, Stage, friendly};
 use chat_core::api::{Message, SenderType};
-use chat_core::text::{Segment, segments};
+use chat_core::text::{Segment, displayable, segments};
 use leptos::either::Either;
 use leptos::html;
 use leptos::prelude::*;
@@ -114,9 +114,10 @@ fn DeliveryState(chat: Chat, id: Uuid, delivery: Delivery) -> impl IntoView {
     }
 }
 
-/// Text as text; in agent messages, web links as anchors that open safely in a new tab.
+/// Text as text, without direction overrides; in agent messages, web links as anchors that
+/// open safely in a new tab.
 fn render_text(content: &str, linkable: bool) -> Vec<Either<impl IntoView + use<>, String>> {
-    segments(content)
+    segments(&displayable(content))
         .into_iter()
         .map(|segment| match segment {
             Segment::Link(url) if linkable => {
