@@ -150,6 +150,11 @@ impl WidgetState {
     }
 }
 
+/// A colour as the settings hold one: `#` and six hex digits (the database's CHECK).
+pub fn is_hex_color(value: &str) -> bool {
+    value.len() == 7 && value.starts_with('#') && value[1..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,6 +165,14 @@ mod tests {
         assert_eq!(state, WidgetState::Disabled { site_key: "demo-site".into(), enabled: false });
         let json = serde_json::to_string(&state).unwrap();
         assert_eq!(json, r#"{"site_key":"demo-site","enabled":false}"#);
+    }
+
+    #[test]
+    fn colours_are_six_hex_digits() {
+        assert!(is_hex_color("#0f766E"));
+        for bad in ["#fff", "0f766e0", "#0f766g", "red;}x{", "#0f766e;"] {
+            assert!(!is_hex_color(bad), "{bad}");
+        }
     }
 
     #[test]

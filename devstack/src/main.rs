@@ -54,7 +54,7 @@ async fn prepare(config: &Config, seed: bool) -> Result<sqlx::PgPool> {
 async fn serve(config: Config) -> Result<()> {
     let pool = prepare(&config, true).await?;
     let api = devstack::api(&config, pool).await?;
-    let demo = site::router(config.root.join("public/demo"), config.edge_url.clone());
+    let demo = site::router(config.root.join("public/demo"), config.edge_url.clone(), config.api_url());
 
     let api_listener =
         TcpListener::bind(config.api_addr).await.with_context(|| format!("cannot listen on {}", config.api_addr))?;

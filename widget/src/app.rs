@@ -4,6 +4,7 @@ use crate::chat::{Chat, PanelView, Stage};
 use crate::conversation::{Composer, MessageList};
 use crate::forms::{PreChatForm, RatingForm};
 use chat_core::text::displayable;
+use chat_core::widget::is_hex_color;
 use chat_core::{ColorScheme, Position, WidgetConfig};
 use leptos::either::Either;
 use leptos::html;
@@ -38,21 +39,46 @@ pub fn App(start: Start) -> impl IntoView {
     if open {
         chat.open_panel();
     }
-    view! {
-        <style>{STYLE}</style>
-        <Widget chat />
+    view! { <Widget chat /> }
+}
+
+/// Style the widget's shadow root: the theme's colours as custom properties, then
+/// `style.css`, as one constructed stylesheet. It is no inline style, so a host page's
+/// Content-Security-Policy needs no `style-src 'unsafe-inline'` for it (browsers without
+/// constructed stylesheets get a `<style>` element instead).
+pub fn adopt_style(root: &web_sys::ShadowRoot, config: &WidgetConfig) {
+    let theme = &config.theme;
+    let dark = is_dark(theme.color_scheme);
+    // The settings' text and background colours are for light mode; dark mode uses its own.
+    let (text, background) =
+        if dark { (DARK_TEXT, DARK_BACKGROUND) } else { (theme.text_color.as_str(), theme.background_color.as_str()) };
+    let mut css = String::from(":host{");
+    for (name, value) in [("primary", theme.primary_color.as_str()), ("text", text), ("background", background)] {
+        // Only colours are written into the sheet (the database checks them too).
+        if is_hex_color(value) {
+            css.push_str(&format!("--chat-{name}:{value};"));
+        }
+    }
+    css.push('}');
+    css.push_str(STYLE);
+    let adopted = web_sys::CssStyleSheet::new().and_then(|sheet| {
+        sheet.replace_sync(&css)?;
+        root.set_adopted_style_sheets(&js_sys::Array::of1(&sheet));
+        Ok(())
+    });
+    if adopted.is_err()
+        && let Ok(style) = document().create_element("style")
+    {
+        style.set_text_content(Some(&css));
+        let _ = root.prepend_with_node_1(&style);
     }
 }
 
 /// Launcher, panel and the screen-reader announcer, coloured through CSS custom properties.
 #[component]
 fn Widget(chat: Chat) -> impl IntoView {
-    let (theme, position) = chat.config(|c| (c.theme.clone(), c.position));
-    let dark = is_dark(theme.color_scheme);
-    // The settings' text and background colours are for light mode; dark mode uses its own.
-    let (text, background) =
-        if dark { (DARK_TEXT, DARK_BACKGROUND) } else { (theme.text_color.as_str(), theme.background_color.as_str()) };
-    let style = format!("--chat-primary:{};--chat-text:{text};--chat-background:{background}", theme.primary_color);
+    let (scheme, position) = chat.config(|c| (c.theme.color_scheme, c.position));
+    let dark = is_dark(scheme);
     let mut class = match position {
         Position::BottomRight => "chat right".to_string(),
         Position::BottomLeft => "chat left".to_string(),
@@ -76,7 +102,7 @@ fn Widget(chat: Chat) -> impl IntoView {
         });
     };
     view! {
-        <div class=class style=style dir=text_direction() data-testid="chat-widget">
+        <div class=class dir=text_direction() data-testid="chat-widget">
             {move || chat.open.get().then(|| view! { <Panel chat close /> })}
             <button
                 class="launcher"

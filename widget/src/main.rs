@@ -44,6 +44,7 @@ fn main() {
         leptos::logging::warn!("chat widget: embed.js handed over no settings; load the widget through embed.js");
         return;
     };
+    app::adopt_style(&root, &config);
     let full_page = attribute("data-mode") == "page";
     let storage_key = Some(attribute("data-storage-key"))
         .filter(|key| !key.is_empty())
