@@ -575,4 +575,12 @@ async fn session_starts_are_limited_per_address_and_per_site() {
         .await
         .unwrap();
     assert_eq!(sessions, SESSION_STARTS_PER_SITE_PER_MINUTE, "refused starts left no session");
+
+    // Link opens count the same way (open_link opens from one address).
+    let (_, _, link_hash) = link(&db, 50, 100, 10).await;
+    let mut opener = connect_as_service().await;
+    for _ in 0..SESSION_STARTS_PER_IP_PER_MINUTE {
+        open_link(&mut opener, &link_hash, 0).await.unwrap();
+    }
+    assert_eq!(refusal(open_link(&mut opener, &link_hash, 0).await.unwrap_err()), "rate_limited");
 }
