@@ -3,8 +3,32 @@
 -- a fake knowledge answer's metadata, which the edge then served as genuine. Typed messages come
 -- from the database's own functions and staff. A retry with a used client_msg_id and another
 -- text is refused (idempotency_conflict) instead of answering with the old row and silently
--- dropping the new text. Lock order as before: conversation, then session.
--- Affects: post_message (now (client_msg_id, content)).
+-- dropping the new text. Lock order as before, now written once in lock_guest_session():
+-- conversation, then session.
+-- Affects: lock_guest_session() (new), post_message (now (client_msg_id, content)).
+
+-- The session a checked guest token names, locked in the lock order: its conversation first
+-- (as a message insert and its counters take them), then the session. Refuses callers that
+-- are no guest (unauthorized) and sessions that are gone (session_not_found).
+create function public.lock_guest_session() returns public.chat_sessions
+language plpgsql security definer
+set search_path = ''
+as $$
+declare
+  v_session public.chat_sessions%rowtype;
+begin
+  if public.guest_session_id() is null then
+    perform public.refuse('unauthorized', 'Only a guest session may do this.');
+  end if;
+  perform 1 from public.conversations where id = public.guest_conversation_id() for update;
+  select * into v_session from public.chat_sessions where id = public.guest_session_id() for update;
+  if not found then
+    perform public.refuse('session_not_found', 'This chat session does not exist.');
+  end if;
+  return v_session;
+end;
+$$;
+revoke execute on function public.lock_guest_session() from public, anon, authenticated;
 
 drop function public.post_message(uuid, text, text, jsonb);
 create function public.post_message(p_client_msg_id uuid, p_content text) returns jsonb
@@ -18,16 +42,7 @@ declare
   v_retry_after integer;
   v_now timestamptz := now();
 begin
-  if public.guest_session_id() is null then
-    perform public.refuse('unauthorized', 'Only a guest session may post visitor messages.');
-  end if;
-  perform 1 from public.conversations where id = public.guest_conversation_id() for update;
-  select * into v_session from public.chat_sessions
-  where id = public.guest_session_id() and conversation_id = public.guest_conversation_id()
-  for update;
-  if not found then
-    perform public.refuse('session_not_found', 'This chat session does not exist.');
-  end if;
+  v_session := public.lock_guest_session();
 
   select * into v_message from public.messages
   where conversation_id = v_session.conversation_id and client_msg_id = p_client_msg_id;

@@ -1,8 +1,8 @@
 -- A session ends once. end_session answered every call, so a second call on an ended session
 -- overwrote its rating and feedback. Now a session the visitor ended, or one already rated,
 -- refuses another end (session_ended); a session that ended otherwise (inactivity, its
--- message limit, an operator) may still be rated once. Lock order as before: conversation,
--- then session.
+-- message limit, an operator) may still be rated once. Locks through lock_guest_session()
+-- (conversation, then session); a caller that is no guest is refused as unauthorized.
 -- Affects: end_session.
 
 create or replace function public.end_session(p_rating integer default null, p_feedback text default null)
@@ -19,13 +19,7 @@ begin
   if p_feedback is not null and char_length(p_feedback) > 1000 then
     perform public.refuse('invalid_feedback', 'Feedback has at most 1000 characters.');
   end if;
-  perform 1 from public.conversations where id = public.guest_conversation_id() for update;
-  select * into v_session from public.chat_sessions
-  where id = public.guest_session_id() and conversation_id = public.guest_conversation_id()
-  for update;
-  if not found then
-    perform public.refuse('session_not_found', 'This chat session does not exist.');
-  end if;
+  v_session := public.lock_guest_session();
   if v_session.status = 'ended' and (v_session.end_reason = 'visitor' or v_session.rating is not null) then
     perform public.refuse('session_ended', 'This chat has already ended.');
   end if;

@@ -188,6 +188,7 @@ async fn every_function_is_executable_only_by_its_callers() {
         ("link_json", false, true),
         ("link_stats", false, true),
         ("lock_conversation_for_message", false, false),
+        ("lock_guest_session", false, false),
         ("may_use_conversation_topic", false, true),
         ("member_site_ids", false, true),
         ("message_json", false, false),

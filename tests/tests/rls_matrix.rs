@@ -156,6 +156,32 @@ fn statement(table: &str, op: &str) -> String {
     }
 }
 
+/// Run `sql` (binding `sites` as `$1` when given) as PostgREST would for `role` with `claims`,
+/// inside a savepoint that is rolled back: the outcome, and nothing left behind.
+async fn as_role(
+    tx: &mut PgConnection,
+    role: &str,
+    claims: &serde_json::Value,
+    sql: &str,
+    sites: Option<&Vec<Uuid>>,
+) -> Result<sqlx::postgres::PgQueryResult, sqlx::Error> {
+    sqlx::query("savepoint probe").execute(&mut *tx).await.unwrap();
+    sqlx::query("select set_config('role', $1, true), set_config('request.jwt.claims', $2, true)")
+        .bind(role)
+        .bind(claims.to_string())
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let query = sqlx::query(sqlx::AssertSqlSafe(sql.to_string()));
+    let outcome = match sites {
+        Some(sites) => query.bind(sites).execute(&mut *tx).await,
+        None => query.execute(&mut *tx).await,
+    };
+    sqlx::query("rollback to savepoint probe").execute(&mut *tx).await.unwrap();
+    sqlx::query("reset role").execute(&mut *tx).await.unwrap();
+    outcome
+}
+
 /// The matrix's rows: table, operation and the six expected cells.
 fn cells() -> Vec<(String, String, Vec<String>)> {
     MATRIX
@@ -182,19 +208,10 @@ async fn every_cell_of_the_matrix_holds() {
     for (table, op, expected) in &rows {
         let sql = statement(table, op);
         for ((name, role, claims), want) in roles().iter().zip(expected) {
-            sqlx::query("savepoint cell").execute(&mut *tx).await.unwrap();
-            sqlx::query("select set_config('role', $1, true), set_config('request.jwt.claims', $2, true)")
-                .bind(role)
-                .bind(claims.to_string())
-                .execute(&mut *tx)
-                .await
-                .unwrap();
-            let got = match sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(&sites).execute(&mut *tx).await {
+            let got = match as_role(&mut tx, role, claims, &sql, Some(&sites)).await {
                 Ok(done) => done.rows_affected().to_string(),
                 Err(_) => "✗".to_string(),
             };
-            sqlx::query("rollback to savepoint cell").execute(&mut *tx).await.unwrap();
-            sqlx::query("reset role").execute(&mut *tx).await.unwrap();
             checked += 1;
             if &got != want {
                 failures.push(format!("{table} {op} as {name}: expected {want}, got {got}"));
@@ -336,17 +353,7 @@ async fn no_reference_crosses_sites() {
         };
         let attack = format!("update public.{table} set {column} = '{victim}' where site_id = '{SITE_B}'");
         for (name, role, claims) in [("service", "service_role", &service), ("member B", "authenticated", &member_b)] {
-            sqlx::query("savepoint attack").execute(&mut *tx).await.unwrap();
-            sqlx::query("select set_config('role', $1, true), set_config('request.jwt.claims', $2, true)")
-                .bind(role)
-                .bind(claims.to_string())
-                .execute(&mut *tx)
-                .await
-                .unwrap();
-            let outcome = sqlx::query(sqlx::AssertSqlSafe(attack.clone())).execute(&mut *tx).await;
-            sqlx::query("rollback to savepoint attack").execute(&mut *tx).await.unwrap();
-            sqlx::query("reset role").execute(&mut *tx).await.unwrap();
-            match outcome {
+            match as_role(&mut tx, role, claims, &attack, None).await {
                 Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("23503") => {
                     if e.constraint() != Some(constraint.as_str()) {
                         failures.push(format!(
@@ -373,16 +380,7 @@ async fn no_reference_crosses_sites() {
         "insert into public.escalations (site_id, conversation_id, from_level, to_level, reason, created_by) values ('b1000000-0000-4000-8000-000000000000', 'a4000000-0000-4000-8000-000000000001', 't1', 't2', 'Not mine', 'b0000000-0000-4000-8000-000000000001')",
     ];
     for insert in inserts {
-        sqlx::query("savepoint attack").execute(&mut *tx).await.unwrap();
-        sqlx::query("select set_config('role', 'authenticated', true), set_config('request.jwt.claims', $1, true)")
-            .bind(member_b.to_string())
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-        let outcome = sqlx::query(insert).execute(&mut *tx).await;
-        sqlx::query("rollback to savepoint attack").execute(&mut *tx).await.unwrap();
-        sqlx::query("reset role").execute(&mut *tx).await.unwrap();
-        if outcome.is_ok() {
+        if as_role(&mut tx, "authenticated", &member_b, insert, None).await.is_ok() {
             failures.push(format!("accepted as member B: {insert}"));
         }
     }
