@@ -111,7 +111,8 @@ fn stack_layers(
     };
     let stack_tests = |targets: &[&str]| {
         let mut command = crate::artifacts::cargo(root);
-        command.args(["test", "--package", "stack-tests"]).envs(env.clone());
+        // Every test binary runs even when an earlier one failed: one run reports all failures.
+        command.args(["test", "--no-fail-fast", "--package", "stack-tests"]).envs(env.clone());
         for target in targets {
             command.args(["--test", target]);
         }
