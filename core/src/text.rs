@@ -10,6 +10,22 @@ pub enum Segment<'a> {
     Link(&'a str),
 }
 
+/// Whether `c` is a control character the API refuses in text: all but tab and line breaks
+/// (PostgreSQL cannot store NUL; the others have no place in a chat).
+pub fn is_refused_control(c: char) -> bool {
+    c.is_control() && !matches!(c, '\t' | '\n' | '\r')
+}
+
+/// `text` as a visitor may send it: without the control characters the API refuses (pasted
+/// text can carry a vertical tab or a form feed; the widget drops them instead of failing).
+pub fn without_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains(is_refused_control) {
+        text.chars().filter(|&c| !is_refused_control(c)).collect::<String>().into()
+    } else {
+        text.into()
+    }
+}
+
 /// Whether `c` is an explicit bidirectional formatting character: an embedding, override or
 /// isolate (U+202A–U+202E, U+2066–U+2069). Stored as written, but never shown: one of them can
 /// reverse the text that follows it (`…fdp.exe` shown as `…exe.pdf`).
@@ -70,6 +86,12 @@ fn find_link(text: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refused_controls_are_dropped_from_what_visitors_send() {
+        assert_eq!(without_controls("line\u{b}one\u{c}\n\ttwo\r\u{0}\u{85}"), "lineone\n\ttwo\r");
+        assert!(matches!(without_controls("plain\ntext"), std::borrow::Cow::Borrowed(_)));
+    }
 
     #[test]
     fn direction_overrides_are_never_shown() {

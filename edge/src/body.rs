@@ -34,7 +34,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8], empty: Option<T>) -> Result<T, A
 /// The first key or string of `value` holding a control character other than tab, line feed
 /// and carriage return.
 fn control_text(value: &Value) -> Option<&str> {
-    let bad = |text: &str| text.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'));
+    let bad = |text: &str| text.chars().any(chat_core::text::is_refused_control);
     match value {
         Value::String(text) => bad(text).then_some(text.as_str()),
         Value::Array(items) => items.iter().find_map(control_text),

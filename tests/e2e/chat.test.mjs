@@ -196,6 +196,14 @@ test("a message written offline survives a reload and is delivered once", async 
   await context.close();
 });
 
+test("pasted control characters are dropped before sending, so the message still goes", async () => {
+  const page = await browser.newPage();
+  await startChat(page, "Pat");
+  await send(page, "Invoice 17\u000cpage two\u000bend");
+  await confirmed(page, "Invoice 17page twoend");
+  await page.close();
+});
+
 test("keyboard only: open, fill the form, send, close with Escape", async () => {
   const context = await browser.newContext();
   const page = await context.newPage();

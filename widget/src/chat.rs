@@ -268,6 +268,7 @@ impl Chat {
 
     /// Queue a message; it is kept (and retried) until the edge confirms it.
     pub fn send(self, content: String) -> Result<(), ApiError> {
+        let content = chat_core::text::without_controls(&content).into_owned();
         let message = PostMessage { client_msg_id: Uuid::new_v4(), content };
         message.validate()?;
         self.live.typing(false);

@@ -3,6 +3,7 @@
 
 use crate::chat::{Chat, Stage};
 use chat_core::api::StartSession;
+use chat_core::text::without_controls;
 use leptos::prelude::*;
 use std::collections::BTreeMap;
 
@@ -16,11 +17,12 @@ pub fn PreChatForm(chat: Chat) -> impl IntoView {
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let form = values.with_untracked(|v| {
-            let given = |key: &str| v.get(key).filter(|s| !s.trim().is_empty()).cloned();
+            let clean = |value: &String| without_controls(value).into_owned();
+            let given = |key: &str| v.get(key).filter(|s| !s.trim().is_empty()).map(clean);
             let mut custom_fields = BTreeMap::new();
             for key in &custom_keys {
                 if let Some(value) = v.get(key) {
-                    custom_fields.insert(key.clone(), value.clone());
+                    custom_fields.insert(key.clone(), clean(value));
                 }
             }
             StartSession {
