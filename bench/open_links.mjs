@@ -14,15 +14,26 @@ const ROUNDS = 20;
 const DEMO_OWNER = "00000000-0000-4000-8000-000000000001";
 const owner = sign({ sub: DEMO_OWNER, role: "authenticated", aud: "authenticated" });
 
-const agents = await fetch(`${api}/rest/v1/agents?site_id=eq.00000000-0000-4000-8000-000000000101&select=id&limit=1`, {
-  headers: { apikey: serviceKey, authorization: `Bearer ${serviceKey}` },
-}).then((r) => r.json());
+/** Insert `body` through PostgREST as the service role; returns the row. */
+async function insert(table, body) {
+  const response = await fetch(`${api}/rest/v1/${table}?select=id`, {
+    method: "POST",
+    headers: { apikey: serviceKey, authorization: `Bearer ${serviceKey}`, "content-type": "application/json", prefer: "return=representation" },
+    body: JSON.stringify(body),
+  });
+  assert.equal(response.status, 201, await response.clone().text());
+  return (await response.json())[0];
+}
 
-async function newLink() {
+/** A link on a site of its own: a site takes at most 300 new sessions a minute
+ * (SESSION_STARTS_PER_SITE_PER_MINUTE), and the rounds together open more. */
+async function newLink(round) {
+  const site = await insert("sites", { owner_id: DEMO_OWNER, name: `Bench ${round}`, site_key: `bench-${Date.now()}-${round}` });
+  const agent = await insert("agents", { site_id: site.id, name: "Bench agent" });
   const response = await fetch(`${edge}/v1/links`, {
     method: "POST",
     headers: { authorization: `Bearer ${owner}`, "content-type": "application/json" },
-    body: JSON.stringify({ agent_id: agents[0].id, title: "Bench", expires_in_hours: 1, max_sessions: CONCURRENCY }),
+    body: JSON.stringify({ agent_id: agent.id, title: "Bench", expires_in_hours: 1, max_sessions: CONCURRENCY }),
   });
   assert.equal(response.status, 201);
   return response.json();
@@ -44,7 +55,7 @@ function percentiles(samples) {
 const opens = [];
 const reads = [];
 for (let round = 0; round < ROUNDS; round++) {
-  const link = await newLink();
+  const link = await newLink(round);
   const open = () =>
     fetch(`${edge}/v1/links/${link.short_code}/sessions`, {
       method: "POST",
