@@ -73,6 +73,12 @@ impl StartSession {
                 fields.insert(key.clone(), "An answer has at most 500 characters.".into());
             }
         }
+        let stored = limits::jsonb_object_bytes(
+            self.custom_fields.iter().map(|(k, v)| (limits::json_string_bytes(k), limits::json_string_bytes(v))),
+        );
+        if stored as i64 > limits::JSON_BYTES {
+            fields.insert("custom_fields".into(), "The answers are too long together.".into());
+        }
         if fields.is_empty() { Ok(()) } else { Err(ApiError::invalid_fields(fields)) }
     }
 }

@@ -57,3 +57,46 @@ pub const SESSION_STARTS_PER_IP_PER_MINUTE: i64 = 10;
 pub const SESSION_STARTS_PER_SITE_PER_MINUTE: i64 = 300;
 /// Lifetime of a guest JWT minted by the edge, in seconds (the widget refreshes before).
 pub const GUEST_JWT_TTL_SECONDS: i64 = 3600;
+
+/// Bytes of `value`'s text as PostgreSQL prints it as `jsonb` (`{"k": 1, "l": [1, 2]}`), which
+/// the size CHECKs measure (`octet_length(column::text)`), or more: strings escaped as JSON,
+/// one space after every `:` and `,` between items, and for a number with an exponent as many
+/// digits as the exponent could add when PostgreSQL writes it out. So a value this counts
+/// within [`JSON_BYTES`] is within the CHECK too (`tests/tests/limits.rs` compares them).
+pub fn jsonb_text_bytes(value: &serde_json::Value) -> usize {
+    use serde_json::Value;
+    match value {
+        Value::Array(items) => jsonb_container_bytes(items.iter().map(jsonb_text_bytes)),
+        Value::Object(map) => jsonb_object_bytes(map.iter().map(|(k, v)| (json_string_bytes(k), jsonb_text_bytes(v)))),
+        Value::String(text) => json_string_bytes(text),
+        Value::Number(number) => {
+            let text = number.to_string();
+            let exponent = text.split(['e', 'E']).nth(1).and_then(|e| e.parse::<i64>().ok()).unwrap_or(0);
+            text.len().saturating_add(usize::try_from(exponent.unsigned_abs()).unwrap_or(usize::MAX))
+        }
+        Value::Bool(true) | Value::Null => 4,
+        Value::Bool(false) => 5,
+    }
+}
+
+/// [`jsonb_text_bytes`] of an object whose entries print as (key bytes, value bytes).
+pub fn jsonb_object_bytes(entries: impl ExactSizeIterator<Item = (usize, usize)>) -> usize {
+    jsonb_container_bytes(entries.map(|(key, value)| key + 2 + value))
+}
+
+fn jsonb_container_bytes(items: impl ExactSizeIterator<Item = usize>) -> usize {
+    let separators = 2 * items.len().saturating_sub(1);
+    items.fold(2 + separators, usize::saturating_add)
+}
+
+/// Bytes of `text` as a JSON string, quotes included (escaped as jsonb prints it).
+pub fn json_string_bytes(text: &str) -> usize {
+    2 + text
+        .chars()
+        .map(|c| match c {
+            '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
+            c if u32::from(c) < 0x20 => 6,
+            c => c.len_utf8(),
+        })
+        .sum::<usize>()
+}

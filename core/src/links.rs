@@ -229,7 +229,11 @@ impl CreateLink {
         }
         if self.ui_customization.as_ref().is_some_and(|v| !v.is_object()) {
             fields.insert("ui_customization".into(), "Must be a JSON object.".into());
-        } else if self.ui_customization.as_ref().is_some_and(|v| v.to_string().len() as i64 > limits::JSON_BYTES) {
+        } else if self
+            .ui_customization
+            .as_ref()
+            .is_some_and(|v| limits::jsonb_text_bytes(v) as i64 > limits::JSON_BYTES)
+        {
             fields.insert("ui_customization".into(), format!("Must be at most {} bytes of JSON.", limits::JSON_BYTES));
         }
         refuse_fields(fields)

@@ -19,11 +19,12 @@ pub fn is_refused_control(c: char) -> bool {
 /// `text` as a visitor may send it: without the control characters the API refuses (pasted
 /// text can carry a vertical tab or a form feed; the widget drops them instead of failing).
 pub fn without_controls(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.contains(is_refused_control) {
-        text.chars().filter(|&c| !is_refused_control(c)).collect::<String>().into()
-    } else {
-        text.into()
-    }
+    without(text, is_refused_control)
+}
+
+/// `text` without the characters `drop` names, copied only when it holds one.
+fn without(text: &str, drop: fn(char) -> bool) -> std::borrow::Cow<'_, str> {
+    if text.contains(drop) { text.chars().filter(|&c| !drop(c)).collect::<String>().into() } else { text.into() }
 }
 
 /// Whether `c` is an explicit bidirectional formatting character: an embedding, override or
@@ -36,11 +37,7 @@ pub fn is_bidi_control(c: char) -> bool {
 /// `text` as it may be shown: without explicit bidirectional formatting characters (the marks
 /// U+200E and U+200F stay: they reorder nothing).
 pub fn displayable(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.contains(is_bidi_control) {
-        text.chars().filter(|&c| !is_bidi_control(c)).collect::<String>().into()
-    } else {
-        text.into()
-    }
+    without(text, is_bidi_control)
 }
 
 /// Split `text` into plain text and `http://` / `https://` links. A link ends at whitespace;

@@ -251,3 +251,31 @@ async fn every_json_column_is_bounded() {
     }
     tx.rollback().await.unwrap();
 }
+
+/// The edge's count of a JSON value's bytes is PostgreSQL's `octet_length(value::jsonb::text)`
+/// (what the size CHECKs measure) or more, never less, for the value as the edge sends it
+/// (parsed, then written again by serde_json): exactly that without exponents.
+#[tokio::test]
+async fn the_edge_counts_json_bytes_as_the_database_does() {
+    let db = common::database().await;
+    let samples = [
+        (r##"{"logo":"https://x/y.png","colors":["#000000","#ffffff"],"n":1.50,"ok":true,"x":null}"##, true),
+        (r#"{"quote":"say \"hi\"\\\n\t\u0001é😀","nested":{"a":[1,[2,{}],[]],"b":false}}"#, true),
+        (r#"{"a":1,"a":2,"z":{},"m":[]}"#, true),
+        (r#"{"big":1e20,"small":-2.5E-7,"zero":-0}"#, false),
+    ];
+    for (text, exact) in samples {
+        let value: serde_json::Value = serde_json::from_str(text).unwrap();
+        let ours = limits::jsonb_text_bytes(&value) as i64;
+        let theirs: i32 = sqlx::query_scalar("select octet_length($1::jsonb::text)")
+            .bind(value.to_string())
+            .fetch_one(&db)
+            .await
+            .unwrap();
+        let theirs = i64::from(theirs);
+        assert!(ours >= theirs, "{text}: counted {ours}, PostgreSQL prints {theirs}");
+        if exact {
+            assert_eq!(ours, theirs, "{text}");
+        }
+    }
+}

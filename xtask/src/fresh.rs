@@ -1,7 +1,7 @@
 //! `cargo xtask setup --verify-fresh`: the README's test command as a new machine runs it.
 //!
 //! A machine of this project's kind starts with rustup, Node, PostgreSQL and nothing of ours;
-//! compiling the three cargo tools is the only part (20 minutes) this check does not redo. It
+//! compiling the three cargo tools is the only part (about 10 minutes) this check does not redo. It
 //! runs `cargo xtask test` in a fresh clone of `HEAD` with:
 //! - an empty `CARGO_HOME` holding only rustup's proxies and the tools setup compiled, so every
 //!   crate (the workspace's, and `std`'s own for the widget) is downloaded again;
@@ -14,7 +14,7 @@
 //! folder, removed at the end; the run's log is kept in `target/fresh-check.log`.
 
 use crate::Result;
-use crate::setup::{output, run_visible};
+use crate::setup::{run_visible, tracked_changes};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -37,9 +37,7 @@ pub fn run(root: &Path) -> Result<()> {
     for dir in [&home, &cargo_home.join("bin"), &rustup_home] {
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
-    if crate::setup::output(Command::new("git").args(["status", "--porcelain"]).current_dir(root))
-        .is_ok_and(|status| !status.trim().is_empty())
-    {
+    if tracked_changes(root).is_some_and(|status| !status.trim().is_empty()) {
         println!("[fresh] note: uncommitted changes are not part of this check (it clones HEAD)");
     }
     let log_file = root.join("target/fresh-check.log");
@@ -86,7 +84,7 @@ pub fn run(root: &Path) -> Result<()> {
             timed("cargo xtask test (empty caches)", fresh("cargo").args(["xtask", "test"]).stdout(pipe).stderr(err));
         let _ = tee.wait();
         tested?;
-        let status = output(Command::new("git").args(["status", "--porcelain"]).current_dir(&repo))?;
+        let status = tracked_changes(&repo).ok_or("the fresh clone is no git checkout")?;
         if !status.trim().is_empty() {
             return Err(format!("the commands changed the fresh clone:\n{status}"));
         }

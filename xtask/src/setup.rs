@@ -221,7 +221,7 @@ fn npm_packages(root: &Path) -> Result<String> {
 }
 
 /// `git status --porcelain` of the checkout (`None` outside a git checkout).
-fn tracked_changes(root: &Path) -> Option<String> {
+pub fn tracked_changes(root: &Path) -> Option<String> {
     output(Command::new("git").args(["status", "--porcelain"]).current_dir(root)).ok()
 }
 
