@@ -35,7 +35,7 @@ impl Config {
             site_addr: var("DEVSTACK_SITE_ADDR", "127.0.0.1:8080").parse().context("DEVSTACK_SITE_ADDR")?,
             edge_url: var("DEVSTACK_EDGE_URL", "http://127.0.0.1:8787"),
             jwt_secret,
-            root: std::env::var_os("DEVSTACK_ROOT").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".")),
+            root: root_from_env(),
         })
     }
 
@@ -43,6 +43,11 @@ impl Config {
     pub fn api_url(&self) -> String {
         format!("http://{}", self.api_addr)
     }
+}
+
+/// `DEVSTACK_ROOT`, or the current directory.
+pub fn root_from_env() -> PathBuf {
+    std::env::var_os("DEVSTACK_ROOT").map_or_else(|| PathBuf::from("."), PathBuf::from)
 }
 
 /// `JWT_SECRET`, refused when missing or shorter than Supabase's minimum of 32 characters.

@@ -1,10 +1,10 @@
 //! Creating, preparing and dropping the project database.
 //!
 //! Preparing means what `supabase start` does: the objects Supabase pre-creates
-//! (`sql/bootstrap.sql`, `sql/realtime.sql`), then `migrations/` with sqlx's migrator, then the demo seed.
+//! (`sql/bootstrap.sql`, `sql/realtime.sql`), then `migrations/` as the Supabase CLI applies them
+//! ([`crate::migrations`]), then the demo seed (`sql/seed.sql`, also the CLI's seed).
 
 use anyhow::{Context, Result};
-use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection, PgPool};
 use std::path::Path;
@@ -15,9 +15,6 @@ const BOOTSTRAP_SQL: &str = include_str!("../sql/bootstrap.sql");
 /// The database side of Realtime (`realtime.messages`, `send`, `broadcast_changes`, change capture).
 const REALTIME_SQL: &str = include_str!("../sql/realtime.sql");
 const SEED_SQL: &str = include_str!("../sql/seed.sql");
-
-/// Where applied migrations are recorded, outside the schemas the API exposes.
-const MIGRATIONS_TABLE: &str = "supabase_migrations.sqlx_migrations";
 
 /// Serializes bootstraps across processes: roles are cluster-wide, and two databases
 /// prepared at once would race on `create role`.
@@ -73,7 +70,7 @@ pub async fn drop(url: &str) -> Result<()> {
 }
 
 /// Apply the bootstrap, every pending migration in `migrations_dir`, and optionally the demo seed.
-pub async fn prepare(pool: &PgPool, migrations_dir: &Path, seed: bool) -> Result<()> {
+pub async fn prepare(pool: &PgPool, migrations_dir: &Path, seed: bool) -> Result<crate::migrations::Applied> {
     let mut conn = pool.acquire().await?;
     sqlx::query("select pg_advisory_lock($1)").bind(BOOTSTRAP_LOCK).execute(&mut *conn).await?;
     let mut bootstrapped = conn.execute(BOOTSTRAP_SQL).await.map(|_| ()).context("bootstrap SQL failed");
@@ -83,28 +80,14 @@ pub async fn prepare(pool: &PgPool, migrations_dir: &Path, seed: bool) -> Result
     sqlx::query("select pg_advisory_unlock($1)").bind(BOOTSTRAP_LOCK).execute(&mut *conn).await?;
     bootstrapped?;
 
-    let mut migrator = Migrator::new(migrations_dir)
-        .await
-        .with_context(|| format!("cannot read migrations from {}", migrations_dir.display()))?;
-    migrator.create_schema("supabase_migrations");
-    migrator.dangerous_set_table_name(MIGRATIONS_TABLE);
-    migrator.run(&mut *conn).await.map_err(|error| {
-        let hint = match error {
-            sqlx::migrate::MigrateError::VersionMismatch(_) => {
-                "\nfix: a migration this database already applied was edited; for a local database, drop it \
-                 (`DEVSTACK_DATABASE_URL=... cargo run -p devstack -- drop-database`) and start again"
-            }
-            _ => "",
-        };
-        anyhow::anyhow!("migration failed: {error}{hint}")
-    })?;
+    let migrated = crate::migrations::apply(&mut conn, migrations_dir).await?;
 
     if seed {
         conn.execute(SEED_SQL).await.context("seed SQL failed")?;
     }
     // Tell the REST API the schema may have changed.
     conn.execute("notify pgrst, 'reload schema'").await?;
-    Ok(())
+    Ok(migrated)
 }
 
 /// `name` as a quoted SQL identifier.

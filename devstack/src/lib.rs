@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod config;
 pub mod database;
+pub mod migrations;
 pub mod realtime;
 pub mod rest;
 pub mod site;

@@ -26,10 +26,7 @@ async fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str).unwrap_or("serve") {
         "serve" => serve(Config::from_env()?).await,
-        "prepare" => {
-            let config = Config::from_env()?;
-            prepare(&config, !args.iter().any(|a| a == "--no-seed")).await.map(drop)
-        }
+        "prepare" => prepare(&database_url(), &config::root_from_env(), !args.iter().any(|a| a == "--no-seed")).await.map(drop),
         "drop-database" => database::drop(&database_url()).await,
         "keys" => {
             let (anon, service) = auth::api_keys(config::jwt_secret_from_env()?.as_bytes())?;
@@ -44,15 +41,16 @@ fn database_url() -> String {
     std::env::var("DEVSTACK_DATABASE_URL").unwrap_or_else(|_| config::DEFAULT_DATABASE_URL.to_string())
 }
 
-async fn prepare(config: &Config, seed: bool) -> Result<sqlx::PgPool> {
-    database::create(&config.database_url).await?;
-    let pool = database::connect(&config.database_url).await?;
-    database::prepare(&pool, &config.root.join("migrations"), seed).await?;
+async fn prepare(database_url: &str, root: &std::path::Path, seed: bool) -> Result<sqlx::PgPool> {
+    database::create(database_url).await?;
+    let pool = database::connect(database_url).await?;
+    let migrated = database::prepare(&pool, &root.join("migrations"), seed).await?;
+    println!("migrations: {} applied, {} already applied", migrated.applied.len(), migrated.present);
     Ok(pool)
 }
 
 async fn serve(config: Config) -> Result<()> {
-    let pool = prepare(&config, true).await?;
+    let pool = prepare(&config.database_url, &config.root, true).await?;
     let api = devstack::api(&config, pool).await?;
     let demo = site::router(config.root.join("public/demo"), config.edge_url.clone(), config.api_url());
 

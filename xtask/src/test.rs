@@ -63,7 +63,7 @@ pub fn run(root: &Path) -> Result<()> {
         let unreachable_api = format!("http://127.0.0.1:{}", UNREACHABLE_PORTS.api);
         stack.start_edge("edge-unreachable", root, &tools, UNREACHABLE_PORTS, &unreachable_api, &keys)?;
         let pid_files = ["devstack", "edge"].map(|name| stack.pid_file(name).unwrap_or_default());
-        results.extend(stack_layers(root, &tools, &database_url, &keys, &pid_files));
+        results.extend(stack_layers(root, &tools, &devstack, &database_url, &keys, &pid_files));
         stack.stop();
         Ok(())
     });
@@ -87,6 +87,7 @@ pub fn run(root: &Path) -> Result<()> {
 fn stack_layers(
     root: &Path,
     tools: &Tools,
+    devstack: &Path,
     database_url: &str,
     keys: &Keys,
     [devstack_pid_file, edge_pid_file]: &[std::path::PathBuf; 2],
@@ -103,6 +104,7 @@ fn stack_layers(
         ("STACK_ARTIFACTS", root.join("target/test-artifacts").display().to_string()),
         ("STACK_DEVSTACK_PID_FILE", devstack_pid_file.display().to_string()),
         ("STACK_EDGE_PID_FILE", edge_pid_file.display().to_string()),
+        ("STACK_DEVSTACK_BIN", devstack.display().to_string()),
     ];
     let node = |files: &str| {
         let mut command = Command::new(&tools.node);
