@@ -107,23 +107,17 @@ impl Claims {
 #[cfg(feature = "jwt")]
 mod hs256 {
     use super::Claims;
-    use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+    use crate::keys::{SigningKey, VerifyError};
 
     impl Claims {
-        /// Sign these claims with the project's HS256 secret.
+        /// Sign these claims with the project's legacy HS256 secret.
         pub fn sign(&self, secret: &[u8]) -> Result<String, jsonwebtoken::errors::Error> {
-            jsonwebtoken::encode(&Header::new(Algorithm::HS256), self, &EncodingKey::from_secret(secret))
+            SigningKey::secret(secret).sign(self)
         }
 
         /// Verify an HS256 token's signature and expiry and return its claims.
-        ///
-        /// The audience is not checked: API keys have none, and PostgREST does not check it either.
-        pub fn verify(token: &str, secret: &[u8]) -> Result<Self, jsonwebtoken::errors::Error> {
-            let mut validation = Validation::new(Algorithm::HS256);
-            validation.validate_aud = false;
-            validation.leeway = 0;
-            validation.set_required_spec_claims(&["exp"]);
-            Ok(jsonwebtoken::decode::<Self>(token, &DecodingKey::from_secret(secret), &validation)?.claims)
+        pub fn verify(token: &str, secret: &[u8]) -> Result<Self, VerifyError> {
+            SigningKey::secret(secret).verifier().verify(token, true)
         }
     }
 }

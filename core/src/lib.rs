@@ -8,6 +8,8 @@ pub mod api;
 pub mod claims;
 pub mod error;
 pub mod json;
+#[cfg(feature = "jwt")]
+pub mod keys;
 pub mod limits;
 pub mod links;
 pub mod realtime;
