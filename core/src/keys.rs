@@ -312,7 +312,10 @@ mod tests {
         let key = SigningKey::from_private_jwk(cli).unwrap();
         let token = key.sign(&claims(LATER)).unwrap();
         let header = jsonwebtoken::decode_header(&token).unwrap();
-        assert_eq!((header.alg, header.kid.as_deref()), (Algorithm::ES256, Some("cb838c3d-3bcd-484f-92f5-eb885acfaa11")));
+        assert_eq!(
+            (header.alg, header.kid.as_deref()),
+            (Algorithm::ES256, Some("cb838c3d-3bcd-484f-92f5-eb885acfaa11"))
+        );
         assert!(key.verifier().verify::<Value>(&token, true).is_ok());
     }
 }

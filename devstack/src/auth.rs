@@ -31,8 +31,8 @@ const BCRYPT_COST: u32 = 10;
 pub struct AuthState {
     /// Superuser pool (the `auth` schema is not reachable through the API roles).
     pub pool: PgPool,
-    /// The project JWT secret.
-    pub jwt_secret: Arc<[u8]>,
+    /// The project's keys: user tokens are signed with the current one.
+    pub keys: Arc<crate::keys::ProjectKeys>,
     /// The issuer written into tokens: `<api url>/auth/v1`.
     pub issuer: String,
 }
@@ -44,6 +44,7 @@ pub fn router(state: AuthState) -> Router {
         .route("/token", post(token))
         .route("/user", get(user))
         .route("/logout", post(logout))
+        .route("/.well-known/jwks.json", get(jwks))
         .route("/health", get(|| async { Json(json!({"name": "GoTrue", "description": "local stand-in"})) }))
         .with_state(state)
 }
@@ -324,7 +325,7 @@ fn session_response(state: &AuthState, user: &UserRow, session_id: Uuid, refresh
         aal: Some("aal1".into()),
         guest: None,
     };
-    let access_token = claims.sign(&state.jwt_secret).map_err(|error| {
+    let access_token = state.keys.signing.sign(&claims).map_err(|error| {
         tracing::error!(%error, "cannot sign access token");
         AuthError::new(StatusCode::INTERNAL_SERVER_ERROR, "unexpected_failure", "cannot sign token")
     })?;
@@ -364,7 +365,7 @@ async fn authenticate(state: &AuthState, headers: &HeaderMap) -> Result<(Uuid, U
         .ok_or_else(|| {
             AuthError::new(StatusCode::UNAUTHORIZED, "no_authorization", "This endpoint requires a Bearer token")
         })?;
-    let claims = Claims::verify(token, &state.jwt_secret).map_err(|_| AuthError::bad_jwt())?;
+    let claims: Claims = state.keys.verifying.verify(token, true).map_err(|_| AuthError::bad_jwt())?;
     let parse = |value: Option<&str>| value.and_then(|s| Uuid::parse_str(s).ok()).ok_or_else(AuthError::bad_jwt);
     let (user_id, session_id) = (parse(claims.sub.as_deref())?, parse(claims.session_id.as_deref())?);
     let live: bool = sqlx::query_scalar("select exists (select from auth.sessions where id = $1 and user_id = $2)")
@@ -421,14 +422,12 @@ fn now_seconds() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or_default()
 }
 
-/// Mint the project's `anon` and `service_role` API keys (valid for ten years).
-pub fn api_keys(jwt_secret: &[u8]) -> anyhow::Result<(String, String)> {
-    let now = now_seconds();
-    let exp = now + 10 * 365 * 24 * 3600;
-    Ok((
-        Claims::api_key(Role::Anon, now, exp).sign(jwt_secret)?,
-        Claims::api_key(Role::ServiceRole, now, exp).sign(jwt_secret)?,
-    ))
+/// The public keys user tokens are verified with (empty in the legacy system), as Auth serves
+/// them to anyone: PostgREST, Realtime and the edge fetch them.
+async fn jwks(State(state): State<AuthState>) -> Response {
+    let mut response = Json(state.keys.jwks().clone()).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=600"));
+    response
 }
 
 #[cfg(test)]
@@ -449,13 +448,5 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a.len(), 43);
         assert_eq!(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    }
-
-    #[test]
-    fn api_keys_carry_their_roles() {
-        let secret = b"a-local-secret-of-at-least-thirty-two-chars";
-        let (anon, service) = api_keys(secret).unwrap();
-        assert_eq!(Claims::verify(&anon, secret).unwrap().role, Role::Anon);
-        assert_eq!(Claims::verify(&service, secret).unwrap().role, Role::ServiceRole);
     }
 }

@@ -15,8 +15,8 @@ pub struct Config {
     pub site_addr: SocketAddr,
     /// The edge's public URL, written into the demo page (`DEVSTACK_EDGE_URL`).
     pub edge_url: String,
-    /// The project's JWT secret (`JWT_SECRET`, at least 32 characters).
-    pub jwt_secret: String,
+    /// The project's keys (`DEVSTACK_SIGNING_KEYS`, else `JWT_SECRET`).
+    pub keys: crate::keys::ProjectKeys,
     /// Repository root holding `migrations/` and `public/` (`DEVSTACK_ROOT`, default: current dir).
     pub root: PathBuf,
 }
@@ -28,13 +28,12 @@ impl Config {
     /// Read the configuration from the environment.
     pub fn from_env() -> Result<Self> {
         let var = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_string());
-        let jwt_secret = jwt_secret_from_env()?;
         Ok(Self {
             database_url: var("DEVSTACK_DATABASE_URL", DEFAULT_DATABASE_URL),
             api_addr: var("DEVSTACK_API_ADDR", "127.0.0.1:54321").parse().context("DEVSTACK_API_ADDR")?,
             site_addr: var("DEVSTACK_SITE_ADDR", "127.0.0.1:8080").parse().context("DEVSTACK_SITE_ADDR")?,
             edge_url: var("DEVSTACK_EDGE_URL", "http://127.0.0.1:8787"),
-            jwt_secret,
+            keys: crate::keys::ProjectKeys::from_env()?,
             root: root_from_env(),
         })
     }

@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod config;
 pub mod database;
+pub mod keys;
 pub mod migrations;
 pub mod realtime;
 pub mod rest;
@@ -24,14 +25,10 @@ use tower_http::cors::{Any, CorsLayer};
 ///
 /// A function of its own so tests can drive it without a socket.
 pub async fn api(config: &Config, pool: sqlx::PgPool) -> Result<Router> {
-    let realtime =
-        realtime::RealtimeState::new(pool.clone(), config.jwt_secret.as_bytes(), realtime::Limits::default());
+    let keys = Arc::new(config.keys.clone());
+    let realtime = realtime::RealtimeState::new(pool.clone(), keys.clone(), realtime::Limits::default());
     realtime::start_listener(&realtime).await?;
-    let auth = auth::router(auth::AuthState {
-        pool,
-        jwt_secret: Arc::from(config.jwt_secret.as_bytes()),
-        issuer: format!("{}/auth/v1", config.api_url()),
-    });
+    let auth = auth::router(auth::AuthState { pool, keys, issuer: format!("{}/auth/v1", config.api_url()) });
     // Browsers call Auth directly (the console); REST has its own CORS from postrust.
     let auth_cors = CorsLayer::new()
         .allow_origin(Any)

@@ -7,11 +7,11 @@
 //! - `serve` (default): prepare the database, then serve the API and the demo site.
 //! - `prepare [--no-seed]`: create the database if missing, bootstrap, migrate, seed.
 //! - `drop-database`: drop the database `DEVSTACK_DATABASE_URL` names.
-//! - `keys`: print the `anon` and `service_role` API keys as `NAME=value` lines.
+//! - `keys`: print the project's API keys (and signing keys) as `NAME=value` lines.
 
 use anyhow::{Context, Result, bail};
 use devstack::config::{self, Config};
-use devstack::{auth, database, site};
+use devstack::{database, keys, site};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -26,15 +26,26 @@ async fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str).unwrap_or("serve") {
         "serve" => serve(Config::from_env()?).await,
-        "prepare" => prepare(&database_url(), &config::root_from_env(), !args.iter().any(|a| a == "--no-seed")).await.map(drop),
-        "drop-database" => database::drop(&database_url()).await,
-        "keys" => {
-            let (anon, service) = auth::api_keys(config::jwt_secret_from_env()?.as_bytes())?;
-            println!("ANON_KEY={anon}\nSERVICE_ROLE_KEY={service}");
-            Ok(())
+        "prepare" => {
+            prepare(&database_url(), &config::root_from_env(), !args.iter().any(|a| a == "--no-seed")).await.map(drop)
         }
+        "drop-database" => database::drop(&database_url()).await,
+        "keys" => keys(),
         other => bail!("unknown command {other:?}; expected serve, prepare, drop-database or keys"),
     }
+}
+
+/// Print the project's client keys; with `DEVSTACK_SIGNING_KEYS`, create that file first if
+/// missing (two keys: Auth's, then the one the edge imports) and print both private keys too.
+fn keys() -> Result<()> {
+    if let Some(path) = std::env::var_os("DEVSTACK_SIGNING_KEYS") {
+        keys::create_signing_keys(std::path::Path::new(&path), 2)?;
+        let signing = keys::read_signing_keys(std::path::Path::new(&path))?;
+        let [auth, edge] = [0, 1].map(|i| signing.get(i).and_then(|key| key.private_jwk()).unwrap_or_default());
+        println!("AUTH_SIGNING_KEY={auth}\nEDGE_SIGNING_KEY={edge}");
+    }
+    println!("{}", keys::ProjectKeys::from_env()?.client_keys()?);
+    Ok(())
 }
 
 fn database_url() -> String {

@@ -167,7 +167,9 @@ pub fn statements(sql: &str) -> Vec<String> {
                 skip_quoted(bytes, i, b'\'', escapes)
             }
             b'"' => skip_quoted(bytes, i, b'"', false),
-            b'-' if bytes.get(i + 1) == Some(&b'-') => bytes[i..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |n| i + n + 1),
+            b'-' if bytes.get(i + 1) == Some(&b'-') => {
+                bytes[i..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |n| i + n + 1)
+            }
             b'/' if bytes.get(i + 1) == Some(&b'*') => skip_block_comment(bytes, i),
             b'$' => dollar_tag(bytes, i).map_or(i + 1, |tag| skip_dollar_quoted(bytes, i, tag)),
             b';' => {

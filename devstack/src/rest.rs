@@ -3,12 +3,14 @@
 
 use crate::config::Config;
 use crate::database;
+use crate::keys::ProjectKeys;
 use anyhow::Result;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use postrust_server::{Builder, Host};
+use std::sync::Arc;
 
 /// Build the REST API as an axum router (to be nested under `/rest/v1`).
 ///
@@ -20,15 +22,22 @@ pub async fn router(config: &Config) -> Result<axum::Router> {
     settings.db_schemas = vec!["public".into()];
     settings.db_anon_role = Some("anon".into());
     settings.db_channel_enabled = true;
-    settings.jwt_secret = Some(config.jwt_secret.clone());
+    // PostgREST reads a JWKS from its secret setting as well as a plain secret.
+    settings.jwt_secret = Some(match &config.keys.signing {
+        chat_core::keys::SigningKey::Secret(secret) => String::from_utf8_lossy(secret).into_owned(),
+        chat_core::keys::SigningKey::Es256 { .. } => serde_json::to_string(config.keys.jwks())?,
+    });
     settings.compat_mode = true;
     settings.db_max_rows = Some(1000);
     let app = Builder::new(settings, Host::SERVER).build().await?;
-    Ok(app.router.layer(axum::middleware::from_fn(gateway)))
+    let keys = std::sync::Arc::new(config.keys.clone());
+    Ok(app.router.layer(axum::middleware::from_fn_with_state(keys, gateway)))
 }
 
-/// What Supabase's API gateway does before PostgREST sees a request.
-async fn gateway(mut request: Request, next: Next) -> Response {
+/// What Supabase's API gateway does before PostgREST sees a request: checks the API key and,
+/// for an `sb_` key sent alone (or repeated as the bearer, as supabase-js sends it), forwards a
+/// short-lived token of the key's role instead. With signing keys, only `sb_` keys are API keys.
+async fn gateway(State(keys): State<Arc<ProjectKeys>>, mut request: Request, next: Next) -> Response {
     let api_key = request
         .headers()
         .get("apikey")
@@ -37,12 +46,24 @@ async fn gateway(mut request: Request, next: Next) -> Response {
     let Some(api_key) = api_key else {
         return no_api_key();
     };
-    if !request.headers().contains_key(header::AUTHORIZATION) {
-        let mut bearer = b"Bearer ".to_vec();
-        bearer.extend_from_slice(api_key.as_bytes());
-        if let Ok(value) = HeaderValue::from_bytes(&bearer) {
-            request.headers_mut().insert(header::AUTHORIZATION, value);
+    let bearer = request.headers().get(header::AUTHORIZATION).cloned();
+    match keys.api_key_role(api_key.to_str().unwrap_or_default()) {
+        Some(role) => {
+            let repeated =
+                bearer.as_ref().is_none_or(|b| b.as_bytes().strip_prefix(b"Bearer ") == Some(api_key.as_bytes()));
+            if repeated && let Ok(value) = HeaderValue::from_str(&format!("Bearer {}", keys.role_token(role))) {
+                request.headers_mut().insert(header::AUTHORIZATION, value);
+            }
         }
+        None if keys.api_keys.is_some() => return invalid_api_key(),
+        None if bearer.is_none() => {
+            let mut value = b"Bearer ".to_vec();
+            value.extend_from_slice(api_key.as_bytes());
+            if let Ok(value) = HeaderValue::from_bytes(&value) {
+                request.headers_mut().insert(header::AUTHORIZATION, value);
+            }
+        }
+        None => {}
     }
     if request.method() == axum::http::Method::POST && request.uri().path().starts_with("/rpc/") {
         request = match drop_null_arguments(request).await {
@@ -87,6 +108,15 @@ fn no_api_key() -> Response {
     let body = serde_json::json!({
         "message": "No API key found in request",
         "hint": "No `apikey` request header or url param was found."
+    });
+    (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response()
+}
+
+/// The gateway's answer to an API key the project does not have.
+fn invalid_api_key() -> Response {
+    let body = serde_json::json!({
+        "message": "Invalid API key",
+        "hint": "Double check your Supabase `anon` or `service_role` API key."
     });
     (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response()
 }

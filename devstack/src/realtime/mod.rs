@@ -60,8 +60,8 @@ pub struct RealtimeState {
     pub pool: sqlx::PgPool,
     /// Every joined channel.
     pub hub: Arc<Hub>,
-    /// The project's JWT secret.
-    pub jwt_secret: Arc<[u8]>,
+    /// The project's keys.
+    pub keys: Arc<crate::keys::ProjectKeys>,
     /// Server limits.
     pub limits: Limits,
     next_channel: AtomicU64,
@@ -69,14 +69,8 @@ pub struct RealtimeState {
 
 impl RealtimeState {
     /// A server on `pool`; call [`start_listener`] once to deliver database events.
-    pub fn new(pool: sqlx::PgPool, jwt_secret: &[u8], limits: Limits) -> Arc<Self> {
-        Arc::new(Self {
-            pool,
-            hub: Arc::new(Hub::default()),
-            jwt_secret: Arc::from(jwt_secret),
-            limits,
-            next_channel: AtomicU64::new(1),
-        })
+    pub fn new(pool: sqlx::PgPool, keys: Arc<crate::keys::ProjectKeys>, limits: Limits) -> Arc<Self> {
+        Arc::new(Self { pool, hub: Arc::new(Hub::default()), keys, limits, next_channel: AtomicU64::new(1) })
     }
 
     fn next_channel_id(&self) -> hub::ChannelId {
@@ -118,7 +112,7 @@ async fn websocket(
     let Some(api_key) = api_key else {
         return handshake_error(StatusCode::UNAUTHORIZED, "API key is missing");
     };
-    let token = match token::verify(api_key, &state.jwt_secret, now_seconds()) {
+    let token = match token::verify(api_key, &state.keys, now_seconds()) {
         Ok(token) => token,
         Err(error) => return handshake_error(StatusCode::UNAUTHORIZED, &error.message()),
     };
@@ -147,7 +141,7 @@ fn rest_token(state: &RealtimeState, headers: &HeaderMap) -> Option<token::Token
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")));
     let raw = bearer.or_else(|| headers.get("apikey").and_then(|v| v.to_str().ok()))?;
-    token::verify(raw, &state.jwt_secret, now_seconds()).ok()
+    token::verify(raw, &state.keys, now_seconds()).ok()
 }
 
 fn unauthorized() -> Response {

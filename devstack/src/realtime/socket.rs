@@ -209,7 +209,7 @@ impl Connection {
         let private = flag(config.get("private"));
         let token = match channel_token(&message.payload) {
             None => self.socket_token.clone(),
-            Some(raw) => match token::verify(raw, &self.state.jwt_secret, now_seconds()) {
+            Some(raw) => match token::verify(raw, &self.state.keys, now_seconds()) {
                 Ok(token) => Arc::new(token),
                 Err(error) => return refuse(self, error.reason()),
             },
@@ -399,7 +399,7 @@ impl Connection {
         if channel.token.raw == raw {
             return;
         }
-        let token = match token::verify(raw, &self.state.jwt_secret, now_seconds()) {
+        let token = match token::verify(raw, &self.state.keys, now_seconds()) {
             Ok(token) => Arc::new(token),
             Err(error) => return self.close(&message.topic, Some(&error.message())),
         };

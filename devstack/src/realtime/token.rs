@@ -1,7 +1,8 @@
 //! JWT checks as Realtime makes them: on connect (`apikey`) and per channel (`access_token`).
 
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use serde_json::Value;
+use crate::keys::ProjectKeys;
+use chat_core::keys::VerifyError;
+use serde_json::{Value, json};
 
 /// A verified token: its text, its claims and the database role it acts as.
 #[derive(Clone, Debug)]
@@ -51,20 +52,27 @@ impl TokenError {
     }
 }
 
-/// Verifies an HS256 token with the project secret and checks `role` and `exp` against `now`.
-pub fn verify(raw: &str, secret: &[u8], now: i64) -> Result<Token, TokenError> {
-    let mut validation = Validation::new(Algorithm::HS256);
-    validation.validate_exp = false;
-    validation.validate_aud = false;
-    validation.required_spec_claims.clear();
-    let data = jsonwebtoken::decode::<Value>(raw, &DecodingKey::from_secret(secret), &validation).map_err(|error| {
+/// How long an `sb_` API key counts as valid on a socket (it never expires; a year is "never").
+const API_KEY_LIFETIME: i64 = 365 * 24 * 3600;
+
+/// Verifies a token with the project's keys (or takes an `sb_` API key as its role, as hosted
+/// Realtime does) and checks `role` and `exp` against `now`.
+pub fn verify(raw: &str, keys: &ProjectKeys, now: i64) -> Result<Token, TokenError> {
+    if let Some(role) = keys.api_key_role(raw) {
+        let exp = now + API_KEY_LIFETIME;
+        let claims = json!({"iss": "supabase", "role": role.as_str(), "iat": now, "exp": exp});
+        return Ok(Token { raw: raw.to_owned(), claims, role: role.as_str().to_owned(), exp });
+    }
+    let claims: Value = keys.verifying.verify(raw, false).map_err(|error| {
         use jsonwebtoken::errors::ErrorKind;
-        match error.kind() {
-            ErrorKind::InvalidSignature | ErrorKind::InvalidAlgorithm => TokenError::Signature,
-            _ => TokenError::Malformed,
+        match error {
+            VerifyError::UnknownKey => TokenError::Signature,
+            VerifyError::Invalid(error) => match error.kind() {
+                ErrorKind::InvalidSignature | ErrorKind::InvalidAlgorithm => TokenError::Signature,
+                _ => TokenError::Malformed,
+            },
         }
     })?;
-    let claims = data.claims;
     let role = claims.get("role").and_then(Value::as_str).map(str::to_owned);
     let exp = claims.get("exp").and_then(Value::as_i64);
     let (Some(role), Some(exp)) = (role, exp) else {
@@ -79,26 +87,39 @@ pub fn verify(raw: &str, secret: &[u8], now: i64) -> Result<Token, TokenError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use jsonwebtoken::{EncodingKey, Header};
-    use serde_json::json;
+    use chat_core::keys::SigningKey;
 
     const SECRET: &[u8] = b"super-secret-jwt-token-with-at-least-32-characters";
 
     fn sign(claims: Value, secret: &[u8]) -> String {
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(secret)).unwrap()
+        SigningKey::secret(secret).sign(&claims).unwrap()
     }
 
     #[test]
     fn accepts_a_valid_token_and_words_refusals_like_realtime() {
-        let token = verify(&sign(json!({"role": "anon", "exp": 2000}), SECRET), SECRET, 1000).unwrap();
+        let keys = ProjectKeys::legacy(SECRET);
+        let token = verify(&sign(json!({"role": "anon", "exp": 2000}), SECRET), &keys, 1000).unwrap();
         assert_eq!((token.role.as_str(), token.exp), ("anon", 2000));
 
-        let expired = verify(&sign(json!({"role": "anon", "exp": 990}), SECRET), SECRET, 1000).unwrap_err();
+        let expired = verify(&sign(json!({"role": "anon", "exp": 990}), SECRET), &keys, 1000).unwrap_err();
         assert_eq!(expired.reason(), "InvalidJWTToken: Token has expired 10 seconds ago");
-        let no_role = verify(&sign(json!({"exp": 2000}), SECRET), SECRET, 1000).unwrap_err();
+        let no_role = verify(&sign(json!({"exp": 2000}), SECRET), &keys, 1000).unwrap_err();
         assert_eq!(no_role.reason(), "InvalidJWTToken: Fields `role` and `exp` are required in JWT");
         let forged = sign(json!({"role": "service_role", "exp": 2000}), b"another-secret-of-at-least-32-chars!!");
-        assert_eq!(verify(&forged, SECRET, 1000).unwrap_err(), TokenError::Signature);
-        assert_eq!(verify("not a jwt", SECRET, 1000).unwrap_err(), TokenError::Malformed);
+        assert_eq!(verify(&forged, &keys, 1000).unwrap_err(), TokenError::Signature);
+        assert_eq!(verify("not a jwt", &keys, 1000).unwrap_err(), TokenError::Malformed);
+    }
+
+    #[test]
+    fn with_signing_keys_api_keys_act_as_their_role_and_the_secret_is_refused() {
+        let auth = SigningKey::es256("auth", [3; 32]).unwrap();
+        let keys = ProjectKeys::signing_keys(vec![auth.clone()]).unwrap();
+        let publishable = keys.api_keys.clone().unwrap().publishable;
+        assert_eq!(verify(&publishable, &keys, 1000).unwrap().role, "anon");
+        let user = auth.sign(&json!({"role": "authenticated", "exp": 2000})).unwrap();
+        assert_eq!(verify(&user, &keys, 1000).unwrap().role, "authenticated");
+        let legacy = sign(json!({"role": "service_role", "exp": 2000}), SECRET);
+        assert_eq!(verify(&legacy, &keys, 1000).unwrap_err(), TokenError::Signature);
+        assert_eq!(verify("sb_secret_guessed", &keys, 1000).unwrap_err(), TokenError::Malformed);
     }
 }
