@@ -7,7 +7,7 @@ import { sign } from "../tests/shared/jwt.mjs";
 
 const edge = process.env.STACK_EDGE_URL;
 const api = process.env.STACK_API_URL;
-const serviceKey = process.env.STACK_SERVICE_ROLE_KEY;
+const serviceKey = process.env.STACK_SECRET_KEY;
 assert.ok(edge && api && serviceKey && process.env.STACK_JWT_SECRET, "run with `cargo xtask bench api`");
 const CONCURRENCY = 50;
 const ROUNDS = 20;

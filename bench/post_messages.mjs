@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 
 const edge = process.env.STACK_EDGE_URL;
 const api = process.env.STACK_API_URL;
-const serviceKey = process.env.STACK_SERVICE_ROLE_KEY;
+const serviceKey = process.env.STACK_SECRET_KEY;
 assert.ok(edge && api && serviceKey, "run with `cargo xtask bench`");
 const N = 1000;
 // Per-session rate limits top out at 100 a minute: spread the posts over sessions.

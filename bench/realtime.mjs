@@ -43,7 +43,7 @@ if (process.argv[2] === "reference") {
 
 async function main() {
   const apiUrl = process.env.STACK_API_URL;
-  const anonKey = process.env.STACK_ANON_KEY;
+  const anonKey = process.env.STACK_PUBLISHABLE_KEY;
   const pidFile = process.env.STACK_DEVSTACK_PID_FILE;
   assert.ok(apiUrl && anonKey && pidFile, "run with `cargo xtask bench realtime`");
   const local = {

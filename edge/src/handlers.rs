@@ -161,9 +161,11 @@ pub(crate) fn new_session(
     token: String,
     origin: Option<String>,
 ) -> Result<Session, ApiError> {
-    let secret = var(env, "SUPABASE_JWT_SECRET")?;
     let claims = tokens::guest_claims(&ids, now_seconds(), origin);
-    let guest_jwt = claims.sign(secret.as_bytes()).map_err(|e| internal(format!("cannot sign guest token: {e}")))?;
+    let guest_jwt = crate::jwks::edge_keys(env)?
+        .signing
+        .sign(&claims)
+        .map_err(|e| internal(format!("cannot sign guest token: {e}")))?;
     let session = Session {
         session_id: ids.session_id,
         conversation_id: ids.conversation_id,
@@ -173,7 +175,7 @@ pub(crate) fn new_session(
         resumed: ids.resumed,
         realtime: Some(RealtimeAccess {
             url: format!("{}/realtime/v1", var(env, "SUPABASE_URL")?.trim_end_matches('/')),
-            api_key: var(env, "SUPABASE_ANON_KEY")?,
+            api_key: var(env, "SUPABASE_PUBLISHABLE_KEY")?,
             site_id: ids.site_id,
         }),
     };
@@ -183,9 +185,8 @@ pub(crate) fn new_session(
 /// The request's guest JWT and its verified claims.
 fn guest(request: &Request, env: &Env) -> Result<(String, chat_core::Claims), ApiError> {
     let authorization = header(request, "Authorization");
-    let secret = var(env, "SUPABASE_JWT_SECRET")?;
-    let (jwt, claims) =
-        tokens::verify_guest(authorization.as_deref(), header(request, "Origin").as_deref(), secret.as_bytes())?;
+    let keys = crate::jwks::edge_keys(env)?.guest_verifier();
+    let (jwt, claims) = tokens::verify_guest(authorization.as_deref(), header(request, "Origin").as_deref(), &keys)?;
     Ok((jwt.to_string(), claims))
 }
 

@@ -16,14 +16,16 @@ max_messages_per_session,session_timeout_minutes,rate_limit_per_minute,allowed_d
 message_count,is_active,ui_customization,created_at";
 
 /// The owner's JWT, verified: a signed-in user, not a guest.
-fn owner(request: &Request, env: &Env) -> Result<String, ApiError> {
-    let secret = var(env, "SUPABASE_JWT_SECRET")?;
-    tokens::verify_owner(header(request, "Authorization").as_deref(), secret.as_bytes()).map(str::to_owned)
+async fn owner(request: &Request, env: &Env) -> Result<String, ApiError> {
+    let authorization = header(request, "Authorization");
+    let token = authorization.as_deref().and_then(tokens::bearer).unwrap_or_default();
+    let keys = crate::jwks::user_keys(env, token).await?;
+    tokens::verify_owner(authorization.as_deref(), &keys).map(str::to_owned)
 }
 
 /// `POST /v1/links`.
 pub async fn create(mut request: Request, env: &Env) -> Result<Response, ApiError> {
-    let jwt = owner(&request, env)?;
+    let jwt = owner(&request, env).await?;
     let body: CreateLink = json_body(&mut request).await?;
     body.validate()?;
     let base = public_base(&request)?;
@@ -54,7 +56,7 @@ async fn create_link(env: &Env, jwt: &str, body: &CreateLink, base: &str) -> Res
 
 /// `GET /v1/links?agent_id=&include_inactive=&limit=&cursor=`.
 pub async fn list(request: Request, env: &Env) -> Result<Response, ApiError> {
-    let jwt = owner(&request, env)?;
+    let jwt = owner(&request, env).await?;
     let url = request.url().map_err(worker_error)?;
     let query = |name: &str| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
     let bad = |what: &str| ApiError::new(ErrorCode::BadRequest, format!("{what} is not valid"));
@@ -90,7 +92,7 @@ async fn list_links(env: &Env, jwt: &str, filter: &ListLinks) -> Result<LinkPage
 
 /// `PATCH /v1/links/{id}`.
 pub async fn update(mut request: Request, env: &Env, id: &str) -> Result<Response, ApiError> {
-    let jwt = owner(&request, env)?;
+    let jwt = owner(&request, env).await?;
     let id = link_id(id)?;
     let body: UpdateLink = json_body(&mut request).await?;
     body.validate()?;
@@ -110,7 +112,7 @@ pub async fn update(mut request: Request, env: &Env, id: &str) -> Result<Respons
 
 /// `DELETE /v1/links/{id}`: 204, or 404 when no such link is the caller's to delete.
 pub async fn delete(request: Request, env: &Env, id: &str) -> Result<Response, ApiError> {
-    let jwt = owner(&request, env)?;
+    let jwt = owner(&request, env).await?;
     let id = link_id(id)?;
     let supabase = Supabase::user(env, &jwt)?;
     let deleted: Vec<Value> =
@@ -123,7 +125,7 @@ pub async fn delete(request: Request, env: &Env, id: &str) -> Result<Response, A
 
 /// `GET /v1/links/{id}/analytics?days_back=`.
 pub async fn analytics(request: Request, env: &Env, id: &str) -> Result<Response, ApiError> {
-    let jwt = owner(&request, env)?;
+    let jwt = owner(&request, env).await?;
     let id = link_id(id)?;
     let url = request.url().map_err(worker_error)?;
     let days = url
@@ -141,7 +143,7 @@ pub async fn analytics(request: Request, env: &Env, id: &str) -> Result<Response
 
 /// `GET /v1/links/{id}/sessions`: the link's sessions, newest first.
 pub async fn sessions(request: Request, env: &Env, id: &str) -> Result<Response, ApiError> {
-    let jwt = owner(&request, env)?;
+    let jwt = owner(&request, env).await?;
     let id = link_id(id)?;
     let supabase = Supabase::user(env, &jwt)?;
     require_link(&supabase, id).await?;
@@ -164,7 +166,7 @@ pub fn tools() -> Result<Response, ApiError> {
 
 /// `POST /v1/tools/{name}`: the body is the arguments; runs with the caller's rights.
 pub async fn run_tool(mut request: Request, env: &Env, name: &str) -> Result<Response, ApiError> {
-    let jwt = owner(&request, env)?;
+    let jwt = owner(&request, env).await?;
     let arguments: Value = json_body(&mut request).await?;
     let result = match parse_call(name, arguments)? {
         ToolCall::Create(body) => {

@@ -15,22 +15,22 @@ pub struct Supabase {
 }
 
 impl Supabase {
-    /// As `anon`: public data only.
+    /// As `anon` (the publishable key, or the legacy `anon` key): public data only.
     pub fn anon(env: &Env) -> Result<Self, ApiError> {
-        let key = var(env, "SUPABASE_ANON_KEY")?;
+        let key = var(env, "SUPABASE_PUBLISHABLE_KEY")?;
         Self::with_bearer(env, &key.clone(), &key)
     }
 
-    /// As `service_role`: only for what no guest-scoped call can do (starting sessions,
-    /// automatic answers).
+    /// As `service_role` (the secret key, or the legacy `service_role` key): only for what no
+    /// guest-scoped call can do (starting sessions, automatic answers).
     pub fn service(env: &Env) -> Result<Self, ApiError> {
-        let key = var(env, "SUPABASE_SERVICE_ROLE_KEY")?;
+        let key = var(env, "SUPABASE_SECRET_KEY")?;
         Self::with_bearer(env, &key.clone(), &key)
     }
 
     /// As the user or guest the JWT names: RLS applies as them.
     pub fn user(env: &Env, jwt: &str) -> Result<Self, ApiError> {
-        Self::with_bearer(env, &var(env, "SUPABASE_ANON_KEY")?, jwt)
+        Self::with_bearer(env, &var(env, "SUPABASE_PUBLISHABLE_KEY")?, jwt)
     }
 
     fn with_bearer(env: &Env, api_key: &str, bearer: &str) -> Result<Self, ApiError> {

@@ -1,10 +1,11 @@
 //! Session tokens and guest JWTs.
 //!
 //! A session token is 244 random bits, given to the widget once and stored only as its SHA-256.
-//! A guest JWT is short-lived, signed with the project's JWT secret, and scopes its holder to one
-//! conversation and session: RLS reads the `guest` claim.
+//! A guest JWT is short-lived, signed with the edge's key ([`crate::keys`]), and scopes its
+//! holder to one conversation and session: RLS reads the `guest` claim.
 
 use base64::Engine;
+use chat_core::keys::VerifyingKeys;
 use chat_core::limits::GUEST_JWT_TTL_SECONDS;
 use chat_core::{Claims, GuestScope, Role};
 use serde::Deserialize;
@@ -101,12 +102,12 @@ mod tests {
 pub fn verify_guest<'a>(
     authorization: Option<&'a str>,
     origin: Option<&str>,
-    secret: &[u8],
+    keys: &VerifyingKeys,
 ) -> Result<(&'a str, Claims), chat_core::ApiError> {
     use chat_core::{ApiError, ErrorCode};
     let token = bearer(authorization)
         .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "send the session's guest token as a bearer token"))?;
-    let claims = Claims::verify(token, secret).map_err(|_| {
+    let claims: Claims = keys.verify(token, true).map_err(|_| {
         ApiError::new(ErrorCode::Unauthorized, "the guest token is invalid or expired; refresh the session")
     })?;
     // A guest acts as `authenticated` with its customer as subject; a token claiming another
@@ -126,17 +127,17 @@ pub fn verify_guest<'a>(
 }
 
 /// The token of an `Authorization: Bearer <token>` header.
-fn bearer(authorization: Option<&str>) -> Option<&str> {
+pub fn bearer(authorization: Option<&str>) -> Option<&str> {
     authorization.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
 }
 
 /// The signed-in owner a request's bearer token names (a Supabase Auth user, not a guest).
 /// Returns the token, to call PostgREST as that user.
-pub fn verify_owner<'a>(authorization: Option<&'a str>, secret: &[u8]) -> Result<&'a str, chat_core::ApiError> {
+pub fn verify_owner<'a>(authorization: Option<&'a str>, keys: &VerifyingKeys) -> Result<&'a str, chat_core::ApiError> {
     use chat_core::{ApiError, ErrorCode, Role};
     let refused = || ApiError::new(ErrorCode::Unauthorized, "sign in and send your access token as a bearer token");
     let token = bearer(authorization).ok_or_else(refused)?;
-    let claims = Claims::verify(token, secret).map_err(|_| refused())?;
+    let claims: Claims = keys.verify(token, true).map_err(|_| refused())?;
     if claims.role != Role::Authenticated || claims.sub.is_none() || claims.guest.is_some() {
         return Err(refused());
     }
@@ -147,11 +148,17 @@ pub fn verify_owner<'a>(authorization: Option<&'a str>, secret: &[u8]) -> Result
 mod guest_tests {
     use super::*;
     use chat_core::ErrorCode;
+    use chat_core::keys::SigningKey;
 
     const SECRET: &[u8] = b"edge-test-secret-at-least-32-characters";
 
-    fn token(now: i64, origin: Option<&str>) -> String {
-        guest_claims(&super::tests::ids(), now, origin.map(str::to_string)).sign(SECRET).unwrap()
+    /// The edge in each key system.
+    fn systems() -> [SigningKey; 2] {
+        [SigningKey::secret(SECRET), SigningKey::es256("edge-kid", [9; 32]).unwrap()]
+    }
+
+    fn token(key: &SigningKey, now: i64, origin: Option<&str>) -> String {
+        key.sign(&guest_claims(&super::tests::ids(), now, origin.map(str::to_string))).unwrap()
     }
 
     fn now() -> i64 {
@@ -160,39 +167,76 @@ mod guest_tests {
 
     #[test]
     fn a_valid_guest_token_from_its_origin_passes() {
-        let header = format!("Bearer {}", token(now(), Some("https://shop.example")));
-        assert!(verify_guest(Some(&header), Some("https://shop.example"), SECRET).is_ok());
-        assert!(verify_guest(Some(&header), None, SECRET).is_ok(), "non-browser clients send no Origin");
+        for key in systems() {
+            let keys = key.verifier();
+            let header = format!("Bearer {}", token(&key, now(), Some("https://shop.example")));
+            assert!(verify_guest(Some(&header), Some("https://shop.example"), &keys).is_ok());
+            assert!(verify_guest(Some(&header), None, &keys).is_ok(), "non-browser clients send no Origin");
+        }
     }
 
     #[test]
     fn missing_expired_foreign_and_non_guest_tokens_are_refused() {
-        assert_eq!(verify_guest(None, None, SECRET).unwrap_err().code, ErrorCode::Unauthorized);
-        let expired = format!("Bearer {}", token(now() - 7200, None));
-        assert_eq!(verify_guest(Some(&expired), None, SECRET).unwrap_err().code, ErrorCode::Unauthorized);
-        let foreign = format!("Bearer {}", token(now(), Some("https://shop.example")));
-        assert_eq!(
-            verify_guest(Some(&foreign), Some("https://evil.example"), SECRET).unwrap_err().code,
-            ErrorCode::OriginNotAllowed
-        );
-        let api_key = Claims::api_key(chat_core::Role::Anon, now(), now() + 60).sign(SECRET).unwrap();
-        assert_eq!(
-            verify_guest(Some(&format!("Bearer {api_key}")), None, SECRET).unwrap_err().code,
-            ErrorCode::Unauthorized
-        );
+        for key in systems() {
+            let keys = key.verifier();
+            assert_eq!(verify_guest(None, None, &keys).unwrap_err().code, ErrorCode::Unauthorized);
+            let expired = format!("Bearer {}", token(&key, now() - 7200, None));
+            assert_eq!(verify_guest(Some(&expired), None, &keys).unwrap_err().code, ErrorCode::Unauthorized);
+            let foreign = format!("Bearer {}", token(&key, now(), Some("https://shop.example")));
+            assert_eq!(
+                verify_guest(Some(&foreign), Some("https://evil.example"), &keys).unwrap_err().code,
+                ErrorCode::OriginNotAllowed
+            );
+            let api_key = key.sign(&Claims::api_key(chat_core::Role::Anon, now(), now() + 60)).unwrap();
+            assert_eq!(
+                verify_guest(Some(&format!("Bearer {api_key}")), None, &keys).unwrap_err().code,
+                ErrorCode::Unauthorized
+            );
+        }
+    }
+
+    #[test]
+    fn a_guest_token_of_the_other_system_or_another_key_is_refused() {
+        let [legacy, current] = systems();
+        let header = format!("Bearer {}", token(&legacy, now(), None));
+        assert_eq!(verify_guest(Some(&header), None, &current.verifier()).unwrap_err().code, ErrorCode::Unauthorized);
+        let header = format!("Bearer {}", token(&current, now(), None));
+        assert_eq!(verify_guest(Some(&header), None, &legacy.verifier()).unwrap_err().code, ErrorCode::Unauthorized);
+        let other = SigningKey::es256("edge-kid", [8; 32]).unwrap();
+        assert_eq!(verify_guest(Some(&header), None, &other.verifier()).unwrap_err().code, ErrorCode::Unauthorized);
     }
 
     #[test]
     fn guest_claims_under_another_role_or_without_a_subject_are_refused() {
-        for forge in [
-            |c: &mut Claims| c.role = chat_core::Role::ServiceRole,
-            |c: &mut Claims| c.role = chat_core::Role::Anon,
-            |c: &mut Claims| c.sub = None,
-        ] {
-            let mut claims = guest_claims(&super::tests::ids(), now(), None);
-            forge(&mut claims);
-            let header = format!("Bearer {}", claims.sign(SECRET).unwrap());
-            assert_eq!(verify_guest(Some(&header), None, SECRET).unwrap_err().code, ErrorCode::Unauthorized);
+        for key in systems() {
+            for forge in [
+                |c: &mut Claims| c.role = chat_core::Role::ServiceRole,
+                |c: &mut Claims| c.role = chat_core::Role::Anon,
+                |c: &mut Claims| c.sub = None,
+            ] {
+                let mut claims = guest_claims(&super::tests::ids(), now(), None);
+                forge(&mut claims);
+                let header = format!("Bearer {}", key.sign(&claims).unwrap());
+                assert_eq!(
+                    verify_guest(Some(&header), None, &key.verifier()).unwrap_err().code,
+                    ErrorCode::Unauthorized
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn owners_are_signed_in_users_not_guests_nor_api_keys() {
+        for key in systems() {
+            let keys = key.verifier();
+            let mut user = Claims::api_key(chat_core::Role::Authenticated, now(), now() + 60);
+            user.sub = Some(uuid::Uuid::new_v4().to_string());
+            let header = format!("Bearer {}", key.sign(&user).unwrap());
+            assert!(verify_owner(Some(&header), &keys).is_ok());
+            let guest = format!("Bearer {}", token(&key, now(), None));
+            assert_eq!(verify_owner(Some(&guest), &keys).unwrap_err().code, ErrorCode::Unauthorized);
+            let anon = key.sign(&Claims::api_key(chat_core::Role::Anon, now(), now() + 60)).unwrap();
+            assert_eq!(verify_owner(Some(&format!("Bearer {anon}")), &keys).unwrap_err().code, ErrorCode::Unauthorized);
         }
     }
 }

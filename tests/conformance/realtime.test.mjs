@@ -9,10 +9,9 @@ import pg from "pg";
 import { sign } from "../shared/jwt.mjs";
 
 const apiUrl = process.env.STACK_API_URL;
-const anonKey = process.env.STACK_ANON_KEY;
-const serviceKey = process.env.STACK_SERVICE_ROLE_KEY;
-const jwtSecret = process.env.STACK_JWT_SECRET;
-assert.ok(apiUrl && anonKey && serviceKey && jwtSecret, "run with `cargo xtask test`");
+const anonKey = process.env.STACK_PUBLISHABLE_KEY;
+const serviceKey = process.env.STACK_SECRET_KEY;
+assert.ok(apiUrl && anonKey && serviceKey, "run with `cargo xtask test`");
 const endpoint = `${apiUrl.replace(/^http/, "ws")}/realtime/v1`;
 
 const clients = [];

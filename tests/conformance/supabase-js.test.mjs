@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import { createClient } from "@supabase/supabase-js";
 
 const url = process.env.STACK_API_URL;
-const anonKey = process.env.STACK_ANON_KEY;
+const anonKey = process.env.STACK_PUBLISHABLE_KEY;
 assert.ok(url && anonKey, "run with `cargo xtask test`");
 
 const client = () => createClient(url, anonKey, { auth: { persistSession: false, autoRefreshToken: false } });

@@ -8,7 +8,7 @@ import { RealtimeClient } from "@supabase/realtime-js";
 import { sign } from "../shared/jwt.mjs";
 import { DEMO_OWNER_ID, DEMO_SITE_ID, api, launch, rest, savedSession, setDemoSettings, site } from "./support.mjs";
 
-const anonKey = process.env.STACK_ANON_KEY;
+const anonKey = process.env.STACK_PUBLISHABLE_KEY;
 const pidFile = process.env.STACK_DEVSTACK_PID_FILE;
 assert.ok(anonKey && pidFile, "run with `cargo xtask test`");
 let browser;

@@ -7,7 +7,7 @@ import { chromium } from "playwright-core";
 export const site = process.env.STACK_SITE_URL;
 export const api = process.env.STACK_API_URL;
 export const edge = process.env.STACK_EDGE_URL;
-const serviceKey = process.env.STACK_SERVICE_ROLE_KEY;
+const serviceKey = process.env.STACK_SECRET_KEY;
 export const artifacts = process.env.STACK_ARTIFACTS;
 assert.ok(site && api && edge && serviceKey && artifacts, "run with `cargo xtask test`");
 mkdirSync(artifacts, { recursive: true });

@@ -26,8 +26,8 @@ async fn signup_returns_a_session_with_supabase_claims() {
     assert_eq!(session["token_type"], "bearer");
     assert_eq!(session["expires_in"], 3600);
     assert_eq!(session["user"]["email"], email.as_str());
-    let secret = common::env("STACK_JWT_SECRET");
-    let claims = chat_core::Claims::verify(session["access_token"].as_str().unwrap(), secret.as_bytes()).unwrap();
+    let token = session["access_token"].as_str().unwrap();
+    let claims: chat_core::Claims = common::auth_key().verifier().verify(token, true).unwrap();
     assert_eq!(claims.role, chat_core::Role::Authenticated);
     assert_eq!(claims.sub.as_deref(), session["user"]["id"].as_str());
     assert_eq!(claims.aud.as_deref(), Some("authenticated"));

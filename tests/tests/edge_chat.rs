@@ -219,11 +219,13 @@ async fn guest_tokens_with_mixed_claims_are_served_nothing() {
     let (_, key) = open_site(&db).await;
     let (mine, theirs) = (session(&key).await, session(&key).await);
     assert_eq!(post(&theirs, Uuid::new_v4(), "their secret").await.status(), 201);
-    let secret = common::env("STACK_JWT_SECRET");
-    let mut claims = chat_core::Claims::verify(&mine.guest_jwt, secret.as_bytes()).unwrap();
+    // Re-signed with a key of the project: the legacy secret (the edge's own key too), or
+    // Auth's signing key (a project key, but not the edge's).
+    let (edge_key, project_key) = (common::edge_key().verifier(), common::auth_key());
+    let mut claims: chat_core::Claims = edge_key.verify(&mine.guest_jwt, true).unwrap();
     let scope = claims.guest.as_mut().unwrap();
     scope.conversation_id = theirs.conversation_id.to_string();
-    let mixed = claims.sign(secret.as_bytes()).unwrap();
+    let mixed = project_key.sign(&claims).unwrap();
     let page =
         client().get(format!("{}/v1/messages?after=0&limit=100", edge())).bearer_auth(&mixed).send().await.unwrap();
     let text = page.text().await.unwrap();
@@ -237,11 +239,11 @@ async fn guest_tokens_with_mixed_claims_are_served_nothing() {
         .unwrap();
     assert_eq!(error(posted).await.code, ErrorCode::Unauthorized);
 
-    let mut service = chat_core::Claims::verify(&theirs.guest_jwt, secret.as_bytes()).unwrap();
+    let mut service: chat_core::Claims = edge_key.verify(&theirs.guest_jwt, true).unwrap();
     service.role = chat_core::Role::ServiceRole;
     let response = client()
         .get(format!("{}/v1/messages?after=0&limit=100", edge()))
-        .bearer_auth(service.sign(secret.as_bytes()).unwrap())
+        .bearer_auth(project_key.sign(&service).unwrap())
         .send()
         .await
         .unwrap();

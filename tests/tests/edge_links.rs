@@ -27,7 +27,7 @@ fn user_token(user: Uuid) -> String {
     let mut claims = Claims::api_key(Role::Authenticated, now, now + 3600);
     claims.sub = Some(user.to_string());
     claims.aud = Some("authenticated".into());
-    claims.sign(env("STACK_JWT_SECRET").as_bytes()).unwrap()
+    common::auth_key().sign(&claims).unwrap()
 }
 
 async fn call(method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Response {
@@ -63,7 +63,7 @@ async fn creating_needs_an_owner_and_shows_the_token_once() {
     let db = database().await;
     let (token, agent, site) = owner_with_agent(&db).await;
     refused(call(Method::POST, "/v1/links", None, Some(link_body(agent))).await, 401, ErrorCode::Unauthorized).await;
-    let anon = env("STACK_ANON_KEY");
+    let anon = env("STACK_PUBLISHABLE_KEY");
     refused(call(Method::POST, "/v1/links", Some(&anon), Some(link_body(agent))).await, 401, ErrorCode::Unauthorized)
         .await;
 

@@ -29,7 +29,7 @@ impl Socket {
     }
 
     async fn reopen(mut client: Client) -> Self {
-        let url = Client::socket_url(&format!("{}/realtime/v1", env("STACK_API_URL")), &env("STACK_ANON_KEY"));
+        let url = Client::socket_url(&format!("{}/realtime/v1", env("STACK_API_URL")), &env("STACK_PUBLISHABLE_KEY"));
         let (stream, _) = tokio_tungstenite::connect_async(url).await.expect("realtime reachable");
         let frames = client.opened();
         let mut socket = Self { client, stream };
@@ -86,7 +86,7 @@ fn sign(sub: &str, guest: Option<GuestScope>) -> String {
     let mut claims = Claims::api_key(Role::Authenticated, now, now + 3600);
     claims.sub = Some(sub.to_owned());
     claims.guest = guest;
-    claims.sign(env("STACK_JWT_SECRET").as_bytes()).unwrap()
+    common::auth_key().sign(&claims).unwrap()
 }
 
 fn guest_token(session: &Value) -> String {

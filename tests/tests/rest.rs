@@ -93,7 +93,7 @@ async fn schema_reloads_on_notify_pgrst() {
 #[tokio::test]
 async fn null_rpc_arguments_mean_sql_null() {
     // postrust alone would pass the null uuid as '' and fail the cast.
-    let service = common::env("STACK_SERVICE_ROLE_KEY");
+    let service = common::env("STACK_SECRET_KEY");
     let response = client()
         .post(format!("{}/rest/v1/rpc/link_analytics", api()))
         .header("apikey", &service)

@@ -25,15 +25,9 @@ pub fn run(root: &Path, only: Option<&str>) -> Result<()> {
     let tools = crate::setup::run(root)?;
     let devstack = crate::artifacts::build(root, &tools, crate::artifacts::WidgetBuild::Size)?;
     let database_url = format!("postgres://postgres@127.0.0.1:5432/chat_bench_{}", std::process::id());
-    let keys = stack::keys(&devstack, stack::jwt_secret(&root.join("target/bench/jwt-secret"))?)?;
+    let keys = stack::legacy_keys(&devstack, stack::jwt_secret(&root.join("target/bench/jwt-secret"))?)?;
     let with_db = |command: &mut Command| -> Result<()> {
-        run_visible(
-            command
-                .current_dir(root)
-                .env("DEVSTACK_DATABASE_URL", &database_url)
-                .env("DEVSTACK_ROOT", root)
-                .env("JWT_SECRET", &keys.jwt_secret),
-        )
+        run_visible(command.current_dir(root).env("DEVSTACK_DATABASE_URL", &database_url).env("DEVSTACK_ROOT", root))
     };
 
     if wanted("queries") {
@@ -48,14 +42,14 @@ pub fn run(root: &Path, only: Option<&str>) -> Result<()> {
         with_db(Command::new(&release).args(["prepare", "--no-seed"]))?;
         let realtime = (|| {
             let mut stack = Stack::new(Output::Logs(root.join("target/bench/logs")));
-            stack.start_devstack(root, &release, BENCH_PORTS, &database_url, &keys)?;
+            stack.start_devstack("devstack", root, &release, BENCH_PORTS, &database_url, &keys)?;
             let pid_file = stack.pid_file("devstack").ok_or_else(|| "the bench stack writes logs".to_string())?;
             run_visible(
                 Command::new(&tools.node)
                     .arg("bench/realtime.mjs")
                     .current_dir(root)
                     .env("STACK_API_URL", format!("http://127.0.0.1:{}", BENCH_PORTS.api))
-                    .env("STACK_ANON_KEY", &keys.anon)
+                    .envs(keys.test_env())
                     .env("STACK_DEVSTACK_PID_FILE", pid_file),
             )
         })();
@@ -70,7 +64,7 @@ pub fn run(root: &Path, only: Option<&str>) -> Result<()> {
     let api = (|| {
         let mut stack = Stack::new(Output::Logs(root.join("target/bench/logs")));
         let api_url = format!("http://127.0.0.1:{}", BENCH_PORTS.api);
-        stack.start_devstack(root, &devstack, BENCH_PORTS, &database_url, &keys)?;
+        stack.start_devstack("devstack", root, &devstack, BENCH_PORTS, &database_url, &keys)?;
         stack.start_edge("edge", root, &tools, BENCH_PORTS, &api_url, &keys)?;
         for script in ["bench/post_messages.mjs", "bench/open_links.mjs"] {
             run_visible(
@@ -79,8 +73,7 @@ pub fn run(root: &Path, only: Option<&str>) -> Result<()> {
                     .current_dir(root)
                     .env("STACK_API_URL", &api_url)
                     .env("STACK_EDGE_URL", format!("http://127.0.0.1:{}", BENCH_PORTS.edge))
-                    .env("STACK_SERVICE_ROLE_KEY", &keys.service_role)
-                    .env("STACK_JWT_SECRET", &keys.jwt_secret),
+                    .envs(keys.test_env()),
             )?;
         }
         Ok(())

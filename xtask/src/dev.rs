@@ -19,14 +19,17 @@ pub fn run(root: &Path) -> Result<()> {
 
     let tools = crate::setup::run(root)?;
     let devstack = crate::artifacts::build(root, &tools, crate::artifacts::WidgetBuild::from_args())?;
-    let secret = stack::jwt_secret(&root.join("target/devstack/jwt-secret"))?;
-    let keys = stack::keys(&devstack, secret)?;
+    let keys = if std::env::args().any(|a| a == "--signing-keys") {
+        stack::signing_keys(&devstack, &root.join("target/devstack/signing-keys.json"))?
+    } else {
+        stack::legacy_keys(&devstack, stack::jwt_secret(&root.join("target/devstack/jwt-secret"))?)?
+    };
     let database_url = std::env::var("DEVSTACK_DATABASE_URL").unwrap_or_else(|_| DEV_DATABASE_URL.into());
     let ports = DEV_PORTS;
     let api_url = format!("http://127.0.0.1:{}", ports.api);
 
     let mut stack = Stack::new(Output::Terminal);
-    stack.start_devstack(root, &devstack, ports, &database_url, &keys)?;
+    stack.start_devstack("devstack", root, &devstack, ports, &database_url, &keys)?;
     stack.start_edge("edge", root, &tools, ports, &api_url, &keys)?;
 
     println!(
@@ -36,13 +39,13 @@ pub fn run(root: &Path) -> Result<()> {
          Supabase API        {api_url}   (/rest/v1, /auth/v1)\n  \
          Database            {database_url}\n  \
          Demo owner login    owner@demo.test / demo-password\n\n  \
-         anon key          {anon}\n  \
-         service_role key  {service}\n\n  \
+         publishable key   {publishable}\n  \
+         secret key        {secret}\n\n  \
          Press Ctrl-C to stop.\n",
         site = ports.site,
         edge = ports.edge,
-        anon = keys.anon,
-        service = keys.service_role,
+        publishable = keys.publishable,
+        secret = keys.secret,
     );
     loop {
         if stop_rx.recv_timeout(Duration::from_millis(500)).is_ok() {

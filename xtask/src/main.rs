@@ -59,6 +59,7 @@ fn print_help() {
          build   build devstack, the widget (target/widget-dist) and the edge Worker (edge/build, target/edge-assets)\n  \
          dev     start PostgreSQL-backed Supabase stand-in, edge (workerd) and demo site; Ctrl-C stops all\n  \
          \x20       (build and dev) --widget-panics: the widget without the size flags, panics shown with their message\n  \
+         \x20       (dev) --signing-keys: the current Supabase key system (ES256 + JWKS, sb_ API keys) instead of the legacy secret\n  \
          test    run unit, database, integration, conformance and browser tests on a fresh database\n  \
          bench   [queries|api] hot queries at 10M messages vs 100k; POST /v1/messages vs a read (same run)"
     );

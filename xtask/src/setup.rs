@@ -125,8 +125,16 @@ fn toolchain(root: &Path) -> Result<String> {
     if pinned != RUST_TOOLCHAIN {
         return Err(format!("rust-toolchain.toml pins {pinned}, xtask expects {RUST_TOOLCHAIN}; change both together"));
     }
-    output(Command::new("rustup").args(["toolchain", "install", "--no-self-update"]).current_dir(root))
-        .map_err(|e| format!("{e}\n{fix}"))?;
+    // Without cargo's RUSTUP_TOOLCHAIN (set for everything `cargo xtask` runs): with it, rustup
+    // takes the toolchain from the variable, finds it installed, and never reads the file's
+    // components and targets (a machine with 1.95.0 but no wasm32 stayed without it).
+    output(
+        Command::new("rustup")
+            .args(["toolchain", "install", "--no-self-update"])
+            .env_remove("RUSTUP_TOOLCHAIN")
+            .current_dir(root),
+    )
+    .map_err(|e| format!("{e}\n{fix}"))?;
     let version =
         output(Command::new("rustc").arg("--version").current_dir(root)).map_err(|e| format!("{e}\n{fix}"))?;
     let targets = output(Command::new("rustup").args(["target", "list", "--installed"]).current_dir(root))?;

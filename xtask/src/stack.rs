@@ -34,14 +34,66 @@ pub struct Ports {
 /// The ports `supabase start` and `wrangler dev` use by default.
 pub const DEV_PORTS: Ports = Ports { api: 54321, site: 8080, edge: 8787, inspector: 9229 };
 
-/// The project's keys, derived from its JWT secret.
+/// The project's keys in one of Supabase's key systems, as `devstack keys` prints them.
 pub struct Keys {
-    /// The JWT secret itself.
-    pub jwt_secret: String,
-    /// The public `anon` API key.
-    pub anon: String,
-    /// The `service_role` API key (bypasses RLS).
-    pub service_role: String,
+    /// The public API key: `sb_publishable_…`, or the legacy `anon` JWT.
+    pub publishable: String,
+    /// The secret API key (bypasses RLS): `sb_secret_…`, or the legacy `service_role` JWT.
+    pub secret: String,
+    /// How tokens are signed and checked.
+    pub system: KeySystem,
+}
+
+/// How a project signs and checks tokens (README "Key systems").
+pub enum KeySystem {
+    /// One HS256 secret.
+    Legacy {
+        /// The JWT secret.
+        jwt_secret: String,
+    },
+    /// ES256 signing keys: Auth's, and the one imported for the edge.
+    SigningKeys {
+        /// The devstack's keys file (`DEVSTACK_SIGNING_KEYS`).
+        file: PathBuf,
+        /// Auth's private JWK (tests sign user tokens with it).
+        auth: String,
+        /// The edge's private JWK (`SUPABASE_JWT_SIGNING_KEY`).
+        edge: String,
+    },
+}
+
+impl Keys {
+    /// What the devstack reads its keys from.
+    pub fn devstack_env(&self) -> Vec<(&'static str, String)> {
+        match &self.system {
+            KeySystem::Legacy { jwt_secret } => vec![("JWT_SECRET", jwt_secret.clone())],
+            KeySystem::SigningKeys { file, .. } => vec![("DEVSTACK_SIGNING_KEYS", file.display().to_string())],
+        }
+    }
+
+    /// The edge's settings.
+    pub fn edge_vars(&self) -> Vec<(&'static str, String)> {
+        let mut vars =
+            vec![("SUPABASE_PUBLISHABLE_KEY", self.publishable.clone()), ("SUPABASE_SECRET_KEY", self.secret.clone())];
+        match &self.system {
+            KeySystem::Legacy { jwt_secret } => vars.push(("SUPABASE_JWT_SECRET", jwt_secret.clone())),
+            KeySystem::SigningKeys { edge, .. } => vars.push(("SUPABASE_JWT_SIGNING_KEY", edge.clone())),
+        }
+        vars
+    }
+
+    /// What the tests read (`STACK_*`).
+    pub fn test_env(&self) -> Vec<(&'static str, String)> {
+        let mut env =
+            vec![("STACK_PUBLISHABLE_KEY", self.publishable.clone()), ("STACK_SECRET_KEY", self.secret.clone())];
+        match &self.system {
+            KeySystem::Legacy { jwt_secret } => env.push(("STACK_JWT_SECRET", jwt_secret.clone())),
+            KeySystem::SigningKeys { auth, edge, .. } => {
+                env.extend([("STACK_AUTH_SIGNING_KEY", auth.clone()), ("STACK_EDGE_SIGNING_KEY", edge.clone())])
+            }
+        }
+        env
+    }
 }
 
 /// Where output goes: the terminal (dev) or one log file per process (tests).
@@ -74,9 +126,10 @@ impl Stack {
         }
     }
 
-    /// Start the dev stack serving `database_url`, and wait for its API.
+    /// Start the dev stack serving `database_url` as `name`, and wait for its API.
     pub fn start_devstack(
         &mut self,
+        name: &str,
         root: &Path,
         binary: &Path,
         ports: Ports,
@@ -92,10 +145,10 @@ impl Stack {
             .env("DEVSTACK_SITE_ADDR", format!("127.0.0.1:{}", ports.site))
             .env("DEVSTACK_EDGE_URL", format!("http://127.0.0.1:{}", ports.edge))
             .env("DEVSTACK_ROOT", root)
-            .env("JWT_SECRET", &keys.jwt_secret);
-        self.spawn("devstack", &mut command)?;
-        self.wait("devstack", ports.api, "/auth/v1/health", Duration::from_secs(60))?;
-        self.keep("devstack", command);
+            .envs(keys.devstack_env());
+        self.spawn(name, &mut command)?;
+        self.wait(name, ports.api, "/auth/v1/health", Duration::from_secs(60))?;
+        self.keep(name, command);
         Ok(())
     }
 
@@ -158,9 +211,9 @@ impl Stack {
             .arg("--persist-to")
             .arg(state.join("state"))
             .args(["--var", &format!("SUPABASE_URL:{api_url}")])
-            .args(["--var", &format!("SUPABASE_ANON_KEY:{}", keys.anon)])
-            .args(["--var", &format!("SUPABASE_SERVICE_ROLE_KEY:{}", keys.service_role)])
-            .args(["--var", &format!("SUPABASE_JWT_SECRET:{}", keys.jwt_secret)])
+            .args(
+                keys.edge_vars().into_iter().flat_map(|(name, value)| ["--var".to_string(), format!("{name}:{value}")]),
+            )
             .current_dir(root.join("edge"))
             .env("PATH", tools.path_env())
             .env("XDG_CONFIG_HOME", state.join("config"))
@@ -276,14 +329,34 @@ pub fn jwt_secret(file: &Path) -> Result<String> {
     Ok(secret)
 }
 
-/// The API keys for `jwt_secret`, as `devstack keys` mints them.
-pub fn keys(devstack: &Path, jwt_secret: String) -> Result<Keys> {
+/// The legacy system's keys for `jwt_secret`, as `devstack keys` mints them.
+pub fn legacy_keys(devstack: &Path, jwt_secret: String) -> Result<Keys> {
     let out = crate::setup::output(Command::new(devstack).arg("keys").env("JWT_SECRET", &jwt_secret))?;
-    let find = |name: &str| {
-        out.lines()
-            .find_map(|l| l.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
-            .map(str::to_string)
-            .ok_or_else(|| format!("devstack keys printed no {name}"))
-    };
-    Ok(Keys { anon: find("ANON_KEY")?, service_role: find("SERVICE_ROLE_KEY")?, jwt_secret })
+    Ok(Keys {
+        publishable: printed(&out, "ANON_KEY")?,
+        secret: printed(&out, "SERVICE_ROLE_KEY")?,
+        system: KeySystem::Legacy { jwt_secret },
+    })
+}
+
+/// The signing-keys system's keys from `file` (created by `devstack keys` when missing).
+pub fn signing_keys(devstack: &Path, file: &Path) -> Result<Keys> {
+    let out = crate::setup::output(Command::new(devstack).arg("keys").env("DEVSTACK_SIGNING_KEYS", file))?;
+    Ok(Keys {
+        publishable: printed(&out, "PUBLISHABLE_KEY")?,
+        secret: printed(&out, "SECRET_KEY")?,
+        system: KeySystem::SigningKeys {
+            file: file.to_path_buf(),
+            auth: printed(&out, "AUTH_SIGNING_KEY")?,
+            edge: printed(&out, "EDGE_SIGNING_KEY")?,
+        },
+    })
+}
+
+/// The value of a `NAME=value` line `devstack keys` printed.
+fn printed(out: &str, name: &str) -> Result<String> {
+    out.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
+        .map(str::to_string)
+        .ok_or_else(|| format!("devstack keys printed no {name}"))
 }

@@ -13,6 +13,8 @@ use std::time::Instant;
 
 /// Ports of the stack under test, apart from `cargo xtask dev`'s so both can run at once.
 const TEST_PORTS: Ports = Ports { api: 54421, site: 8180, edge: 8887, inspector: 9329 };
+/// The stack with the signing-keys system, after the legacy one has stopped.
+const SIGNING_KEY_PORTS: Ports = Ports { api: 54431, site: 8190, edge: 8897, inspector: 9339 };
 /// A second edge whose API is a closed port: proves the 503 path.
 const UNREACHABLE_PORTS: Ports = Ports { api: 9, site: 0, edge: 8888, inspector: 9330 };
 
@@ -20,6 +22,12 @@ const UNREACHABLE_PORTS: Ports = Ports { api: 9, site: 0, edge: 8888, inspector:
 pub const DATABASE_TESTS: [&str; 5] = ["rls_matrix", "chat_functions", "operator_functions", "limits", "database"];
 /// `tests/tests/*.rs` that go through HTTP or WebSocket (the stand-in's Auth, REST and Realtime, the edge in workerd).
 pub const INTEGRATION_TESTS: [&str; 6] = ["auth", "rest", "edge", "edge_chat", "edge_links", "realtime_client"];
+
+/// The integration tests whose subject is a token: Auth's, and the edge's guest and owner tokens.
+pub const SIGNING_KEY_INTEGRATION_TESTS: [&str; 3] = ["auth", "edge_chat", "edge_links"];
+/// The official clients against the signing-keys system.
+const SIGNING_KEY_CONFORMANCE_TESTS: [&str; 2] =
+    ["tests/conformance/supabase-js.test.mjs", "tests/conformance/realtime.test.mjs"];
 
 /// Run all layers.
 pub fn run(root: &Path) -> Result<()> {
@@ -45,25 +53,33 @@ pub fn run(root: &Path) -> Result<()> {
     let database = format!("chat_test_{}_{}", std::process::id(), epoch_seconds());
     let database_url = format!("postgres://postgres@127.0.0.1:5432/{database}");
     println!("[test] database {database}");
-    let keys = stack::keys(&devstack, stack::jwt_secret(&logs.join("jwt-secret"))?)?;
     let prepared = run_visible(
         Command::new(&devstack)
             .arg("prepare")
             .current_dir(root)
             .env("DEVSTACK_DATABASE_URL", &database_url)
-            .env("DEVSTACK_ROOT", root)
-            .env("JWT_SECRET", &keys.jwt_secret),
+            .env("DEVSTACK_ROOT", root),
     );
 
     let outcome = prepared.and_then(|()| {
+        // Every layer with the legacy key system (one HS256 secret)...
+        let legacy = stack::legacy_keys(&devstack, stack::jwt_secret(&logs.join("jwt-secret"))?)?;
         let mut stack = Stack::new(Output::Logs(logs.clone()));
-        let api_url = format!("http://127.0.0.1:{}", TEST_PORTS.api);
-        stack.start_devstack(root, &devstack, TEST_PORTS, &database_url, &keys)?;
-        stack.start_edge("edge", root, &tools, TEST_PORTS, &api_url, &keys)?;
+        let target = Target { root, tools: &tools, devstack: &devstack, database_url: &database_url };
+        let env = target.start(&mut stack, "", TEST_PORTS, &legacy)?;
         let unreachable_api = format!("http://127.0.0.1:{}", UNREACHABLE_PORTS.api);
-        stack.start_edge("edge-unreachable", root, &tools, UNREACHABLE_PORTS, &unreachable_api, &keys)?;
-        let pid_files = ["devstack", "edge"].map(|name| stack.pid_file(name).unwrap_or_default());
-        results.extend(stack_layers(root, &tools, &devstack, &database_url, &keys, &pid_files));
+        stack.start_edge("edge-unreachable", root, &tools, UNREACHABLE_PORTS, &unreachable_api, &legacy)?;
+        let env = [env, vec![("STACK_EDGE_UNREACHABLE_URL", format!("http://127.0.0.1:{}", UNREACHABLE_PORTS.edge))]]
+            .concat();
+        results.extend(stack_layers(&target, &env));
+        stack.stop();
+
+        // ...then what depends on the keys with the current one (ES256 signing keys, a JWKS,
+        // `sb_` API keys): Auth, the edge's tokens, supabase-js and realtime-js.
+        let current = stack::signing_keys(&devstack, &logs.join("signing-keys.json"))?;
+        let mut stack = Stack::new(Output::Logs(logs.clone()));
+        let env = target.start(&mut stack, "-signing-keys", SIGNING_KEY_PORTS, &current)?;
+        results.extend(signing_key_layers(&target, &env));
         stack.stop();
         Ok(())
     });
@@ -71,7 +87,7 @@ pub fn run(root: &Path) -> Result<()> {
 
     println!("\n[test] summary ({:.0?} in all)", started.elapsed());
     for (name, result) in &results {
-        println!("[test]   {name:<12} {}", if result.is_ok() { "ok" } else { "FAILED" });
+        println!("[test]   {name:<26} {}", if result.is_ok() { "ok" } else { "FAILED" });
     }
     outcome?;
     dropped?;
@@ -83,48 +99,71 @@ pub fn run(root: &Path) -> Result<()> {
     }
 }
 
-/// The layers that need the running stack.
-fn stack_layers(
-    root: &Path,
-    tools: &Tools,
-    devstack: &Path,
-    database_url: &str,
-    keys: &Keys,
-    [devstack_pid_file, edge_pid_file]: &[std::path::PathBuf; 2],
-) -> Vec<(&'static str, Result<()>)> {
-    let env = [
-        ("STACK_DATABASE_URL", database_url.to_string()),
-        ("STACK_API_URL", format!("http://127.0.0.1:{}", TEST_PORTS.api)),
-        ("STACK_EDGE_URL", format!("http://127.0.0.1:{}", TEST_PORTS.edge)),
-        ("STACK_EDGE_UNREACHABLE_URL", format!("http://127.0.0.1:{}", UNREACHABLE_PORTS.edge)),
-        ("STACK_SITE_URL", format!("http://127.0.0.1:{}", TEST_PORTS.site)),
-        ("STACK_ANON_KEY", keys.anon.clone()),
-        ("STACK_SERVICE_ROLE_KEY", keys.service_role.clone()),
-        ("STACK_JWT_SECRET", keys.jwt_secret.clone()),
-        ("STACK_ARTIFACTS", root.join("target/test-artifacts").display().to_string()),
-        ("STACK_DEVSTACK_PID_FILE", devstack_pid_file.display().to_string()),
-        ("STACK_EDGE_PID_FILE", edge_pid_file.display().to_string()),
-        ("STACK_DEVSTACK_BIN", devstack.display().to_string()),
-    ];
-    let node = |files: &str| {
-        let mut command = Command::new(&tools.node);
-        command.args(["--test", "--test-concurrency=1", files]).current_dir(root).envs(env.clone());
-        command
-    };
-    let stack_tests = |targets: &[&str]| {
-        let mut command = crate::artifacts::cargo(root);
+/// What the stack under test runs on.
+struct Target<'a> {
+    root: &'a Path,
+    tools: &'a Tools,
+    devstack: &'a Path,
+    database_url: &'a str,
+}
+
+impl Target<'_> {
+    /// Start the devstack and the edge with `keys` (process names end with `suffix`); the
+    /// tests' environment for them.
+    fn start(&self, stack: &mut Stack, suffix: &str, ports: Ports, keys: &Keys) -> Result<Vec<(&'static str, String)>> {
+        let (devstack, edge) = (format!("devstack{suffix}"), format!("edge{suffix}"));
+        let api_url = format!("http://127.0.0.1:{}", ports.api);
+        stack.start_devstack(&devstack, self.root, self.devstack, ports, self.database_url, keys)?;
+        stack.start_edge(&edge, self.root, self.tools, ports, &api_url, keys)?;
+        let pid_file = |name: &str| stack.pid_file(name).unwrap_or_default().display().to_string();
+        let mut env = vec![
+            ("STACK_DATABASE_URL", self.database_url.to_string()),
+            ("STACK_API_URL", api_url.clone()),
+            ("STACK_EDGE_URL", format!("http://127.0.0.1:{}", ports.edge)),
+            ("STACK_SITE_URL", format!("http://127.0.0.1:{}", ports.site)),
+            ("STACK_ARTIFACTS", self.root.join("target/test-artifacts").display().to_string()),
+            ("STACK_DEVSTACK_PID_FILE", pid_file(&devstack)),
+            ("STACK_EDGE_PID_FILE", pid_file(&edge)),
+            ("STACK_DEVSTACK_BIN", self.devstack.display().to_string()),
+        ];
+        env.extend(keys.test_env());
+        Ok(env)
+    }
+
+    /// The Node test runner on `files`.
+    fn node(&self, env: &[(&'static str, String)], files: &[&str]) -> Result<()> {
+        let mut command = Command::new(&self.tools.node);
+        command.args(["--test", "--test-concurrency=1"]).args(files).current_dir(self.root).envs(env.iter().cloned());
+        run_visible(&mut command)
+    }
+
+    /// The stack tests `targets` (`tests/tests/*.rs`).
+    fn stack_tests(&self, env: &[(&'static str, String)], targets: &[&str]) -> Result<()> {
+        let mut command = crate::artifacts::cargo(self.root);
         // Every test binary runs even when an earlier one failed: one run reports all failures.
-        command.args(["test", "--no-fail-fast", "--package", "stack-tests"]).envs(env.clone());
+        command.args(["test", "--no-fail-fast", "--package", "stack-tests"]).envs(env.iter().cloned());
         for target in targets {
             command.args(["--test", target]);
         }
         run_visible(&mut command)
-    };
+    }
+}
+
+/// The layers that need the running stack.
+fn stack_layers(target: &Target, env: &[(&'static str, String)]) -> Vec<(&'static str, Result<()>)> {
     vec![
-        layer("database", || stack_tests(&DATABASE_TESTS)),
-        layer("integration", || stack_tests(&INTEGRATION_TESTS)),
-        layer("conformance", || run_visible(&mut node("tests/conformance/*.test.mjs"))),
-        layer("browser", || run_visible(&mut node("tests/e2e/*.test.mjs"))),
+        layer("database", || target.stack_tests(env, &DATABASE_TESTS)),
+        layer("integration", || target.stack_tests(env, &INTEGRATION_TESTS)),
+        layer("conformance", || target.node(env, &["tests/conformance/*.test.mjs"])),
+        layer("browser", || target.node(env, &["tests/e2e/*.test.mjs"])),
+    ]
+}
+
+/// The layers run again with the signing-keys system.
+fn signing_key_layers(target: &Target, env: &[(&'static str, String)]) -> Vec<(&'static str, Result<()>)> {
+    vec![
+        layer("integration, signing keys", || target.stack_tests(env, &SIGNING_KEY_INTEGRATION_TESTS)),
+        layer("conformance, signing keys", || target.node(env, &SIGNING_KEY_CONFORMANCE_TESTS)),
     ]
 }
 

@@ -21,9 +21,30 @@ pub fn edge() -> String {
     env("STACK_EDGE_URL")
 }
 
-/// The public anon key.
+/// The public API key (`sb_publishable_…`, or the legacy `anon` JWT).
 pub fn anon_key() -> String {
-    env("STACK_ANON_KEY")
+    env("STACK_PUBLISHABLE_KEY")
+}
+
+/// The key Supabase Auth signs user tokens with: the project's ES256 signing key
+/// (`STACK_AUTH_SIGNING_KEY`) in the signing-keys system, else the legacy secret.
+pub fn auth_key() -> chat_core::keys::SigningKey {
+    match std::env::var("STACK_AUTH_SIGNING_KEY") {
+        Ok(jwk) => {
+            chat_core::keys::SigningKey::from_private_jwk(&jwk).expect("STACK_AUTH_SIGNING_KEY is a private JWK")
+        }
+        Err(_) => chat_core::keys::SigningKey::secret(env("STACK_JWT_SECRET").as_bytes()),
+    }
+}
+
+/// The key the edge signs guest tokens with (`STACK_EDGE_SIGNING_KEY`, else the legacy secret).
+pub fn edge_key() -> chat_core::keys::SigningKey {
+    match std::env::var("STACK_EDGE_SIGNING_KEY") {
+        Ok(jwk) => {
+            chat_core::keys::SigningKey::from_private_jwk(&jwk).expect("STACK_EDGE_SIGNING_KEY is a private JWK")
+        }
+        Err(_) => chat_core::keys::SigningKey::secret(env("STACK_JWT_SECRET").as_bytes()),
+    }
 }
 
 /// An HTTP client.
