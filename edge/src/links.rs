@@ -3,7 +3,7 @@
 //! what they may see and change), and the guest's way in (`POST /v1/links/{code}/sessions`).
 
 use crate::handlers::{client_ip, header, json_body, json_response, new_session, parse, worker_error};
-use crate::supabase::{Supabase, var};
+use crate::supabase::Supabase;
 use crate::{tokens, widget_config};
 use chat_core::links::{CreateLink, CreatedLink, Link, LinkPage, OpenLink, OpenedLink, UpdateLink};
 use chat_core::tools::{LinkAnalyticsQuery, ListLinks, ToolCall, catalog, parse_call};
@@ -18,7 +18,7 @@ message_count,is_active,ui_customization,created_at";
 /// The owner's JWT, verified: a signed-in user, not a guest.
 async fn owner(request: &Request, env: &Env) -> Result<String, ApiError> {
     let authorization = header(request, "Authorization");
-    let token = authorization.as_deref().and_then(tokens::bearer).unwrap_or_default();
+    let token = tokens::bearer(authorization.as_deref()).unwrap_or_default();
     let keys = crate::jwks::user_keys(env, token).await?;
     tokens::verify_owner(authorization.as_deref(), &keys).map(str::to_owned)
 }
