@@ -16,8 +16,9 @@
   var root = host.attachShadow({ mode: "open" });
   var loading;
   function load() {
-    loading = loading || import(api + "/widget/chat-widget.js")
-      .then(function (m) { return m.default({ module_or_path: api + "/widget/chat-widget_bg.wasm" }); })
+    /* WIDGET_BASE is the widget's content-hashed folder, written in by the build (esbuild --define). */
+    loading = loading || import(api + WIDGET_BASE + "chat-widget.js")
+      .then(function (m) { return m.default({ module_or_path: api + WIDGET_BASE + "chat-widget_bg.wasm" }); })
       .catch(function (e) { console.warn("chat widget failed to load", e); unavailable(host.dataset.open); });
     return loading;
   }

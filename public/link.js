@@ -49,8 +49,9 @@
     if (session) host.dataset.session = JSON.stringify(session);
     host.attachShadow({ mode: "open" }).innerHTML = '<div id="chat-widget-root"></div>';
     main.append(host);
-    import("/widget/chat-widget.js")
-      .then(function (m) { return m.default({ module_or_path: "/widget/chat-widget_bg.wasm" }); })
+    /* WIDGET_BASE is the widget's content-hashed folder, written in by the build (esbuild --define). */
+    import(WIDGET_BASE + "chat-widget.js")
+      .then(function (m) { return m.default({ module_or_path: WIDGET_BASE + "chat-widget_bg.wasm" }); })
       .catch(function () { notice("", "The chat could not be loaded."); });
   }
 

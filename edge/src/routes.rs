@@ -58,20 +58,12 @@ pub enum Route {
         /// The tool's name.
         name: String,
     },
-    /// `GET /widget/...`: the built widget (static assets, served with CORS for other origins).
-    WidgetAsset,
     /// `OPTIONS` on an API path: a CORS preflight.
     Preflight,
 }
 
 /// Resolve `method` and `path` to a route, or the JSON error to answer with.
 pub fn resolve(method: &str, path: &str) -> Result<Route, ApiError> {
-    if path.starts_with("/widget/") {
-        return match method {
-            "GET" | "HEAD" => Ok(Route::WidgetAsset),
-            _ => Err(method_not_allowed()),
-        };
-    }
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
     let (allowed, route): (&[&str], Route) = match segments.as_slice() {
         ["v1", "sites", site_key, "widget"] => {
@@ -169,13 +161,12 @@ mod tests {
         assert_eq!(resolve("POST", "/v1/sites/demo-site/widget").unwrap_err().code, ErrorCode::MethodNotAllowed);
         assert_eq!(resolve("GET", "/v1/sessions").unwrap_err().code, ErrorCode::MethodNotAllowed);
         assert_eq!(resolve("DELETE", "/v1/messages").unwrap_err().code, ErrorCode::MethodNotAllowed);
-        assert_eq!(resolve("DELETE", "/widget/chat-widget.js").unwrap_err().code, ErrorCode::MethodNotAllowed);
+        assert_eq!(resolve("GET", "/widget/0123abcd/missing.js").unwrap_err().code, ErrorCode::NotFound);
     }
 
     #[test]
-    fn preflights_and_assets() {
+    fn preflights() {
         assert_eq!(resolve("OPTIONS", "/v1/sites/demo-site/widget").unwrap(), Route::Preflight);
         assert_eq!(resolve("OPTIONS", "/v1/messages").unwrap(), Route::Preflight);
-        assert_eq!(resolve("GET", "/widget/chat-widget_bg.wasm").unwrap(), Route::WidgetAsset);
     }
 }

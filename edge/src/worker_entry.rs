@@ -9,7 +9,6 @@ use worker::{Context, Env, Headers, Request, Response, ScheduleContext, Schedule
 async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     let origin = request.headers().get("Origin").ok().flatten();
     let outcome = match routes::resolve(request.method().as_ref(), &request.path()) {
-        Ok(Route::WidgetAsset) => return asset(request, &env).await,
         Ok(Route::WidgetConfig { site_key }) => handlers::widget(&env, &site_key).await,
         Ok(Route::StartSession) => handlers::start_session(request, &env).await,
         Ok(Route::RefreshSession) => handlers::refresh_session(request, &env).await,
@@ -31,20 +30,6 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Respo
     };
     let response = outcome.or_else(|error| error_response(&error))?;
     Ok(with_cors(response, origin.as_deref()))
-}
-
-/// The built widget, from the static assets, readable by the sites that embed it.
-async fn asset(request: Request, env: &Env) -> worker::Result<Response> {
-    let mut upstream = env.assets("ASSETS")?.fetch_request(request).await?;
-    let headers = Headers::new();
-    for (name, value) in upstream.headers().entries() {
-        headers.set(&name, &value)?;
-    }
-    headers.set("Access-Control-Allow-Origin", "*")?;
-    headers.set("Cross-Origin-Resource-Policy", "cross-origin")?;
-    let status = upstream.status_code();
-    let bytes = upstream.bytes().await?;
-    Ok(Response::from_bytes(bytes)?.with_status(status).with_headers(headers))
 }
 
 /// The cron trigger: ends expired links and idle sessions, releases idle assignments, purges old

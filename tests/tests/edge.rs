@@ -80,13 +80,31 @@ async fn preflight_answers_the_asking_origin() {
     assert_eq!(response.headers()["vary"], "Origin");
 }
 
+/// The widget's content-hashed folder, as embed.js names it.
+async fn widget_base() -> String {
+    let embed = client().get(format!("{}/embed.js", edge())).send().await.unwrap().text().await.unwrap();
+    let start = embed.find("/widget/").expect("embed.js names the widget's folder");
+    let base = &embed[start..start + "/widget/".len() + 17];
+    assert!(base.ends_with('/') && base[8..24].bytes().all(|b| b.is_ascii_hexdigit()), "{base}");
+    base.to_string()
+}
+
 #[tokio::test]
-async fn widget_assets_are_served_cross_origin() {
-    for path in ["/embed.js", "/widget/chat-widget.js", "/widget/chat-widget_bg.wasm"] {
-        let response = client().get(format!("{}{path}", edge())).send().await.unwrap();
-        assert_eq!(response.status(), 200, "{path}");
+async fn widget_assets_are_served_cross_origin_and_immutable() {
+    let base = widget_base().await;
+    for file in ["chat-widget.js", "chat-widget_bg.wasm"] {
+        let response = client().get(format!("{}{base}{file}", edge())).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{file}");
+        assert_eq!(response.headers()["access-control-allow-origin"], "*");
+        assert_eq!(response.headers()["cross-origin-resource-policy"], "cross-origin");
+        assert_eq!(response.headers()["cache-control"], "public, max-age=31536000, immutable");
     }
-    let wasm = client().get(format!("{}/widget/chat-widget_bg.wasm", edge())).send().await.unwrap();
-    assert_eq!(wasm.headers()["access-control-allow-origin"], "*");
+    let wasm = client().get(format!("{}{base}chat-widget_bg.wasm", edge())).send().await.unwrap();
     assert_eq!(wasm.headers()["content-type"], "application/wasm");
+    for loader in ["/embed.js", "/link.js"] {
+        let response = client().get(format!("{}{loader}", edge())).send().await.unwrap();
+        assert_eq!(response.headers()["cache-control"], "public, max-age=300", "{loader}");
+    }
+    let missing = client().get(format!("{}/widget/0000000000000000/chat-widget.js", edge())).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
 }

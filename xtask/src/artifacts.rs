@@ -3,6 +3,7 @@
 
 use crate::Result;
 use crate::setup::{Tools, run_visible};
+use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -51,7 +52,11 @@ pub fn build(root: &Path, tools: &Tools, widget: WidgetBuild) -> Result<PathBuf>
     timed("widget bundle (wasm-opt, JS glue, esbuild)", || {
         crate::widget_bundle::shrink(&root.join("target/widget-dist"), tools)
     })?;
-    timed("edge assets", || assemble_assets(root, tools))?;
+    timed("edge assets", || {
+        let base = assemble_assets(root, tools)?;
+        println!("[build]   widget in {base} (immutable), embed.js and link.js for {LOADER_MAX_AGE_SECONDS} s");
+        Ok(())
+    })?;
     timed("edge (worker-build, wasm)", || {
         run_visible(
             Command::new(tools.cargo_bin.join("worker-build"))
@@ -89,31 +94,59 @@ pub fn cargo(root: &Path) -> Command {
     command
 }
 
-/// Put `public/embed.js` and `public/link.js` (minified), the link page (`public/link.html`) and
-/// the trunk output (minus its throwaway index.html) into the Worker's asset directory.
-fn assemble_assets(root: &Path, tools: &Tools) -> Result<()> {
+/// How long browsers and Cloudflare's cache keep `embed.js` and `link.js`, which name the current
+/// widget: a new widget reaches every page within this time.
+pub const LOADER_MAX_AGE_SECONDS: u32 = 300;
+
+/// Put the trunk output (minus its throwaway index.html) into the Worker's asset directory under
+/// `widget/<content hash>/`, then `public/embed.js` and `public/link.js` (minified, with that
+/// folder written in for `WIDGET_BASE`), the link page (`public/link.html`), and `_headers`: the
+/// widget immutable for a year, the loaders for [`LOADER_MAX_AGE_SECONDS`]. Static assets with
+/// their headers are served without running the Worker. Returns the widget's folder.
+fn assemble_assets(root: &Path, tools: &Tools) -> Result<String> {
     let assets = root.join(EDGE_ASSETS);
-    let widget = assets.join("widget");
     let _ = std::fs::remove_dir_all(&assets);
+    let dist = root.join("target/widget-dist");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dist)
+        .map_err(|e| format!("no widget build in {}: {e}", dist.display()))?
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.file_name().is_some_and(|name| name != "index.html"))
+        .collect();
+    files.sort();
+    let mut hash = Sha256::new();
+    for file in &files {
+        hash.update(std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?);
+    }
+    let digest: String = hash.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect();
+    let base = format!("/widget/{digest}/");
+    let widget = assets.join(base.trim_matches('/'));
     std::fs::create_dir_all(&widget).map_err(|e| format!("cannot create {}: {e}", widget.display()))?;
+    for file in &files {
+        copy(file, &widget.join(file.file_name().unwrap_or_default()))?;
+    }
     for script in ["embed.js", "link.js"] {
         run_visible(
             Command::new(tools.npm_bin.join("esbuild"))
                 .arg(root.join("public").join(script))
                 .args(["--minify", "--log-level=warning"])
+                .arg(format!("--define:WIDGET_BASE=\"{base}\""))
                 .arg(format!("--outfile={}", assets.join(script).display())),
         )?;
-    }
-    copy(&root.join("public/link.html"), &assets.join("link.html"))?;
-    let dist = root.join("target/widget-dist");
-    let entries = std::fs::read_dir(&dist).map_err(|e| format!("no widget build in {}: {e}", dist.display()))?;
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        if name != "index.html" {
-            copy(&entry.path(), &widget.join(&name))?;
+        let built = std::fs::read_to_string(assets.join(script)).map_err(|e| e.to_string())?;
+        if built.contains("WIDGET_BASE") || !built.contains(&base) {
+            return Err(format!("{script}: esbuild did not write the widget's folder in for WIDGET_BASE"));
         }
     }
-    Ok(())
+    copy(&root.join("public/link.html"), &assets.join("link.html"))?;
+    let headers = format!(
+        "/embed.js\n  Cache-Control: public, max-age={LOADER_MAX_AGE_SECONDS}\n\
+         /link.js\n  Cache-Control: public, max-age={LOADER_MAX_AGE_SECONDS}\n\
+         /widget/*\n  Cache-Control: public, max-age=31536000, immutable\n  \
+         Access-Control-Allow-Origin: *\n  Cross-Origin-Resource-Policy: cross-origin\n"
+    );
+    std::fs::write(assets.join("_headers"), headers).map_err(|e| format!("cannot write _headers: {e}"))?;
+    Ok(base)
 }
 
 fn copy(from: &Path, to: &Path) -> Result<()> {

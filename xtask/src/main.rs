@@ -4,11 +4,13 @@
 //!   `--verify-fresh` runs the test command as a new machine would (empty caches).
 //! - `cargo xtask build`: build the deployable artifacts (edge Worker with the widget as assets).
 //! - `cargo xtask dev`: run the whole product locally until Ctrl-C.
+//! - `cargo xtask deploy [--dry-run]`: deploy to a Supabase project and Cloudflare.
 //! - `cargo xtask test`: run every test layer against a fresh database.
 //! - `cargo xtask bench`: the hot queries at 10M messages, as ratios against 100k.
 
 mod artifacts;
 mod bench;
+mod deploy;
 mod dev;
 mod fresh;
 mod http;
@@ -35,6 +37,7 @@ fn main() -> ExitCode {
             .map(drop),
         Some("dev") => dev::run(&root),
         Some("test") => test::run(&root),
+        Some("deploy") => deploy::run(&root, std::env::args().any(|a| a == "--dry-run")),
         Some("bench") => bench::run(&root, std::env::args().nth(2).as_deref()),
         _ => {
             print_help();
@@ -60,6 +63,8 @@ fn print_help() {
          dev     start PostgreSQL-backed Supabase stand-in, edge (workerd) and demo site; Ctrl-C stops all\n  \
          \x20       (build and dev) --widget-panics: the widget without the size flags, panics shown with their message\n  \
          \x20       (dev) --signing-keys: the current Supabase key system (ES256 + JWKS, sb_ API keys) instead of the legacy secret\n  \
+         deploy  push migrations, set the Worker's secrets, deploy it, print the embed snippet (README \"Deploy\")\n  \
+         \x20       --dry-run: check everything that needs no credential and say what would be done\n  \
          test    run unit, database, integration, conformance and browser tests on a fresh database\n  \
          bench   [queries|api] hot queries at 10M messages vs 100k; POST /v1/messages vs a read (same run)"
     );

@@ -81,6 +81,7 @@ pub fn run(root: &Path) -> Result<()> {
         let env = target.start(&mut stack, "-signing-keys", SIGNING_KEY_PORTS, &current)?;
         results.extend(signing_key_layers(&target, &env));
         stack.stop();
+        results.push(layer("deploy", || crate::deploy::worker_bundle_size(root, &tools).map(drop)));
         Ok(())
     });
     let dropped = run_visible(Command::new(&devstack).arg("drop-database").env("DEVSTACK_DATABASE_URL", &database_url));
