@@ -66,7 +66,7 @@ test("the demo page shows the widget styled from widget_settings", async () => {
 test("nothing is stored and no cookie is set until the visitor opens the widget", async () => {
   const context = await browser.newContext();
   const page = await context.newPage();
-  const loaded = page.waitForResponse((r) => r.url().endsWith("/widget/chat-widget_bg.wasm"));
+  const loaded = page.waitForResponse((r) => /\/widget\/[0-9a-f]{16}\/chat-widget_bg\.wasm$/.test(r.url()));
   await page.goto(site);
   await loaded;
   // The widget loaded on idle and is running: still nothing written.

@@ -51,21 +51,24 @@ pub fn run(root: &Path) -> Result<()> {
     })];
 
     let database = format!("chat_test_{}_{}", std::process::id(), epoch_seconds());
-    let database_url = format!("postgres://postgres@127.0.0.1:5432/{database}");
-    println!("[test] database {database}");
-    let prepared = run_visible(
-        Command::new(&devstack)
-            .arg("prepare")
-            .current_dir(root)
-            .env("DEVSTACK_DATABASE_URL", &database_url)
-            .env("DEVSTACK_ROOT", root),
-    );
+    let urls = [database.clone(), format!("{database}_signing_keys")]
+        .map(|name| format!("postgres://postgres@127.0.0.1:5432/{name}"));
+    let prepare = |url: &str| {
+        println!("[test] database {url}");
+        run_visible(
+            Command::new(&devstack)
+                .arg("prepare")
+                .current_dir(root)
+                .env("DEVSTACK_DATABASE_URL", url)
+                .env("DEVSTACK_ROOT", root),
+        )
+    };
 
-    let outcome = prepared.and_then(|()| {
+    let outcome = prepare(&urls[0]).and_then(|()| {
         // Every layer with the legacy key system (one HS256 secret)...
         let legacy = stack::legacy_keys(&devstack, stack::jwt_secret(&logs.join("jwt-secret"))?)?;
         let mut stack = Stack::new(Output::Logs(logs.clone()));
-        let target = Target { root, tools: &tools, devstack: &devstack, database_url: &database_url };
+        let target = Target { root, tools: &tools, devstack: &devstack, database_url: &urls[0] };
         let env = target.start(&mut stack, "", TEST_PORTS, &legacy)?;
         let unreachable_api = format!("http://127.0.0.1:{}", UNREACHABLE_PORTS.api);
         stack.start_edge("edge-unreachable", root, &tools, UNREACHABLE_PORTS, &unreachable_api, &legacy)?;
@@ -74,17 +77,23 @@ pub fn run(root: &Path) -> Result<()> {
         results.extend(stack_layers(&target, &env));
         stack.stop();
 
-        // ...then what depends on the keys with the current one (ES256 signing keys, a JWKS,
-        // `sb_` API keys): Auth, the edge's tokens, supabase-js and realtime-js.
+        // ...then what depends on the keys with the current system (ES256 signing keys, a JWKS,
+        // `sb_` API keys), on a database of its own: Auth, the edge's tokens, supabase-js and
+        // realtime-js.
+        prepare(&urls[1])?;
         let current = stack::signing_keys(&devstack, &logs.join("signing-keys.json"))?;
         let mut stack = Stack::new(Output::Logs(logs.clone()));
+        let target = Target { database_url: &urls[1], ..target };
         let env = target.start(&mut stack, "-signing-keys", SIGNING_KEY_PORTS, &current)?;
         results.extend(signing_key_layers(&target, &env));
         stack.stop();
         results.push(layer("deploy", || crate::deploy::worker_bundle_size(root, &tools).map(drop)));
         Ok(())
     });
-    let dropped = run_visible(Command::new(&devstack).arg("drop-database").env("DEVSTACK_DATABASE_URL", &database_url));
+    let dropped: Result<()> = urls
+        .iter()
+        .map(|url| run_visible(Command::new(&devstack).arg("drop-database").env("DEVSTACK_DATABASE_URL", url)))
+        .collect();
 
     println!("\n[test] summary ({:.0?} in all)", started.elapsed());
     for (name, result) in &results {
