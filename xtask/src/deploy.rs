@@ -230,8 +230,10 @@ fn pending_migrations(root: &Path, tools: &Tools) -> Result<()> {
 /// size, which must fit the Workers Free plan.
 pub fn worker_bundle_size(root: &Path, tools: &Tools) -> Result<u64> {
     let outdir = root.join("target/wrangler-dry-run");
+    // The top-level environment: the same Worker as production's, without its build step
+    // (the Worker was just built).
     let out = wrangler(root, tools)
-        .args(["deploy", "--dry-run", "--outdir"])
+        .args(["deploy", "--dry-run", "--env", "", "--outdir"])
         .arg(&outdir)
         .output()
         .map_err(|e| e.to_string())?;
