@@ -10,7 +10,8 @@
 //!   system directories, so no variable set by hand can help;
 //! - no `target/` and no `node_modules/`;
 //!
-//! and checks afterwards that nothing tracked changed. Everything lives in one temporary
+//! then `cargo xtask deploy --dry-run` there (no credentials), and checks afterwards that
+//! nothing tracked changed. Everything lives in one temporary
 //! folder, removed at the end; the run's log is kept in `target/fresh-check.log`.
 
 use crate::Result;
@@ -84,6 +85,7 @@ pub fn run(root: &Path) -> Result<()> {
             timed("cargo xtask test (empty caches)", fresh("cargo").args(["xtask", "test"]).stdout(pipe).stderr(err));
         let _ = tee.wait();
         tested?;
+        timed("cargo xtask deploy --dry-run (no credentials)", fresh("cargo").args(["xtask", "deploy", "--dry-run"]))?;
         let status = tracked_changes(&repo).ok_or("the fresh clone is no git checkout")?;
         if !status.trim().is_empty() {
             return Err(format!("the commands changed the fresh clone:\n{status}"));

@@ -58,7 +58,7 @@ fn print_help() {
         "Usage: cargo xtask <task>\n\n\
          Tasks:\n  \
          setup   install missing tools (pinned Rust, trunk, wasm-bindgen, worker-build, crates, Node 22, npm packages, Chromium)\n  \
-         \x20       --verify-fresh: `test` in a fresh clone with empty cargo, rustup and home folders (about 10 min)\n  \
+         \x20       --verify-fresh: `test` and `deploy --dry-run` in a fresh clone with empty cargo, rustup and home folders\n  \
          build   build devstack, the widget (target/widget-dist) and the edge Worker (edge/build, target/edge-assets)\n  \
          dev     start PostgreSQL-backed Supabase stand-in, edge (workerd) and demo site; Ctrl-C stops all\n  \
          \x20       (build and dev) --widget-panics: the widget without the size flags, panics shown with their message\n  \
