@@ -2,9 +2,9 @@
 //!
 //! 1. settings: every credential and key the deploy needs, from the environment;
 //! 2. migrations: `supabase db push` to the project (the pinned CLI, the repository's layout);
-//! 3. Worker secrets: `wrangler secret bulk` (every edge setting is a secret);
-//! 4. Worker: `wrangler deploy --env production` (which builds through `[env.production.build]`);
-//! 5. the embed snippet.
+//! 3. Worker: `wrangler deploy --env production` (which builds through `[env.production.build]`)
+//!    with every edge setting as a secret of that version (`--secrets-file`);
+//! 4. the embed snippet.
 //!
 //! `--dry-run` needs no credential: it builds, asks the CLI what it would push to an empty
 //! database, bundles the Worker with `wrangler deploy --dry-run` (checking its size against the
@@ -120,31 +120,29 @@ pub fn run(root: &Path, dry_run: bool) -> Result<()> {
 
     let worker_secrets: Vec<(&str, String)> =
         SETTINGS.iter().filter(|s| s.secret_for_worker).filter_map(|s| Some((s.name, value(s.name)?))).collect();
-    step(3, "Worker secrets (wrangler secret bulk)", || {
+    let mut worker_url = String::from("https://<your worker>.workers.dev");
+    step(3, "Worker and its secrets (wrangler deploy --env production --secrets-file)", || {
         let names: Vec<&str> = worker_secrets.iter().map(|(name, _)| *name).collect();
         if dry_run {
-            println!("[deploy]   would set {} (as secrets, so a deploy never replaces them)", names.join(", "));
+            let size = worker_bundle_size(root, &tools)?;
+            println!("[deploy]   would upload the Worker ({size} bytes gzip) and target/edge-assets");
+            println!(
+                "[deploy]   with the secrets {} (a deploy never replaces a secret it does not name)",
+                names.join(", ")
+            );
             return Ok(());
         }
+        // Uploaded with the version itself: a new Worker never runs without its settings.
         let file = root.join("target/deploy/secrets.json");
         let body: serde_json::Map<String, serde_json::Value> =
             worker_secrets.iter().map(|(name, value)| (name.to_string(), value.clone().into())).collect();
         std::fs::create_dir_all(root.join("target/deploy")).map_err(|e| e.to_string())?;
         std::fs::write(&file, serde_json::Value::Object(body).to_string()).map_err(|e| e.to_string())?;
-        let result =
-            run_visible(wrangler(root, &tools).args(["secret", "bulk"]).arg(&file).args(["--env", "production"]));
+        let out = crate::setup::output(
+            wrangler(root, &tools).args(["deploy", "--env", "production", "--secrets-file"]).arg(&file),
+        );
         let _ = std::fs::remove_file(&file);
-        result
-    })?;
-
-    let mut worker_url = String::from("https://<your worker>.workers.dev");
-    step(4, "Worker (wrangler deploy --env production)", || {
-        if dry_run {
-            let size = worker_bundle_size(root, &tools)?;
-            println!("[deploy]   would upload the Worker ({size} bytes gzip) and target/edge-assets");
-            return Ok(());
-        }
-        let out = crate::setup::output(wrangler(root, &tools).args(["deploy", "--env", "production"]))?;
+        let out = out?;
         print!("{out}");
         if let Some(url) = out.split_whitespace().find(|w| w.starts_with("https://") && w.contains(".workers.dev")) {
             worker_url = url.to_string();
@@ -152,7 +150,7 @@ pub fn run(root: &Path, dry_run: bool) -> Result<()> {
         Ok(())
     })?;
 
-    step(5, "embed snippet", || {
+    step(4, "embed snippet", || {
         println!(
             "[deploy]   on each customer page, before </body> (data-site: the site's site_key):\n\n  \
              <script src=\"{worker_url}/embed.js\" data-site=\"YOUR_SITE_KEY\" async></script>\n\n\
@@ -168,9 +166,9 @@ pub fn run(root: &Path, dry_run: bool) -> Result<()> {
 
 fn step(number: u32, what: &str, action: impl FnOnce() -> Result<()>) -> Result<()> {
     let started = Instant::now();
-    println!("\n[deploy] {number}/5 {what} ...");
+    println!("\n[deploy] {number}/4 {what} ...");
     action().map_err(|e| format!("deploy step {number} ({what}) failed: {e}"))?;
-    println!("[deploy] {number}/5 {what}: ok ({:.1?})", started.elapsed());
+    println!("[deploy] {number}/4 {what}: ok ({:.1?})", started.elapsed());
     Ok(())
 }
 
