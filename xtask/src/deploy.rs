@@ -122,14 +122,11 @@ pub fn run(root: &Path, dry_run: bool) -> Result<()> {
         SETTINGS.iter().filter(|s| s.secret_for_worker).filter_map(|s| Some((s.name, value(s.name)?))).collect();
     let mut worker_url = String::from("https://<your worker>.workers.dev");
     step(3, "Worker and its secrets (wrangler deploy --env production --secrets-file)", || {
-        let names: Vec<&str> = worker_secrets.iter().map(|(name, _)| *name).collect();
         if dry_run {
+            let names: Vec<&str> = SETTINGS.iter().filter(|s| s.secret_for_worker).map(|s| s.name).collect();
             let size = worker_bundle_size(root, &tools)?;
             println!("[deploy]   would upload the Worker ({size} bytes gzip) and target/edge-assets");
-            println!(
-                "[deploy]   with the secrets {} (a deploy never replaces a secret it does not name)",
-                names.join(", ")
-            );
+            println!("[deploy]   with those set of the secrets {} (a deploy keeps the others)", names.join(", "));
             return Ok(());
         }
         // Uploaded with the version itself: a new Worker never runs without its settings.
