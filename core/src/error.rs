@@ -72,6 +72,14 @@ pub enum ErrorCode {
     OperatorAtCapacity,
     /// The conversation is not assigned to anyone.
     NotAssigned,
+    /// No such conversation on the caller's sites.
+    ConversationNotFound,
+    /// The conversation is closed; reopen it first.
+    ConversationClosed,
+    /// Another operator holds the conversation.
+    NotAssignedToYou,
+    /// The person named does not answer chats on the site.
+    OperatorNotMember,
     /// The database API (PostgREST) could not be reached or answered unexpectedly.
     UpstreamUnavailable,
     /// Something failed on our side; details are in the server log, not the response.
@@ -80,7 +88,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in declaration order.
-    pub const ALL: [ErrorCode; 32] = [
+    pub const ALL: [ErrorCode; 36] = [
         Self::BadRequest,
         Self::ValidationFailed,
         Self::NotFound,
@@ -111,6 +119,10 @@ impl ErrorCode {
         Self::OperatorUnavailable,
         Self::OperatorAtCapacity,
         Self::NotAssigned,
+        Self::ConversationNotFound,
+        Self::ConversationClosed,
+        Self::NotAssignedToYou,
+        Self::OperatorNotMember,
         Self::UpstreamUnavailable,
         Self::Internal,
     ];
@@ -125,21 +137,24 @@ impl ErrorCode {
             | Self::OriginNotAllowed
             | Self::WidgetDisabled
             | Self::IpNotAllowed
-            | Self::DomainNotAllowed => 403,
-            Self::NotFound | Self::SiteNotFound | Self::LinkNotFound => 404,
+            | Self::DomainNotAllowed
+            | Self::NotAssignedToYou => 403,
+            Self::NotFound | Self::SiteNotFound | Self::LinkNotFound | Self::ConversationNotFound => 404,
             Self::MethodNotAllowed => 405,
             Self::SessionEnded
             | Self::IdempotencyConflict
             | Self::LinkFull
             | Self::OperatorUnavailable
             | Self::OperatorAtCapacity
-            | Self::NotAssigned => 409,
+            | Self::NotAssigned
+            | Self::ConversationClosed => 409,
             Self::SessionExpired | Self::LinkExpired | Self::LinkInactive => 410,
             Self::ValidationFailed
             | Self::InvalidContent
             | Self::InvalidRating
             | Self::InvalidFeedback
-            | Self::UserAlreadyExists => 422,
+            | Self::UserAlreadyExists
+            | Self::OperatorNotMember => 422,
             Self::RateLimited => 429,
             Self::UpstreamUnavailable => 503,
             Self::Internal => 500,
@@ -179,6 +194,10 @@ impl ErrorCode {
             Self::OperatorUnavailable => "operator_unavailable",
             Self::OperatorAtCapacity => "operator_at_capacity",
             Self::NotAssigned => "not_assigned",
+            Self::ConversationNotFound => "conversation_not_found",
+            Self::ConversationClosed => "conversation_closed",
+            Self::NotAssignedToYou => "not_assigned_to_you",
+            Self::OperatorNotMember => "operator_not_member",
             Self::UpstreamUnavailable => "upstream_unavailable",
             Self::Internal => "internal",
         }

@@ -38,7 +38,10 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Respo
 async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     match crate::supabase::Supabase::service(&env) {
         Ok(service) => match service.rpc("cleanup_expired", "{}".into()).await {
-            Ok(summary) => worker::console_log!("cleanup: {summary}"),
+            Ok(summary) => match crate::refusal::cleanup_failures(&summary) {
+                None => worker::console_log!("cleanup: {summary}"),
+                Some(failures) => worker::console_error!("cleanup: steps failed: {failures}; {summary}"),
+            },
             Err(error) => worker::console_error!("cleanup failed: {}", error.message),
         },
         Err(error) => worker::console_error!("cleanup cannot run: {}", error.message),

@@ -99,3 +99,397 @@ async fn a_close_with_an_open_assignment_never_breaks_the_cleanup() {
     assert_eq!(status, "closed", "a closed conversation never returns to the queue by itself");
     tx.rollback().await.unwrap();
 }
+
+/// A staff call `function(args...)` as `conn`; the JSON it returns.
+async fn call(
+    conn: &mut PgConnection,
+    sql: &'static str,
+    conversation: Uuid,
+    other: Option<Uuid>,
+) -> Result<Value, sqlx::Error> {
+    let query = sqlx::query_scalar(sql).bind(conversation);
+    match other {
+        Some(other) => query.bind(other).fetch_one(conn).await,
+        None => query.fetch_one(conn).await,
+    }
+}
+
+async fn state(db: &PgPool, conversation: Uuid) -> (String, Option<Uuid>) {
+    sqlx::query_as("select status, assigned_operator_id from public.conversations where id = $1")
+        .bind(conversation)
+        .fetch_one(db)
+        .await
+        .unwrap()
+}
+
+async fn set_availability(db: &PgPool, operator: Uuid, availability: &str) {
+    sqlx::query("update public.site_members set availability = $2 where user_id = $1")
+        .bind(operator)
+        .bind(availability)
+        .execute(db)
+        .await
+        .unwrap();
+}
+
+/// Releases of the conversation's assignments, oldest first: (operator, reason).
+async fn releases(db: &PgPool, conversation: Uuid) -> Vec<(Uuid, Option<String>)> {
+    sqlx::query_as("select operator_id, release_reason from public.conversation_assignments where conversation_id = $1 order by assigned_at, released_at nulls last")
+        .bind(conversation)
+        .fetch_all(db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn no_api_role_writes_the_state_columns_directly() {
+    let db = database().await;
+    let desk = desk(&db, 1).await;
+    let session = visitor(&desk).await;
+    let conversation = id(&session, "conversation_id");
+    let stranger = new_user(&db).await;
+    for who in [desk.owner, desk.operators[0], stranger] {
+        let mut conn = connect_as_user(who).await;
+        for set in [
+            "status = 'closed', closed_at = now()",
+            "assigned_operator_id = auth.uid()",
+            "closed_at = now()",
+            "snoozed_until = now()",
+            "closed_by = auth.uid()",
+            "assigned_at = now()",
+        ] {
+            // `set` is one of the literals above.
+            let error =
+                sqlx::query(sqlx::AssertSqlSafe(format!("update public.conversations set {set} where id = $1")))
+                    .bind(conversation)
+                    .execute(&mut conn)
+                    .await
+                    .unwrap_err();
+            assert!(error.to_string().contains("permission denied"), "{set}: {error}");
+        }
+    }
+    let mut guest = connect_as_guest(&session).await;
+    let error = sqlx::query("update public.conversations set status = 'closed', closed_at = now() where id = $1")
+        .bind(conversation)
+        .execute(&mut guest)
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("permission denied"), "{error}");
+    // What a person edits stays editable.
+    let mut operator = connect_as_user(desk.operators[0]).await;
+    let changed = sqlx::query("update public.conversations set tags = array['vip'], priority = 'high' where id = $1")
+        .bind(conversation)
+        .execute(&mut operator)
+        .await
+        .unwrap();
+    assert_eq!(changed.rows_affected(), 1);
+}
+
+#[tokio::test]
+async fn closing_releases_records_the_closer_and_reopening_offers_it_back() {
+    let db = database().await;
+    let desk = desk(&db, 1).await;
+    let conversation = id(&visitor(&desk).await, "conversation_id");
+    let op = desk.operators[0];
+    let mut operator = connect_as_user(op).await;
+    sqlx::query("select public.take_next_conversation($1)").bind(desk.site).execute(&mut operator).await.unwrap();
+
+    let closed = call(&mut operator, "select public.close_conversation($1)", conversation, None).await.unwrap();
+    assert_eq!(
+        (closed["status"].as_str(), closed["closed_by"].as_str()),
+        (Some("closed"), Some(op.to_string().as_str()))
+    );
+    assert!(closed["assigned_operator_id"].is_null() && closed["closed_at"].is_string());
+    assert_eq!(releases(&db, conversation).await, vec![(op, Some("closed".into()))]);
+    let again = call(&mut operator, "select public.close_conversation($1)", conversation, None).await.unwrap();
+    assert_eq!(again["closed_at"], closed["closed_at"], "closing twice changes nothing");
+
+    let mut owner = connect_as_user(desk.owner).await;
+    for (by_owner, sql, other) in [
+        (false, "select public.snooze_conversation($1)", None),
+        (false, "select public.transfer_conversation($1, $2)", Some(desk.owner)),
+        (true, "select public.assign_conversation($1, $2)", Some(op)),
+    ] {
+        let conn = if by_owner { &mut owner } else { &mut operator };
+        let refused = call(conn, sql, conversation, other).await.unwrap_err();
+        assert_eq!(refusal(refused), "conversation_closed", "{sql}");
+    }
+
+    // Reopened: back to its last operator, who is online with a free seat.
+    let reopened = call(&mut owner, "select public.reopen_conversation($1)", conversation, None).await.unwrap();
+    assert_eq!(
+        (reopened["status"].as_str(), reopened["assigned_operator_id"].as_str()),
+        (Some("active"), Some(op.to_string().as_str()))
+    );
+    assert!(reopened["closed_at"].is_null() && reopened["closed_by"].is_null());
+    let again = call(&mut owner, "select public.reopen_conversation($1)", conversation, None).await.unwrap();
+    assert_eq!(again["assigned_at"], reopened["assigned_at"], "reopening an open conversation changes nothing");
+    assert_eq!(releases(&db, conversation).await.len(), 2);
+
+    // With the operator away, a reopened conversation waits in the queue.
+    call(&mut owner, "select public.close_conversation($1)", conversation, None).await.unwrap();
+    set_availability(&db, op, "away").await;
+    let queued = call(&mut owner, "select public.reopen_conversation($1)", conversation, None).await.unwrap();
+    assert_eq!((queued["status"].as_str(), queued["assigned_operator_id"].is_null()), (Some("waiting"), true));
+
+    let stranger = new_user(&db).await;
+    let mut stranger = connect_as_user(stranger).await;
+    let hidden = call(&mut stranger, "select public.close_conversation($1)", conversation, None).await.unwrap_err();
+    assert_eq!(refusal(hidden), "conversation_not_found");
+    let missing = call(&mut owner, "select public.close_conversation($1)", Uuid::new_v4(), None).await.unwrap_err();
+    assert_eq!(refusal(missing), "conversation_not_found");
+}
+
+#[tokio::test]
+async fn the_visitor_is_heard_after_a_close_until_the_session_ends() {
+    let db = database().await;
+    let desk = desk(&db, 1).await;
+    let session = visitor(&desk).await;
+    let conversation = id(&session, "conversation_id");
+    let op = desk.operators[0];
+    let mut operator = connect_as_user(op).await;
+    sqlx::query("select public.take_next_conversation($1)").bind(desk.site).execute(&mut operator).await.unwrap();
+    call(&mut operator, "select public.close_conversation($1)", conversation, None).await.unwrap();
+
+    write(&session, "Thanks!").await.unwrap();
+    assert_eq!(state(&db, conversation).await, ("active".into(), Some(op)), "back to its operator, online");
+    call(&mut operator, "select public.close_conversation($1)", conversation, None).await.unwrap();
+    set_availability(&db, op, "offline").await;
+    write(&session, "One more thing").await.unwrap();
+    assert_eq!(state(&db, conversation).await, ("waiting".into(), None), "in the queue while nobody is online");
+
+    // Only the session's own end refuses posts, and nothing is stored.
+    let mut guest = connect_as_guest(&session).await;
+    sqlx::query("select public.end_session()").execute(&mut guest).await.unwrap();
+    let count = |db: PgPool| async move {
+        sqlx::query_scalar::<_, i64>("select count(*) from public.messages where conversation_id = $1")
+            .bind(conversation)
+            .fetch_one(&db)
+            .await
+            .unwrap()
+    };
+    let before = count(db.clone()).await;
+    assert_eq!(refusal(write(&session, "Hello?").await.unwrap_err()), "session_ended");
+    assert_eq!(count(db.clone()).await, before);
+}
+
+#[tokio::test]
+async fn transfers_go_to_a_named_operator_or_back_to_the_queue() {
+    let db = database().await;
+    let desk = desk(&db, 3).await;
+    let conversation = id(&visitor(&desk).await, "conversation_id");
+    let [first, second, third] = [desk.operators[0], desk.operators[1], desk.operators[2]];
+    let mut holder = connect_as_user(first).await;
+    sqlx::query("select public.take_next_conversation($1)").bind(desk.site).execute(&mut holder).await.unwrap();
+
+    let mut other = connect_as_user(second).await;
+    let refused = call(&mut other, "select public.transfer_conversation($1, $2)", conversation, Some(second)).await;
+    assert_eq!(refusal(refused.unwrap_err()), "not_assigned_to_you");
+    let stranger = new_user(&db).await;
+    let refused = call(&mut holder, "select public.transfer_conversation($1, $2)", conversation, Some(stranger)).await;
+    assert_eq!(refusal(refused.unwrap_err()), "operator_not_member");
+    set_availability(&db, third, "offline").await;
+    let refused = call(&mut holder, "select public.transfer_conversation($1, $2)", conversation, Some(third)).await;
+    assert_eq!(refusal(refused.unwrap_err()), "operator_unavailable");
+
+    let moved: Value =
+        sqlx::query_scalar("select public.transfer_conversation($1, $2, 'Billing question, over to you')")
+            .bind(conversation)
+            .bind(second)
+            .fetch_one(&mut holder)
+            .await
+            .unwrap();
+    assert_eq!(moved["assigned_operator_id"], second.to_string());
+    assert_eq!(moved["reassignment_count"], 1);
+    assert_eq!(releases(&db, conversation).await, vec![(first, Some("transfer".into())), (second, None)]);
+    let note: String = sqlx::query_scalar(
+        "select body from public.operator_notifications where user_id = $1 and type = 'chat_transferred'",
+    )
+    .bind(second)
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!(note, "Billing question, over to you");
+    // The same transfer again (a retry) changes nothing; the old holder can no longer move it.
+    call(&mut other, "select public.transfer_conversation($1, $2)", conversation, Some(second)).await.unwrap();
+    assert_eq!(releases(&db, conversation).await.len(), 2);
+    let refused = call(&mut holder, "select public.transfer_conversation($1, $2)", conversation, Some(first)).await;
+    assert_eq!(refusal(refused.unwrap_err()), "not_assigned_to_you");
+
+    let queued: Value = sqlx::query_scalar("select public.transfer_conversation($1, null)")
+        .bind(conversation)
+        .fetch_one(&mut other)
+        .await
+        .unwrap();
+    assert_eq!((queued["status"].as_str(), queued["assigned_operator_id"].is_null()), (Some("waiting"), true));
+    let again: Value = sqlx::query_scalar("select public.transfer_conversation($1, null)")
+        .bind(conversation)
+        .fetch_one(&mut other)
+        .await
+        .unwrap();
+    assert_eq!(again["reassignment_count"], queued["reassignment_count"], "a retry changes nothing");
+}
+
+#[tokio::test]
+async fn owners_and_admins_assign_within_capacity() {
+    let db = database().await;
+    let desk = desk(&db, 2).await;
+    let conversations = [id(&visitor(&desk).await, "conversation_id"), id(&visitor(&desk).await, "conversation_id")];
+    let op = desk.operators[0];
+    let mut owner = connect_as_user(desk.owner).await;
+    let assigned =
+        call(&mut owner, "select public.assign_conversation($1, $2)", conversations[0], Some(op)).await.unwrap();
+    assert_eq!(
+        (assigned["status"].as_str(), assigned["assigned_operator_id"].as_str()),
+        (Some("active"), Some(op.to_string().as_str()))
+    );
+    let again =
+        call(&mut owner, "select public.assign_conversation($1, $2)", conversations[0], Some(op)).await.unwrap();
+    assert_eq!(again["assigned_at"], assigned["assigned_at"], "assigning twice changes nothing");
+    let notified: i64 = sqlx::query_scalar(
+        "select count(*) from public.operator_notifications where user_id = $1 and type = 'chat_assigned'",
+    )
+    .bind(op)
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!(notified, 1);
+
+    let mut operator = connect_as_user(desk.operators[1]).await;
+    let refused = call(&mut operator, "select public.assign_conversation($1, $2)", conversations[1], Some(op)).await;
+    assert_eq!(refusal(refused.unwrap_err()), "forbidden");
+    sqlx::query("update public.site_members set max_concurrent_chats = 1 where user_id = $1")
+        .bind(op)
+        .execute(&db)
+        .await
+        .unwrap();
+    let full = call(&mut owner, "select public.assign_conversation($1, $2)", conversations[1], Some(op)).await;
+    assert_eq!(refusal(full.unwrap_err()), "operator_at_capacity");
+    assert_eq!(state(&db, conversations[1]).await, ("waiting".into(), None), "a refusal changes nothing");
+}
+
+#[tokio::test]
+async fn snoozes_end_at_their_time_or_with_the_customers_next_message() {
+    let db = database().await;
+    let desk = desk(&db, 1).await;
+    let session = visitor(&desk).await;
+    let conversation = id(&session, "conversation_id");
+    let op = desk.operators[0];
+    let mut operator = connect_as_user(op).await;
+    sqlx::query("select public.take_next_conversation($1)").bind(desk.site).execute(&mut operator).await.unwrap();
+
+    let past = sqlx::query_scalar::<_, Value>("select public.snooze_conversation($1, now() - interval '1 minute')")
+        .bind(conversation)
+        .fetch_one(&mut operator)
+        .await;
+    assert_eq!(refusal(past.unwrap_err()), "bad_request");
+    let snoozed = call(&mut operator, "select public.snooze_conversation($1)", conversation, None).await.unwrap();
+    assert_eq!((snoozed["status"].as_str(), snoozed["snoozed_until"].is_null()), (Some("snoozed"), true));
+    write(&session, "Back again").await.unwrap();
+    assert_eq!(state(&db, conversation).await, ("active".into(), Some(op)), "woken, still with its operator");
+
+    // The operator answers, then snoozes for an hour (answered: no idle release at wake-up).
+    sqlx::query("insert into public.messages (conversation_id, site_id, sender_type, sender_user_id, content) values ($1, $2, 'operator', $3, 'Let me check and come back to you')")
+        .bind(conversation)
+        .bind(desk.site)
+        .bind(op)
+        .execute(&mut operator)
+        .await
+        .unwrap();
+    sqlx::query("select public.snooze_conversation($1, now() + interval '1 hour')")
+        .bind(conversation)
+        .execute(&mut operator)
+        .await
+        .unwrap();
+    let mut tx = operator.begin().await.unwrap();
+    become_service(&mut tx).await;
+    let summary: Value = sqlx::query_scalar("select public.cleanup_expired(now() + interval '2 hours')")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert!(summary["snoozes_ended"].as_i64().unwrap() >= 1, "{summary}");
+    let status: String = sqlx::query_scalar("select status from public.conversations where id = $1")
+        .bind(conversation)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(status, "active");
+    tx.rollback().await.unwrap();
+}
+
+#[tokio::test]
+async fn escalations_are_resolved_once_by_staff_of_their_level() {
+    let db = database().await;
+    let desk = desk(&db, 2).await;
+    let conversation = id(&visitor(&desk).await, "conversation_id");
+    let mut first = connect_as_user(desk.operators[0]).await;
+    let escalation: Value = sqlx::query_scalar("select public.escalate_conversation($1, 't2', 'Needs billing')")
+        .bind(conversation)
+        .fetch_one(&mut first)
+        .await
+        .unwrap();
+    let escalation = id(&escalation, "id");
+    let resolve = "select public.resolve_escalation($1, $2)";
+    let refused = sqlx::query_scalar::<_, Value>(resolve).bind(escalation).bind("done").fetch_one(&mut first).await;
+    assert_eq!(refusal(refused.unwrap_err()), "forbidden", "a T1 operator does not resolve a T2 escalation");
+    sqlx::query("update public.site_members set support_level = 't2' where user_id = $1")
+        .bind(desk.operators[1])
+        .execute(&db)
+        .await
+        .unwrap();
+    let mut second = connect_as_user(desk.operators[1]).await;
+    let resolved: Value =
+        sqlx::query_scalar(resolve).bind(escalation).bind("Refunded").fetch_one(&mut second).await.unwrap();
+    assert_eq!(
+        (resolved["status"].as_str(), resolved["resolution_notes"].as_str()),
+        (Some("resolved"), Some("Refunded"))
+    );
+    let again: Value = sqlx::query_scalar(resolve).bind(escalation).bind("other").fetch_one(&mut second).await.unwrap();
+    assert_eq!(again["resolution_notes"], "Refunded", "resolving twice changes nothing");
+    let stranger = new_user(&db).await;
+    let mut stranger = connect_as_user(stranger).await;
+    let hidden = sqlx::query_scalar::<_, Value>(resolve).bind(escalation).bind("x").fetch_one(&mut stranger).await;
+    assert_eq!(refusal(hidden.unwrap_err()), "conversation_not_found");
+}
+
+/// A step that fails is rolled back alone and reported; the others still run.
+#[tokio::test]
+async fn one_failing_cleanup_step_stops_no_other() {
+    let db = database().await;
+    let desk = desk(&db, 0).await;
+    let agent: Uuid =
+        sqlx::query_scalar("insert into public.agents (site_id, name) values ($1, 'Helper') returning id")
+            .bind(desk.site)
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    let link: Uuid = sqlx::query_scalar(
+        "insert into public.chat_links (site_id, agent_id, title, expires_at) values ($1, $2, 'Link', now() + interval '1 hour') returning id",
+    )
+    .bind(desk.site)
+    .bind(agent)
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    // Someone holds the link's row: switching it off waits, and times out.
+    let mut holder = db.begin().await.unwrap();
+    sqlx::query("select 1 from public.chat_links where id = $1 for update")
+        .bind(link)
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let mut cleaner = connect_as_user(desk.owner).await;
+    let mut tx = cleaner.begin().await.unwrap();
+    become_service(&mut tx).await;
+    sqlx::query("set local lock_timeout = '200ms'").execute(&mut *tx).await.unwrap();
+    let summary: Value = sqlx::query_scalar("select public.cleanup_expired(now() + interval '2 hours')")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    let failed: Vec<&str> = summary["errors"].as_array().unwrap().iter().filter_map(|e| e["step"].as_str()).collect();
+    assert!(failed.contains(&"links_expired"), "{summary}");
+    for step in ["idle_sessions_ended", "customers_offline", "snoozes_ended", "messages_purged"] {
+        assert!(summary[step].is_number(), "{step} still ran: {summary}");
+    }
+    tx.rollback().await.unwrap();
+    holder.rollback().await.unwrap();
+}
