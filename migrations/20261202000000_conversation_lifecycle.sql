@@ -19,7 +19,13 @@
 -- Lock order (README "Lock order"): the conversation, then the operator's membership row (to
 -- count capacity), then assignments, then the session and its link.
 --
--- Affects: conversations (status 'snoozed', snoozed_until, closed_by; update grants),
+-- Internal notes: a message with `internal` set is written by staff for staff. The customer never
+-- sees one: `guest_messages` leaves notes out (the edge's GET /v1/messages reads it), and notes
+-- are broadcast on the site topic (members only) instead of the conversation topic. A note is no
+-- answer: it moves no counter, response time or idle clock.
+--
+-- Affects: messages (internal), guest_messages, broadcast_message,
+--          conversations (status 'snoozed', snoozed_until, closed_by; update grants),
 --          requeue, detect_idle_assignments, count_new_message, cleanup_expired; new:
 --          staff_conversation, assign_to, offer_to_last_assignee, assign_conversation,
 --          transfer_conversation, snooze_conversation, close_conversation, reopen_conversation,
@@ -35,6 +41,40 @@ alter table public.conversations add constraint conversations_snooze_check
 create index conversations_snoozed_idx on public.conversations (snoozed_until) where status = 'snoozed';
 comment on column public.conversations.snoozed_until is 'When a snoozed conversation wakes; null: at the customer''s next message.';
 comment on column public.conversations.closed_by is 'Who closed the conversation (null: the system, or the user was deleted).';
+
+alter table public.messages add column internal boolean not null default false;
+alter table public.messages add constraint messages_internal_check check (not internal or sender_type = 'operator');
+comment on column public.messages.internal is
+  'A note for staff only: never in guest_messages, broadcast on the site topic instead of the conversation''s.';
+
+create or replace view public.guest_messages with (security_barrier) as
+  select m.id, m.seq, m.conversation_id, m.sender_type, m.message_type, m.content,
+         public.guest_metadata(m.metadata) as metadata, m.client_msg_id, m.created_at, m.edited_at
+  from public.messages m
+  where m.conversation_id = (select public.guest_conversation_id()) and m.deleted_at is null and not m.internal;
+
+create or replace function public.broadcast_message() returns trigger
+language plpgsql security definer
+set search_path = ''
+as $$
+declare
+  v_deleted boolean := new.deleted_at is not null;
+  v_row public.message_broadcast := row(
+    new.id, new.seq, new.conversation_id, new.sender_type, new.message_type,
+    case when v_deleted then '' else new.content end,
+    case when v_deleted then '{}'::jsonb else public.guest_metadata(new.metadata) end,
+    new.client_msg_id, new.reply_to_id, new.created_at, new.edited_at, new.deleted_at);
+begin
+  if new.internal then
+    perform realtime.broadcast_changes(
+      'site:' || new.site_id::text, 'NOTE_' || tg_op, tg_op, tg_table_name, tg_table_schema, v_row, null);
+  else
+    perform realtime.broadcast_changes(
+      'conversation:' || new.conversation_id::text, tg_op, tg_op, tg_table_name, tg_table_schema, v_row, null);
+  end if;
+  return null;
+end;
+$$;
 
 -- Only the transition functions change the state.
 revoke update on public.conversations from anon, authenticated;
@@ -405,6 +445,9 @@ declare
   v_conversation public.conversations%rowtype;
   v_response_seconds integer;
 begin
+  if new.internal then
+    return null;
+  end if;
   select * into v_conversation from public.conversations where id = new.conversation_id for update;
   if new.sender_type in ('operator', 'ai') and v_conversation.last_customer_message_at is not null
      and (v_conversation.last_message_at is null or v_conversation.last_message_at <= v_conversation.last_customer_message_at) then

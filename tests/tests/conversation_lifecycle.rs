@@ -493,3 +493,40 @@ async fn one_failing_cleanup_step_stops_no_other() {
     tx.rollback().await.unwrap();
     holder.rollback().await.unwrap();
 }
+
+/// Internal notes are for staff: the guest's view leaves them out, a guest cannot write one,
+/// and a note moves no counter (it is no answer to the customer).
+#[tokio::test]
+async fn internal_notes_stay_with_staff() {
+    let db = database().await;
+    let desk = desk(&db, 1).await;
+    let session = visitor(&desk).await;
+    let conversation = id(&session, "conversation_id");
+    let op = desk.operators[0];
+    let mut operator = connect_as_user(op).await;
+    let counters = "select message_count, unread_count, first_response_seconds from public.conversations where id = $1";
+    let before: (i32, i32, Option<i32>) = sqlx::query_as(counters).bind(conversation).fetch_one(&db).await.unwrap();
+    sqlx::query("insert into public.messages (conversation_id, site_id, sender_type, sender_user_id, content, internal) values ($1, $2, 'operator', $3, 'Staff only: angry customer', true)")
+        .bind(conversation)
+        .bind(desk.site)
+        .bind(op)
+        .execute(&mut operator)
+        .await
+        .unwrap();
+    let after: (i32, i32, Option<i32>) = sqlx::query_as(counters).bind(conversation).fetch_one(&db).await.unwrap();
+    assert_eq!(after, before, "a note is no answer");
+
+    let mut guest = connect_as_guest(&session).await;
+    let seen: Vec<String> =
+        sqlx::query_scalar("select content from public.guest_messages").fetch_all(&mut guest).await.unwrap();
+    assert_eq!(seen, vec!["I need help".to_string()]);
+    let rows: i64 = sqlx::query_scalar("select count(*) from public.messages").fetch_one(&mut guest).await.unwrap();
+    assert_eq!(rows, 0, "guests read no base table");
+    let forged = sqlx::query("insert into public.messages (conversation_id, site_id, sender_type, sender_customer_id, content, internal) values ($1, $2, 'customer', $3::uuid, 'x', true)")
+        .bind(conversation)
+        .bind(desk.site)
+        .bind(session["customer_id"].as_str())
+        .execute(&mut guest)
+        .await;
+    assert!(forged.is_err(), "a guest writes no message row directly");
+}

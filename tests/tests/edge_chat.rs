@@ -270,7 +270,16 @@ async fn an_operator_reply_appears_in_the_guests_history() {
         .execute(&db)
         .await
         .unwrap();
+    // An internal note beside it never reaches the guest's history.
+    sqlx::query("insert into public.messages (conversation_id, site_id, sender_type, sender_user_id, content, internal) values ($1, $2, 'operator', $3, 'Staff only: VIP, refund approved', true)")
+        .bind(session.conversation_id)
+        .bind(site)
+        .bind(operator)
+        .execute(&db)
+        .await
+        .unwrap();
     let page = history(&session, 0).await;
+    assert!(page.messages.iter().all(|m| !m.content.contains("Staff only")), "a note reached the guest");
     let reply = page.messages.iter().find(|m| m.content == "Yes, how can I help?").expect("reply visible");
     assert_eq!(reply.sender_type, chat_core::api::SenderType::Operator);
     // Another guest never sees it.

@@ -165,6 +165,47 @@ async fn guest_and_operator_share_a_private_conversation_topic() {
     visitor.quiet(500, |e| is_broadcast(e, "INSERT")).await;
 }
 
+/// Internal notes go to the site topic (members only), never to the conversation topic the
+/// guest listens on.
+#[tokio::test]
+async fn internal_notes_reach_staff_and_never_the_guest() {
+    let db = database().await;
+    let owner = new_user(&db).await;
+    let (site, site_key) = new_site(&db, owner).await;
+    let session = widget_session(&site_key).await;
+    let conversation = format!("conversation:{}", session["conversation_id"].as_str().unwrap());
+    let site_topic = format!("site:{site}");
+    let private = JoinConfig { private: true, ..JoinConfig::default() };
+    let mut visitor = Socket::open(&guest_token(&session)).await;
+    visitor.join(&conversation, private.clone()).await;
+    visitor.join(&site_topic, private.clone()).await;
+    let mut operator = Socket::open(&sign(&owner.to_string(), None)).await;
+    operator.join(&site_topic, private.clone()).await;
+
+    let insert = "insert into public.messages (conversation_id, site_id, sender_type, sender_user_id, content, internal) \
+                  values ($1::uuid, $2, 'operator', $3, $4, $5)";
+    for (content, internal) in [("Staff only: check the refund", true), ("We are on it", false)] {
+        sqlx::query(insert)
+            .bind(session["conversation_id"].as_str())
+            .bind(site)
+            .bind(owner)
+            .bind(content)
+            .bind(internal)
+            .execute(&db)
+            .await
+            .unwrap();
+    }
+    let Event::Broadcast { payload, .. } = operator.until(|e| is_broadcast(e, "NOTE_INSERT")).await else {
+        unreachable!()
+    };
+    let note: Value = payload.decode().expect("JSON");
+    assert_eq!(note["record"]["content"], "Staff only: check the refund");
+    let Event::Broadcast { payload, .. } = visitor.until(|e| is_broadcast(e, "INSERT")).await else { unreachable!() };
+    let first: Value = payload.decode().expect("JSON");
+    assert_eq!(first["record"]["content"], "We are on it", "the note came first and must not have reached the guest");
+    visitor.quiet(300, |e| matches!(e, Event::Broadcast { .. })).await;
+}
+
 #[tokio::test]
 async fn a_dropped_socket_reconnects_rejoins_and_receives_again() {
     let db = database().await;
