@@ -24,7 +24,7 @@
 -- are broadcast on the site topic (members only) instead of the conversation topic. A note is no
 -- answer: it moves no counter, response time or idle clock.
 --
--- Affects: messages (internal), guest_messages, broadcast_message,
+-- Affects: messages (internal), guest_messages (read_at), message_broadcast (read_at), broadcast_message,
 --          conversations (status 'snoozed', snoozed_until, closed_by; update grants),
 --          requeue, detect_idle_assignments, count_new_message, cleanup_expired; new:
 --          staff_conversation, assign_to, offer_to_last_assignee, assign_conversation,
@@ -47,9 +47,12 @@ alter table public.messages add constraint messages_internal_check check (not in
 comment on column public.messages.internal is
   'A note for staff only: never in guest_messages, broadcast on the site topic instead of the conversation''s.';
 
+-- read_at travels with the guest's view and the broadcasts: the widget shows "Seen" (read
+-- state in the next migration).
+alter type public.message_broadcast add attribute read_at timestamptz;
 create or replace view public.guest_messages with (security_barrier) as
   select m.id, m.seq, m.conversation_id, m.sender_type, m.message_type, m.content,
-         public.guest_metadata(m.metadata) as metadata, m.client_msg_id, m.created_at, m.edited_at
+         public.guest_metadata(m.metadata) as metadata, m.client_msg_id, m.created_at, m.edited_at, m.read_at
   from public.messages m
   where m.conversation_id = (select public.guest_conversation_id()) and m.deleted_at is null and not m.internal;
 
@@ -63,7 +66,7 @@ declare
     new.id, new.seq, new.conversation_id, new.sender_type, new.message_type,
     case when v_deleted then '' else new.content end,
     case when v_deleted then '{}'::jsonb else public.guest_metadata(new.metadata) end,
-    new.client_msg_id, new.reply_to_id, new.created_at, new.edited_at, new.deleted_at);
+    new.client_msg_id, new.reply_to_id, new.created_at, new.edited_at, new.deleted_at, new.read_at);
 begin
   if new.internal then
     perform realtime.broadcast_changes(

@@ -237,6 +237,9 @@ pub struct Message {
     /// When it was deleted (live updates only; the history leaves deleted messages out).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted_at: Option<String>,
+    /// When staff read it (the visitor's messages only): the widget's "Seen".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_at: Option<String>,
 }
 
 /// The part of a message's metadata shown to guests (other keys stay with the site).

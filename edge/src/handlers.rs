@@ -126,7 +126,7 @@ pub async fn list_messages(request: Request, env: &Env) -> Result<Response, ApiE
     let supabase = Supabase::user(env, &jwt)?;
     let select = supabase
         .from("guest_messages")
-        .select("id,seq,conversation_id,sender_type,message_type,content,metadata,client_msg_id,created_at,edited_at")
+        .select("id,seq,conversation_id,sender_type,message_type,content,metadata,client_msg_id,created_at,edited_at,read_at")
         .eq("conversation_id", conversation)
         .gt("seq", after.to_string())
         .order("seq.asc")

@@ -77,6 +77,9 @@ insert into public.escalations (site_id, conversation_id, from_level, to_level, 
 insert into public.conversation_assignments (site_id, conversation_id, operator_id) values
   ('a1000000-0000-4000-8000-000000000000', 'a4000000-0000-4000-8000-000000000002', 'a0000000-0000-4000-8000-000000000003'),
   ('b1000000-0000-4000-8000-000000000000', 'b4000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000001');
+insert into public.canned_responses (site_id, shortcut, content) values
+  ('a1000000-0000-4000-8000-000000000000', 'refund', 'Your refund is on its way.'),
+  ('b1000000-0000-4000-8000-000000000000', 'hello', 'Hello from B!');
 insert into public.operator_notifications (site_id, user_id, type, title, body) values
   ('a1000000-0000-4000-8000-000000000000', 'a0000000-0000-4000-8000-000000000003', 'chat_assigned', 'For operator A', ''),
   ('a1000000-0000-4000-8000-000000000000', 'a0000000-0000-4000-8000-000000000002', 'escalation', 'For admin A', ''),

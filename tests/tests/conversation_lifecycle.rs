@@ -530,3 +530,96 @@ async fn internal_notes_stay_with_staff() {
         .await;
     assert!(forged.is_err(), "a guest writes no message row directly");
 }
+
+/// Each staff member's read cursor moves forward only; the customer's messages up to it get
+/// `read_at`, which the guest sees (the widget's "Seen").
+#[tokio::test]
+async fn reading_moves_my_cursor_and_marks_the_customers_messages_read() {
+    let db = database().await;
+    let desk = desk(&db, 1).await;
+    let session = visitor(&desk).await;
+    let conversation = id(&session, "conversation_id");
+    let second = write(&session, "Are you there?").await.unwrap();
+    let first: (Uuid, i64) =
+        sqlx::query_as("select id, seq from public.messages where conversation_id = $1 order by seq limit 1")
+            .bind(conversation)
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    let mut operator = connect_as_user(desk.operators[0]).await;
+    let mark = "select public.mark_conversation_read($1, $2)";
+    let read: Value = sqlx::query_scalar(mark).bind(conversation).bind(first.0).fetch_one(&mut operator).await.unwrap();
+    assert_eq!((read["last_read_seq"].as_i64(), read["marked"].as_i64()), (Some(first.1), Some(1)));
+    let mut guest = connect_as_guest(&session).await;
+    let seen: Vec<(String, bool)> =
+        sqlx::query_as("select content, read_at is not null from public.guest_messages order by seq")
+            .fetch_all(&mut guest)
+            .await
+            .unwrap();
+    assert_eq!(seen, vec![("I need help".into(), true), ("Are you there?".into(), false)]);
+
+    let all: Value = sqlx::query_scalar("select public.mark_conversation_read($1)")
+        .bind(conversation)
+        .fetch_one(&mut operator)
+        .await
+        .unwrap();
+    assert_eq!((all["last_read_seq"].as_i64(), all["marked"].as_i64()), (second["seq"].as_i64(), Some(1)));
+    let back: Value = sqlx::query_scalar(mark).bind(conversation).bind(first.0).fetch_one(&mut operator).await.unwrap();
+    assert_eq!(
+        (back["last_read_seq"].as_i64(), back["marked"].as_i64()),
+        (second["seq"].as_i64(), Some(0)),
+        "never backwards"
+    );
+
+    let elsewhere = visitor(&desk).await;
+    let foreign: Uuid = sqlx::query_scalar("select id from public.messages where conversation_id = $1")
+        .bind(id(&elsewhere, "conversation_id"))
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    let refused = sqlx::query_scalar::<_, Value>(mark).bind(conversation).bind(foreign).fetch_one(&mut operator).await;
+    assert_eq!(refusal(refused.unwrap_err()), "not_found");
+    let stranger = new_user(&db).await;
+    let mut stranger = connect_as_user(stranger).await;
+    let refused = sqlx::query_scalar::<_, Value>("select public.mark_conversation_read($1)")
+        .bind(conversation)
+        .fetch_one(&mut stranger)
+        .await;
+    assert_eq!(refusal(refused.unwrap_err()), "conversation_not_found");
+}
+
+/// Canned responses: staff write them, shortcuts are unique per site, and other sites see none.
+#[tokio::test]
+async fn canned_responses_belong_to_their_site() {
+    let db = database().await;
+    let desk = desk(&db, 1).await;
+    let other = desk_of_another_site(&db).await;
+    let mut operator = connect_as_user(desk.operators[0]).await;
+    let insert = "insert into public.canned_responses (site_id, shortcut, content) values ($1, $2, 'Your refund is on its way.') returning id";
+    let created: Uuid =
+        sqlx::query_scalar(insert).bind(desk.site).bind("refund").fetch_one(&mut operator).await.unwrap();
+    let duplicate = sqlx::query_scalar::<_, Uuid>(insert).bind(desk.site).bind("refund").fetch_one(&mut operator).await;
+    assert!(duplicate.unwrap_err().to_string().contains("duplicate key"));
+    let bad =
+        sqlx::query_scalar::<_, Uuid>(insert).bind(desk.site).bind("Bad Shortcut!").fetch_one(&mut operator).await;
+    assert!(bad.unwrap_err().to_string().contains("check constraint"));
+    let foreign = sqlx::query_scalar::<_, Uuid>(insert).bind(other).bind("refund").fetch_one(&mut operator).await;
+    assert!(foreign.unwrap_err().to_string().contains("row-level security"));
+    let updated = sqlx::query("update public.canned_responses set content = 'Refunded within 3 days.' where id = $1")
+        .bind(created)
+        .execute(&mut operator)
+        .await
+        .unwrap();
+    assert_eq!(updated.rows_affected(), 1);
+    let moved = sqlx::query("update public.canned_responses set site_id = $2 where id = $1")
+        .bind(created)
+        .bind(other)
+        .execute(&mut operator)
+        .await;
+    assert!(moved.is_err(), "a canned response never moves to another site");
+}
+
+async fn desk_of_another_site(db: &PgPool) -> Uuid {
+    let owner = new_user(db).await;
+    new_site(db, owner).await.0
+}

@@ -192,6 +192,7 @@ async fn every_function_is_executable_only_by_its_callers() {
         ("link_stats", false, true),
         ("lock_conversation_for_message", false, false),
         ("lock_guest_session", false, false),
+        ("mark_conversation_read", false, true),
         ("may_use_conversation_topic", false, true),
         ("member_site_ids", false, true),
         ("message_json", false, false),
@@ -355,6 +356,7 @@ async fn guests_read_exactly_the_api_columns() {
         "id",
         "message_type",
         "metadata",
+        "read_at",
         "sender_type",
         "seq",
     ];

@@ -204,6 +204,21 @@ async fn internal_notes_reach_staff_and_never_the_guest() {
     let first: Value = payload.decode().expect("JSON");
     assert_eq!(first["record"]["content"], "We are on it", "the note came first and must not have reached the guest");
     visitor.quiet(300, |e| matches!(e, Event::Broadcast { .. })).await;
+
+    // The visitor writes; staff read it: the guest hears read_at (the widget's "Seen").
+    let mut guest = common::connect_as_guest(&session).await;
+    sqlx::query("select public.post_message(gen_random_uuid(), 'Thank you!')").execute(&mut guest).await.unwrap();
+    visitor.until(|e| is_broadcast(e, "INSERT")).await;
+    let mut staff = common::connect_as_user(owner).await;
+    sqlx::query("select public.mark_conversation_read($1::uuid)")
+        .bind(session["conversation_id"].as_str())
+        .execute(&mut staff)
+        .await
+        .unwrap();
+    let Event::Broadcast { payload, .. } = visitor.until(|e| is_broadcast(e, "UPDATE")).await else { unreachable!() };
+    let change: RowChange<chat_core::api::Message> = payload.decode().expect("a core Message");
+    assert_eq!(change.record.content, "Thank you!");
+    assert!(change.record.read_at.is_some(), "read_at reaches the widget");
 }
 
 #[tokio::test]

@@ -50,6 +50,7 @@ fn editable_column(table: &str) -> &'static str {
         "escalations" => "reason",
         "conversation_assignments" => "last_activity_at",
         "operator_notifications" => "read_at",
+        "canned_responses" => "content",
         "operator_daily_stats" => "messages_sent",
         "chat_link_tokens" | "chat_session_tokens" => "token_hash",
         "session_start_windows" => "starts",
@@ -104,6 +105,9 @@ fn insert_statement(table: &str) -> &'static str {
         }
         "conversation_assignments" => {
             "insert into public.conversation_assignments (site_id, conversation_id, operator_id) values ('a1000000-0000-4000-8000-000000000000', 'a4000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-000000000003')"
+        }
+        "canned_responses" => {
+            "insert into public.canned_responses (site_id, shortcut, content) values ('a1000000-0000-4000-8000-000000000000', 'new-reply', 'Thanks for waiting!')"
         }
         "operator_notifications" => {
             "insert into public.operator_notifications (site_id, user_id, type, title, body) values ('a1000000-0000-4000-8000-000000000000', 'a0000000-0000-4000-8000-000000000003', 'system_alert', 'Forged', '')"
@@ -220,7 +224,7 @@ async fn every_cell_of_the_matrix_holds() {
     }
     tx.rollback().await.unwrap();
     assert!(failures.is_empty(), "{} of {checked} cells differ:\n{}", failures.len(), failures.join("\n"));
-    assert_eq!(checked, 96 * 6, "the matrix should cover every table x operation x role");
+    assert_eq!(checked, 100 * 6, "the matrix should cover every table x operation x role");
 
     // Every table of the public schema is in the matrix.
     let db = common::database().await;
