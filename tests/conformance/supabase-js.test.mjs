@@ -128,3 +128,61 @@ test("rest: errors have PostgREST's shape", async () => {
   const missing = await supabase.from("no_such_table").select("*");
   assert.ok(missing.error, "unknown table is an error");
 });
+
+test("rpc: an operator works a conversation through the lifecycle functions, under RLS", async () => {
+  const { supabase: owner } = await signedUpClient("owner");
+  const { supabase: operator } = await signedUpClient("operator");
+  const operatorId = (await operator.auth.getUser()).data.user.id;
+  const siteKey = unique("desk");
+  const site = await owner.from("sites").insert({ name: "Desk", site_key: siteKey }).select("id").single();
+  assert.ifError(site.error);
+  const siteId = site.data.id;
+  assert.ifError((await owner.from("site_members").insert({ site_id: siteId, user_id: operatorId, role: "operator", availability: "online" })).error);
+
+  // A visitor starts a chat (the edge does this with the secret key).
+  const service = createClient(url, process.env.STACK_SECRET_KEY, { auth: { persistSession: false, autoRefreshToken: false } });
+  const started = await service.rpc("start_widget_session", { p_site_key: siteKey, p_token_hash: "ab".repeat(32) });
+  assert.ifError(started.error);
+  const conversation = started.data.conversation_id;
+
+  const taken = await operator.rpc("take_next_conversation", { p_site_id: siteId });
+  assert.ifError(taken.error);
+  assert.equal(taken.data.id, conversation);
+  assert.equal(taken.data.status, "active");
+
+  const direct = await operator.from("conversations").update({ status: "closed" }).eq("id", conversation);
+  assert.equal(direct.error?.code, "42501", "the state changes only through the functions");
+
+  const note = await operator.from("messages").insert({
+    conversation_id: conversation, site_id: siteId, sender_type: "operator", sender_user_id: operatorId,
+    content: "Staff only", internal: true,
+  });
+  assert.ifError(note.error);
+  const read = await operator.rpc("mark_conversation_read", { p_conversation_id: conversation });
+  assert.ifError(read.error);
+
+  const closed = await operator.rpc("close_conversation", { p_conversation_id: conversation });
+  assert.ifError(closed.error);
+  assert.equal(closed.data.closed_by, operatorId);
+  const snooze = await operator.rpc("snooze_conversation", { p_conversation_id: conversation });
+  assert.equal(snooze.error?.message, "conversation_closed");
+  const reopened = await operator.rpc("reopen_conversation", { p_conversation_id: conversation });
+  assert.equal(reopened.data.assigned_operator_id, operatorId, "offered back to its operator");
+  const queued = await operator.rpc("transfer_conversation", { p_conversation_id: conversation, p_operator_id: null, p_note: null });
+  assert.ifError(queued.error);
+  assert.equal(queued.data.status, "waiting");
+
+  const notYours = await operator.rpc("assign_conversation", { p_conversation_id: conversation, p_operator_id: operatorId });
+  assert.equal(notYours.error?.message, "forbidden");
+  const assigned = await owner.rpc("assign_conversation", { p_conversation_id: conversation, p_operator_id: operatorId });
+  assert.ifError(assigned.error);
+  assert.equal(assigned.data.status, "active");
+
+  const canned = await operator.from("canned_responses").insert({ site_id: siteId, shortcut: "refund", content: "On its way." }).select("shortcut");
+  assert.ifError(canned.error);
+  assert.deepEqual((await owner.from("canned_responses").select("shortcut, content")).data, [{ shortcut: "refund", content: "On its way." }]);
+  const { supabase: outsider } = await signedUpClient("outsider");
+  assert.deepEqual((await outsider.from("canned_responses").select("*")).data, []);
+  const hidden = await outsider.rpc("close_conversation", { p_conversation_id: conversation });
+  assert.equal(hidden.error?.message, "conversation_not_found");
+});

@@ -623,3 +623,32 @@ async fn desk_of_another_site(db: &PgPool) -> Uuid {
     let owner = new_user(db).await;
     new_site(db, owner).await.0
 }
+
+/// A note's mentions notify the staff it names, and nobody else.
+#[tokio::test]
+async fn mentions_in_notes_notify_the_staff_named() {
+    let db = database().await;
+    let desk = desk(&db, 2).await;
+    let session = visitor(&desk).await;
+    let conversation = id(&session, "conversation_id");
+    let stranger = new_user(&db).await;
+    let [writer, mentioned] = [desk.operators[0], desk.operators[1]];
+    let mut operator = connect_as_user(writer).await;
+    let mentions = serde_json::json!({"mentions": [mentioned, stranger, writer]});
+    sqlx::query("insert into public.messages (conversation_id, site_id, sender_type, sender_user_id, content, internal, metadata) values ($1, $2, 'operator', $3, 'Can you take this refund?', true, $4)")
+        .bind(conversation)
+        .bind(desk.site)
+        .bind(writer)
+        .bind(&mentions)
+        .execute(&mut operator)
+        .await
+        .unwrap();
+    let notified: Vec<(Uuid, String, String)> = sqlx::query_as(
+        "select user_id, type, body from public.operator_notifications where conversation_id = $1 order by user_id",
+    )
+    .bind(conversation)
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    assert_eq!(notified, vec![(mentioned, "mention".into(), "Can you take this refund?".into())]);
+}

@@ -221,6 +221,45 @@ async fn internal_notes_reach_staff_and_never_the_guest() {
     assert!(change.record.read_at.is_some(), "read_at reaches the widget");
 }
 
+/// Each operator hears their notifications on their own private topic; nobody else may join it.
+#[tokio::test]
+async fn notifications_reach_their_operator_live() {
+    let db = database().await;
+    let owner = new_user(&db).await;
+    let (site, site_key) = new_site(&db, owner).await;
+    let operator = new_user(&db).await;
+    sqlx::query(
+        "insert into public.site_members (site_id, user_id, role, availability) values ($1, $2, 'operator', 'online')",
+    )
+    .bind(site)
+    .bind(operator)
+    .execute(&db)
+    .await
+    .unwrap();
+    let topic = format!("operator:{operator}");
+    let private = JoinConfig { private: true, ..JoinConfig::default() };
+    let mut mine = Socket::open(&sign(&operator.to_string(), None)).await;
+    assert_eq!(mine.join(&topic, private.clone()).await, Event::Joined { topic: topic.clone() });
+    let mut others = Socket::open(&sign(&owner.to_string(), None)).await;
+    let refused = others.join(&topic, private.clone()).await;
+    assert!(matches!(refused, Event::JoinRefused { .. }), "{refused:?}");
+
+    let session = widget_session(&site_key).await;
+    let mut staff = common::connect_as_user(owner).await;
+    sqlx::query("select public.assign_conversation($1::uuid, $2)")
+        .bind(session["conversation_id"].as_str())
+        .bind(operator)
+        .execute(&mut staff)
+        .await
+        .unwrap();
+    let Event::Broadcast { payload, .. } = mine.until(|e| is_broadcast(e, "notification")).await else {
+        unreachable!()
+    };
+    let notification: Value = payload.decode().expect("JSON");
+    assert_eq!(notification["type"], "chat_assigned");
+    assert_eq!(notification["conversation_id"], session["conversation_id"]);
+}
+
 #[tokio::test]
 async fn a_dropped_socket_reconnects_rejoins_and_receives_again() {
     let db = database().await;

@@ -1,9 +1,11 @@
--- The operator's tools around a conversation: canned responses per site, and read state (each
--- staff member's read cursor; the customer's messages marked read when staff read them).
+-- The operator's tools around a conversation: canned responses per site, read state (each
+-- staff member's read cursor; the customer's messages marked read when staff read them), and
+-- notifications delivered live on a private topic per operator, mentions in notes included.
 -- Lock order as written in README: the conversation first (mark_conversation_read takes it
 -- through staff_conversation), then participants, then messages.
 -- Affects: canned_responses (new), conversation_participants (last_read_seq),
---          mark_conversation_read (new).
+--          mark_conversation_read, broadcast_notification, notify_mentions (new), a policy on
+--          realtime.messages for `operator:<user id>`.
 
 -- Canned responses: a site's saved replies, inserted by shortcut (`/refund`). Members read them;
 -- staff (owners, admins, operators) write them.
@@ -83,3 +85,43 @@ comment on function public.mark_conversation_read(uuid, uuid) is
   'Staff: move my read cursor in a conversation; the customer''s messages up to it get read_at (the widget''s "Seen").';
 revoke execute on function public.mark_conversation_read(uuid, uuid) from public, anon;
 grant execute on function public.mark_conversation_read(uuid, uuid) to authenticated, service_role;
+
+-- Notifications, live: every new operator_notifications row is broadcast on the private topic
+-- `operator:<user id>`, which only that user may read. Rows come from assignment and transfer
+-- to me, escalation to my level (escalate_conversation), and mentions in internal notes: a note
+-- whose metadata lists `mentions` (user ids) notifies those of them who are staff of its site.
+create policy "operator topic: its user reads" on realtime.messages
+  for select to authenticated
+  using (extension = 'broadcast' and (select public.realtime_topic_id('operator')) = (select auth.uid()));
+
+create function public.broadcast_notification() returns trigger
+language plpgsql security definer
+set search_path = ''
+as $$
+begin
+  perform realtime.send(to_jsonb(new), 'notification', 'operator:' || new.user_id::text, true);
+  return null;
+end;
+$$;
+revoke execute on function public.broadcast_notification() from public, anon, authenticated;
+create trigger operator_notifications_broadcast after insert on public.operator_notifications
+  for each row execute function public.broadcast_notification();
+
+create function public.notify_mentions() returns trigger
+language plpgsql security definer
+set search_path = ''
+as $$
+begin
+  insert into public.operator_notifications (site_id, user_id, conversation_id, type, title, body)
+  select new.site_id, m.user_id, new.conversation_id, 'mention', 'You were mentioned in a note', left(new.content, 2000)
+  from public.site_members m
+  where m.site_id = new.site_id and m.role in ('owner', 'admin', 'operator')
+    and m.user_id is distinct from new.sender_user_id
+    and m.user_id::text in (select jsonb_array_elements_text(new.metadata -> 'mentions'));
+  return null;
+end;
+$$;
+revoke execute on function public.notify_mentions() from public, anon, authenticated;
+create trigger messages_notify_mentions after insert on public.messages
+  for each row when (new.internal and jsonb_typeof(new.metadata -> 'mentions') = 'array')
+  execute function public.notify_mentions();
