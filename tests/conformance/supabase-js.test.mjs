@@ -145,10 +145,10 @@ test("rpc: an operator works a conversation through the lifecycle functions, und
   assert.ifError(started.error);
   const conversation = started.data.conversation_id;
 
-  const taken = await operator.rpc("take_next_conversation", { p_site_id: siteId });
-  assert.ifError(taken.error);
-  assert.equal(taken.data.id, conversation);
-  assert.equal(taken.data.status, "active");
+  // Auto-assignment (on by default) gave it to the one operator online.
+  const mine = await operator.from("conversations").select("status, assigned_operator_id").eq("id", conversation).single();
+  assert.ifError(mine.error);
+  assert.deepEqual(mine.data, { status: "active", assigned_operator_id: operatorId });
 
   const direct = await operator.from("conversations").update({ status: "closed" }).eq("id", conversation);
   assert.equal(direct.error?.code, "42501", "the state changes only through the functions");

@@ -20,6 +20,12 @@ struct Desk {
 async fn desk(db: &PgPool, n: usize) -> Desk {
     let owner = new_user(db).await;
     let (site, site_key) = new_site(db, owner).await;
+    // These tests work the queue by hand; auto-assignment has tests of its own.
+    sqlx::query("update public.widget_settings set auto_assignment = false where site_id = $1")
+        .bind(site)
+        .execute(db)
+        .await
+        .unwrap();
     let mut operators = Vec::new();
     for _ in 0..n {
         let id = new_user(db).await;
@@ -651,4 +657,219 @@ async fn mentions_in_notes_notify_the_staff_named() {
     .await
     .unwrap();
     assert_eq!(notified, vec![(mentioned, "mention".into(), "Can you take this refund?".into())]);
+}
+
+/// A site with auto-assignment on (the default) and `n` operators of capacity `capacity`,
+/// `availability` each.
+async fn auto_desk(db: &PgPool, n: usize, capacity: i32, availability: &str) -> Desk {
+    let owner = new_user(db).await;
+    let (site, site_key) = new_site(db, owner).await;
+    let mut operators = Vec::new();
+    for _ in 0..n {
+        let id = new_user(db).await;
+        sqlx::query("insert into public.site_members (site_id, user_id, role, availability, max_concurrent_chats) values ($1, $2, 'operator', $3, $4)")
+            .bind(site)
+            .bind(id)
+            .bind(availability)
+            .bind(capacity)
+            .execute(db)
+            .await
+            .unwrap();
+        operators.push(id);
+    }
+    Desk { site, site_key, owner, operators }
+}
+
+/// Open assignments per operator of the site.
+async fn seats(db: &PgPool, desk: &Desk) -> Vec<i64> {
+    let mut held = Vec::new();
+    for operator in &desk.operators {
+        held.push(
+            sqlx::query_scalar(
+                "select count(*) from public.conversation_assignments where operator_id = $1 and released_at is null",
+            )
+            .bind(operator)
+            .fetch_one(db)
+            .await
+            .unwrap(),
+        );
+    }
+    held
+}
+
+#[tokio::test]
+async fn auto_assignment_hands_out_the_queue_whenever_it_can_move() {
+    let db = database().await;
+    let desk = auto_desk(&db, 2, 2, "offline").await;
+    let mut sessions = Vec::new();
+    for _ in 0..5 {
+        sessions.push(visitor(&desk).await);
+    }
+    assert_eq!(seats(&db, &desk).await, vec![0, 0], "nobody online: everything waits");
+    // Urgent first, then the oldest.
+    let urgent = id(&sessions[4], "conversation_id");
+    sqlx::query("update public.conversations set priority = 'urgent' where id = $1")
+        .bind(urgent)
+        .execute(&db)
+        .await
+        .unwrap();
+
+    set_availability(&db, desk.operators[0], "online").await;
+    assert_eq!(seats(&db, &desk).await, vec![2, 0], "an operator coming online drains the queue up to capacity");
+    assert_eq!(state(&db, urgent).await, ("active".into(), Some(desk.operators[0])));
+    assert_eq!(state(&db, id(&sessions[0], "conversation_id")).await.0, "active");
+    set_availability(&db, desk.operators[1], "online").await;
+    assert_eq!(seats(&db, &desk).await, vec![2, 2]);
+
+    // A freed seat is filled at once; the one who let a conversation go does not get it back.
+    let mut first = connect_as_user(desk.operators[0]).await;
+    call(&mut first, "select public.close_conversation($1)", urgent, None).await.unwrap();
+    assert_eq!(seats(&db, &desk).await, vec![2, 2], "the last waiting conversation took the freed seat");
+    let held: Uuid = sqlx::query_scalar("select conversation_id from public.conversation_assignments where operator_id = $1 and released_at is null limit 1")
+        .bind(desk.operators[0])
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    call(&mut first, "select public.transfer_conversation($1, null)", held, None).await.unwrap();
+    assert_eq!(state(&db, held).await, ("waiting".into(), None), "not handed back to who just let it go");
+    let notified: i64 = sqlx::query_scalar(
+        "select count(*) from public.operator_notifications where site_id = $1 and type = 'chat_assigned'",
+    )
+    .bind(desk.site)
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!(notified, 5, "every automatic assignment is announced");
+}
+
+#[tokio::test]
+async fn offline_operators_keep_their_conversations_for_the_grace_period() {
+    let db = database().await;
+    let desk = auto_desk(&db, 1, 3, "online").await;
+    let conversation = id(&visitor(&desk).await, "conversation_id");
+    assert_eq!(state(&db, conversation).await, ("active".into(), Some(desk.operators[0])));
+    set_availability(&db, desk.operators[0], "offline").await;
+    let mut service = connect_as_user(desk.owner).await;
+    let mut tx = service.begin().await.unwrap();
+    become_service(&mut tx).await;
+    let soon: Value = sqlx::query_scalar("select public.cleanup_expired(now() + interval '1 minute')")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(soon["errors"], serde_json::json!([]), "{soon}");
+    let held: String = sqlx::query_scalar("select status from public.conversations where id = $1")
+        .bind(conversation)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(held, "active", "within the grace period");
+    sqlx::query_scalar::<_, Value>("select public.cleanup_expired(now() + interval '6 minutes')")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    let (status, reason): (String, String) = sqlx::query_as(
+        "select c.status, a.release_reason from public.conversations c join public.conversation_assignments a on a.conversation_id = c.id where c.id = $1",
+    )
+    .bind(conversation)
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    assert_eq!((status.as_str(), reason.as_str()), ("waiting", "operator_offline"));
+    tx.rollback().await.unwrap();
+}
+
+/// 200 visitors arrive while 5 operators of capacity 3 switch on and off in parallel: nobody
+/// ever holds more than 3, no conversation is held twice, and once everyone is online every
+/// seat is taken.
+#[tokio::test]
+async fn auto_assignment_under_concurrency_never_overfills_and_leaves_no_seat_free() {
+    let db = database().await;
+    let desk = auto_desk(&db, 5, 3, "offline").await;
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let key = desk.site_key.clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..20 {
+                widget_session(&key).await;
+            }
+        }));
+    }
+    for operator in desk.operators.clone() {
+        let db = db.clone();
+        tasks.push(tokio::spawn(async move {
+            for round in 0..12 {
+                let availability = if round % 2 == 0 { "online" } else { "offline" };
+                sqlx::query("update public.site_members set availability = $2 where user_id = $1")
+                    .bind(operator)
+                    .bind(availability)
+                    .execute(&db)
+                    .await
+                    .unwrap();
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            sqlx::query("update public.site_members set availability = 'online' where user_id = $1")
+                .bind(operator)
+                .execute(&db)
+                .await
+                .unwrap();
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let held = seats(&db, &desk).await;
+    assert!(held.iter().all(|&n| n <= 3), "over capacity: {held:?}");
+    assert_eq!(held.iter().sum::<i64>(), 15, "every seat taken while 185 wait: {held:?}");
+    let (active, waiting, mismatched): (i64, i64, i64) = sqlx::query_as(
+        "select count(*) filter (where status = 'active'), count(*) filter (where status = 'waiting'), \
+                count(*) filter (where status = 'active' and not exists (select 1 from public.conversation_assignments a \
+                  where a.conversation_id = c.id and a.released_at is null and a.operator_id = c.assigned_operator_id)) \
+         from public.conversations c where site_id = $1",
+    )
+    .bind(desk.site)
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!((active, waiting, mismatched), (15, 185, 0));
+}
+
+/// Fewer visitors than seats, arriving while operators switch on and off: once everyone is
+/// online, nobody waits (a drain never misses a conversation or an operator another transaction
+/// committed meanwhile).
+#[tokio::test]
+async fn no_conversation_waits_while_a_seat_is_free() {
+    let db = database().await;
+    for _ in 0..3 {
+        let desk = auto_desk(&db, 5, 3, "offline").await;
+        let mut tasks = Vec::new();
+        for _ in 0..12 {
+            let key = desk.site_key.clone();
+            tasks.push(tokio::spawn(async move {
+                widget_session(&key).await;
+            }));
+        }
+        for operator in desk.operators.clone() {
+            let db = db.clone();
+            tasks.push(tokio::spawn(async move {
+                for availability in ["online", "offline", "online"] {
+                    sqlx::query("update public.site_members set availability = $2 where user_id = $1")
+                        .bind(operator)
+                        .bind(availability)
+                        .execute(&db)
+                        .await
+                        .unwrap();
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let waiting: i64 =
+            sqlx::query_scalar("select count(*) from public.conversations where site_id = $1 and status = 'waiting'")
+                .bind(desk.site)
+                .fetch_one(&db)
+                .await
+                .unwrap();
+        assert_eq!(waiting, 0, "seats free: {:?}", seats(&db, &desk).await);
+    }
 }

@@ -22,6 +22,12 @@ struct Desk {
 async fn desk(db: &PgPool, n: usize, capacity: i32) -> Desk {
     let owner = new_user(db).await;
     let (site, site_key) = new_site(db, owner).await;
+    // These tests work the queue by hand; auto-assignment has tests of its own.
+    sqlx::query("update public.widget_settings set auto_assignment = false where site_id = $1")
+        .bind(site)
+        .execute(db)
+        .await
+        .unwrap();
     let mut operators = Vec::new();
     for _ in 0..n {
         let id = new_user(db).await;
