@@ -66,6 +66,10 @@ grant all on results, hot to authenticated;
 
 \set latest_page 'select id, seq, sender_type, content, created_at from public.messages where conversation_id = (select conversation_id from hot) order by seq desc limit 50'
 \set inbox 'select id, status, priority, last_message_at, message_count from public.conversations where site_id = (select site_id from hot) and status <> ''closed'' order by last_message_at desc nulls last limit 50'
+-- The operator console's inbox: the same page with customer, last message and my unread count,
+-- and a search over message text (no text index: every message of the site's open conversations).
+\set inbox_rpc 'select * from public.inbox((select site_id from hot), ''open'')'
+\set inbox_search 'select * from public.inbox((select site_id from hot), ''open'', ''no such text'')'
 
 select pg_temp.load_rounds(1, 1);
 analyze;
@@ -73,6 +77,8 @@ set role authenticated;
 select set_config('request.jwt.claims', '{"role": "authenticated", "sub": "be000000-0000-4000-8000-000000000001"}', false);
 insert into results select '100k', 'latest page', pg_temp.mean_ms(:'latest_page', 300);
 insert into results select '100k', 'inbox', pg_temp.mean_ms(:'inbox', 300);
+insert into results select '100k', 'inbox rpc', pg_temp.mean_ms(:'inbox_rpc', 300);
+insert into results select '100k', 'inbox search', pg_temp.mean_ms(:'inbox_search', 3);
 reset role;
 
 \echo 'loading 10M messages (100 rounds of 100k) ...'
@@ -83,8 +89,10 @@ select count(*) as messages from public.messages;
 set role authenticated;
 insert into results select '10M', 'latest page', pg_temp.mean_ms(:'latest_page', 300);
 insert into results select '10M', 'inbox', pg_temp.mean_ms(:'inbox', 300);
+insert into results select '10M', 'inbox rpc', pg_temp.mean_ms(:'inbox_rpc', 300);
+insert into results select '10M', 'inbox search', pg_temp.mean_ms(:'inbox_search', 3);
 
-\echo 'Mean time per query under RLS (300 runs each); ratio = 10M / 100k'
+\echo 'Mean time per query under RLS (300 runs each, inbox search 3); ratio = 10M / 100k'
 select query,
        max(mean_ms) filter (where scale = '100k') as ms_at_100k,
        max(mean_ms) filter (where scale = '10M') as ms_at_10m,
@@ -95,4 +103,6 @@ from results group by query order by query;
 explain (analyze, buffers, costs off, timing off, summary off) :latest_page;
 \echo 'Operator inbox (10M messages, 100k conversations):'
 explain (analyze, buffers, costs off, timing off, summary off) :inbox;
+\echo 'Inbox RPC (10M messages):'
+explain (analyze, buffers, costs off, timing off, summary off) :inbox_rpc;
 reset role;

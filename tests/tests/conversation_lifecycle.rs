@@ -873,3 +873,80 @@ async fn no_conversation_waits_while_a_seat_is_free() {
         assert_eq!(waiting, 0, "seats free: {:?}", seats(&db, &desk).await);
     }
 }
+
+/// The inbox: filters, search over the customer and the messages, the caller's unread count,
+/// the last message, keyset pages; nothing for a non-member.
+#[tokio::test]
+async fn the_inbox_pages_filters_searches_and_counts_my_unread() {
+    let db = database().await;
+    let desk = desk(&db, 2).await;
+    let [me, colleague] = [desk.operators[0], desk.operators[1]];
+    let mut sessions = Vec::new();
+    for _ in 0..5 {
+        sessions.push(visitor(&desk).await);
+    }
+    let conversation = |i: usize| id(&sessions[i], "conversation_id");
+    sqlx::query("update public.customers set name = 'Zoë Quartz', email = 'zoe@quartz.test' where id = $1::uuid")
+        .bind(sessions[1]["customer_id"].as_str())
+        .execute(&db)
+        .await
+        .unwrap();
+    write(&sessions[2], "My parcel number is XK-4471").await.unwrap();
+    let mut mine = connect_as_user(me).await;
+    let mut theirs = connect_as_user(colleague).await;
+    sqlx::query("select public.take_next_conversation($1)").bind(desk.site).execute(&mut mine).await.unwrap();
+    sqlx::query("select public.take_next_conversation($1)").bind(desk.site).execute(&mut theirs).await.unwrap();
+    call(&mut mine, "select public.close_conversation($1)", conversation(4), None).await.unwrap();
+
+    let site = desk.site;
+    let inbox = |filter: &'static str, search: Option<&'static str>| async move {
+        let mut conn = connect_as_user(me).await;
+        let rows: Vec<(Uuid, String, i32, Option<String>)> =
+            sqlx::query_as("select id, status, unread, last_message from public.inbox($1, $2, $3)")
+                .bind(site)
+                .bind(filter)
+                .bind(search)
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+        rows
+    };
+    let ids = |rows: &[(Uuid, String, i32, Option<String>)]| rows.iter().map(|r| r.0).collect::<Vec<_>>();
+    assert_eq!(ids(&inbox("mine", None).await), vec![conversation(0)]);
+    assert_eq!(inbox("unassigned", None).await.len(), 2);
+    assert_eq!(inbox("open", None).await.len(), 4);
+    assert_eq!(ids(&inbox("closed", None).await), vec![conversation(4)]);
+    assert_eq!(ids(&inbox("open", Some("quartz")).await), vec![conversation(1)], "by customer name or email");
+    assert_eq!(ids(&inbox("open", Some("xk-4471")).await), vec![conversation(2)], "by message text");
+    assert!(inbox("open", Some("100%_")).await.is_empty(), "% and _ are literal");
+    let parcel = inbox("open", Some("XK-4471")).await;
+    assert_eq!((parcel[0].2, parcel[0].3.as_deref()), (2, Some("My parcel number is XK-4471")));
+    sqlx::query("select public.mark_conversation_read($1)").bind(conversation(2)).execute(&mut mine).await.unwrap();
+    assert_eq!(inbox("open", Some("XK-4471")).await[0].2, 0, "my unread count");
+
+    // Keyset pages: two by two, every open conversation once, newest activity first.
+    let mut seen = Vec::new();
+    let mut cursor: Option<(sqlx::types::chrono::DateTime<sqlx::types::chrono::Utc>, Uuid)> = None;
+    loop {
+        let page: Vec<(Uuid, sqlx::types::chrono::DateTime<sqlx::types::chrono::Utc>)> =
+            sqlx::query_as("select id, last_message_at from public.inbox($1, 'open', null, $2, $3, 2)")
+                .bind(site)
+                .bind(cursor.map(|c| c.0))
+                .bind(cursor.map(|c| c.1))
+                .fetch_all(&mut mine)
+                .await
+                .unwrap();
+        if page.is_empty() {
+            break;
+        }
+        cursor = page.last().map(|(id, at)| (*at, *id));
+        seen.extend(page);
+    }
+    assert_eq!(seen.len(), 4);
+    assert!(seen.windows(2).all(|w| w[0].1 >= w[1].1), "newest first");
+    let stranger = new_user(&db).await;
+    let mut stranger = connect_as_user(stranger).await;
+    let none: Vec<(Uuid,)> =
+        sqlx::query_as("select id from public.inbox($1, 'open')").bind(site).fetch_all(&mut stranger).await.unwrap();
+    assert!(none.is_empty());
+}

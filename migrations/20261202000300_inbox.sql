@@ -1,0 +1,74 @@
+-- The operator inbox: one call returning a page of a site's conversations for a filter, newest
+-- activity first, with the customer, the assignee, the last message and the caller's unread
+-- count. Invoker rights: RLS decides what the caller sees (a non-member gets nothing).
+-- Keyset pagination: pass the last row's (last_message_at, id) as the cursor.
+-- Every conversation has a last activity (its creation until the first message), so the order
+-- and the cursor need no special case for nulls, and one index serves every filter.
+-- Affects: conversations (last_message_at defaults to the creation time), inbox (new).
+
+update public.conversations set last_message_at = created_at where last_message_at is null;
+alter table public.conversations alter column last_message_at set default now();
+alter table public.conversations alter column last_message_at set not null;
+create index conversations_site_activity_idx on public.conversations (site_id, last_message_at desc, id desc);
+-- Superseded by the index above (same order, every status).
+drop index public.conversations_inbox_idx;
+
+create function public.inbox(
+  p_site_id uuid,
+  p_filter text default 'open',
+  p_search text default null,
+  p_cursor_at timestamptz default null,
+  p_cursor_id uuid default null,
+  p_limit integer default 50
+) returns table (
+  id uuid, status text, priority text, subject text, escalation_level text, snoozed_until timestamptz,
+  last_message_at timestamptz, assigned_operator_id uuid, customer_id uuid, customer_name text,
+  customer_email text, last_message text, last_sender_type text, last_internal boolean, unread integer
+)
+language sql stable
+set search_path = ''
+as $$
+  with search as (
+    select '%' || replace(replace(replace(btrim(p_search), '\', '\\'), '%', '\%'), '_', '\_') || '%' as pattern
+    where nullif(btrim(p_search), '') is not null
+  )
+  select c.id, c.status, c.priority, c.subject, c.escalation_level, c.snoozed_until,
+         c.last_message_at, c.assigned_operator_id, c.customer_id, cu.name, cu.email,
+         last.content, last.sender_type, last.internal,
+         (select count(*)::integer from (
+            select 1 from public.messages m
+            where m.conversation_id = c.id and m.sender_type = 'customer'
+              and m.seq > coalesce(p.last_read_seq, 0)
+            limit 100) unread) as unread
+  from public.conversations c
+  left join public.customers cu on cu.id = c.customer_id
+  left join public.conversation_participants p on p.conversation_id = c.id and p.user_id = (select auth.uid())
+  left join lateral (
+    select m.content, m.sender_type, m.internal from public.messages m
+    where m.conversation_id = c.id and m.deleted_at is null
+    order by m.seq desc limit 1
+  ) last on true
+  where c.site_id = p_site_id
+    and case p_filter
+          when 'mine' then c.status in ('active', 'snoozed') and c.assigned_operator_id = (select auth.uid())
+          when 'unassigned' then c.status = 'waiting'
+          when 'open' then c.status in ('waiting', 'active')
+          when 'snoozed' then c.status = 'snoozed'
+          when 'closed' then c.status = 'closed'
+          else false
+        end
+    and (not exists (select 1 from search)
+         or cu.name ilike (select pattern from search)
+         or cu.email ilike (select pattern from search)
+         or exists (select 1 from public.messages m
+                    where m.conversation_id = c.id and m.deleted_at is null
+                      and m.content ilike (select pattern from search)))
+    and (p_cursor_at is null
+         or (c.last_message_at, c.id) < (p_cursor_at, p_cursor_id))
+  order by c.last_message_at desc, c.id desc
+  limit least(greatest(coalesce(p_limit, 50), 1), 100)
+$$;
+comment on function public.inbox(uuid, text, text, timestamptz, uuid, integer) is
+  'A page of a site''s conversations for a filter (mine, unassigned, open, snoozed, closed) and search, under RLS.';
+revoke execute on function public.inbox(uuid, text, text, timestamptz, uuid, integer) from public, anon;
+grant execute on function public.inbox(uuid, text, text, timestamptz, uuid, integer) to authenticated, service_role;
