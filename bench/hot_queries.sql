@@ -63,6 +63,8 @@ $$;
 
 create temporary table results (scale text, query text, mean_ms numeric);
 grant all on results, hot to authenticated;
+-- New functions get no EXECUTE for PUBLIC here (migrations/20261201000100_function_privileges.sql).
+grant execute on function pg_temp.mean_ms(text, integer) to authenticated;
 
 \set latest_page 'select id, seq, sender_type, content, created_at from public.messages where conversation_id = (select conversation_id from hot) order by seq desc limit 50'
 \set inbox 'select id, status, priority, last_message_at, message_count from public.conversations where site_id = (select site_id from hot) and status <> ''closed'' order by last_message_at desc nulls last limit 50'

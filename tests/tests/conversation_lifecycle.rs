@@ -950,3 +950,23 @@ async fn the_inbox_pages_filters_searches_and_counts_my_unread() {
         sqlx::query_as("select id from public.inbox($1, 'open')").bind(site).fetch_all(&mut stranger).await.unwrap();
     assert!(none.is_empty());
 }
+
+/// A customer is online while a session of theirs is; the cleanup sets the rest offline.
+#[tokio::test]
+async fn customers_go_offline_with_their_last_session() {
+    let db = database().await;
+    let desk = desk(&db, 0).await;
+    let session = visitor(&desk).await;
+    let online = "select is_online from public.customers where id = $1::uuid";
+    let customer = session["customer_id"].as_str().unwrap().to_string();
+    assert!(sqlx::query_scalar::<_, bool>(online).bind(&customer).fetch_one(&db).await.unwrap());
+    let mut guest = connect_as_guest(&session).await;
+    sqlx::query("select public.end_session()").execute(&mut guest).await.unwrap();
+    let mut cleaner = connect_as_user(desk.owner).await;
+    let mut tx = cleaner.begin().await.unwrap();
+    become_service(&mut tx).await;
+    let summary: Value = sqlx::query_scalar("select public.cleanup_expired(now())").fetch_one(&mut *tx).await.unwrap();
+    assert!(summary["customers_offline"].as_i64().unwrap() >= 1, "{summary}");
+    assert!(!sqlx::query_scalar::<_, bool>(online).bind(&customer).fetch_one(&mut *tx).await.unwrap());
+    tx.rollback().await.unwrap();
+}
