@@ -16,28 +16,16 @@ struct Desk {
     operators: Vec<Uuid>,
 }
 
-/// A site with `n` online T1 operators of capacity 3.
+/// A site with `n` online T1 operators of capacity 3, its queue worked by hand (auto-assignment
+/// has tests of its own).
 async fn desk(db: &PgPool, n: usize) -> Desk {
-    let owner = new_user(db).await;
-    let (site, site_key) = new_site(db, owner).await;
-    // These tests work the queue by hand; auto-assignment has tests of its own.
+    let desk = auto_desk(db, n, 3, "online").await;
     sqlx::query("update public.widget_settings set auto_assignment = false where site_id = $1")
-        .bind(site)
+        .bind(desk.site)
         .execute(db)
         .await
         .unwrap();
-    let mut operators = Vec::new();
-    for _ in 0..n {
-        let id = new_user(db).await;
-        sqlx::query("insert into public.site_members (site_id, user_id, role, availability, max_concurrent_chats) values ($1, $2, 'operator', 'online', 3)")
-            .bind(site)
-            .bind(id)
-            .execute(db)
-            .await
-            .unwrap();
-        operators.push(id);
-    }
-    Desk { site, site_key, owner, operators }
+    desk
 }
 
 /// A visitor who wrote once; returns the session JSON.
