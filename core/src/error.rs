@@ -50,6 +50,8 @@ pub enum ErrorCode {
     InvalidRating,
     /// Feedback has at most 1000 characters.
     InvalidFeedback,
+    /// The chat was rated already (a rating is given once).
+    AlreadyRated,
     /// Too many messages; `retry_after` says when to try again.
     RateLimited,
     /// The customer has no credits left.
@@ -88,7 +90,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in declaration order.
-    pub const ALL: [ErrorCode; 36] = [
+    pub const ALL: [ErrorCode; 37] = [
         Self::BadRequest,
         Self::ValidationFailed,
         Self::NotFound,
@@ -108,6 +110,7 @@ impl ErrorCode {
         Self::IdempotencyConflict,
         Self::InvalidRating,
         Self::InvalidFeedback,
+        Self::AlreadyRated,
         Self::RateLimited,
         Self::InsufficientCredits,
         Self::LinkNotFound,
@@ -147,7 +150,8 @@ impl ErrorCode {
             | Self::OperatorUnavailable
             | Self::OperatorAtCapacity
             | Self::NotAssigned
-            | Self::ConversationClosed => 409,
+            | Self::ConversationClosed
+            | Self::AlreadyRated => 409,
             Self::SessionExpired | Self::LinkExpired | Self::LinkInactive => 410,
             Self::ValidationFailed
             | Self::InvalidContent
@@ -196,6 +200,7 @@ impl ErrorCode {
             Self::NotAssigned => "not_assigned",
             Self::ConversationNotFound => "conversation_not_found",
             Self::ConversationClosed => "conversation_closed",
+            Self::AlreadyRated => "already_rated",
             Self::NotAssignedToYou => "not_assigned_to_you",
             Self::OperatorNotMember => "operator_not_member",
             Self::UpstreamUnavailable => "upstream_unavailable",

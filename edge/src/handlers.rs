@@ -73,14 +73,16 @@ pub async fn refresh_session(mut request: Request, env: &Env) -> Result<Response
     session_response(env, ids, body.token, origin, 200)
 }
 
-/// `POST /v1/sessions/end`.
-pub async fn end_session(mut request: Request, env: &Env) -> Result<Response, ApiError> {
+/// `POST /v1/sessions/end` (`function` `end_session`, the body may be empty) and
+/// `POST /v1/sessions/rating` (`rate_session`, a rating is required): as the guest.
+pub async fn rate_or_end_session(mut request: Request, env: &Env, function: &str) -> Result<Response, ApiError> {
     let (jwt, _) = guest(&request, env)?;
     let bytes = request.bytes().await.map_err(worker_error)?;
-    let body: EndSession = crate::body::parse(&bytes, Some(EndSession::default()))?;
+    let empty = (function == "end_session").then(EndSession::default);
+    let body: EndSession = crate::body::parse(&bytes, empty)?;
     body.validate()?;
     let params = json!({ "p_rating": body.rating, "p_feedback": body.feedback });
-    let text = Supabase::user(env, &jwt)?.rpc("end_session", params.to_string()).await?;
+    let text = Supabase::user(env, &jwt)?.rpc(function, params.to_string()).await?;
     json_response(&parse::<serde_json::Value>(&text)?, 200)
 }
 

@@ -16,6 +16,8 @@ pub enum Route {
     RefreshSession,
     /// `POST /v1/sessions/end`: end the guest's session, with an optional rating.
     EndSession,
+    /// `POST /v1/sessions/rating`: rate the guest's session without ending it (once).
+    RateSession,
     /// `POST /v1/messages`: post a visitor message.
     PostMessage,
     /// `GET /v1/messages?after=&limit=`: the guest's conversation history.
@@ -72,6 +74,7 @@ pub fn resolve(method: &str, path: &str) -> Result<Route, ApiError> {
         ["v1", "sessions"] => (&["POST"], Route::StartSession),
         ["v1", "sessions", "refresh"] => (&["POST"], Route::RefreshSession),
         ["v1", "sessions", "end"] => (&["POST"], Route::EndSession),
+        ["v1", "sessions", "rating"] => (&["POST"], Route::RateSession),
         ["v1", "messages"] => match method {
             "GET" | "HEAD" => (&["GET", "HEAD"], Route::ListMessages),
             _ => (&["POST"], Route::PostMessage),
@@ -150,6 +153,7 @@ mod tests {
         assert_eq!(resolve("POST", "/v1/sessions").unwrap(), Route::StartSession);
         assert_eq!(resolve("POST", "/v1/sessions/refresh").unwrap(), Route::RefreshSession);
         assert_eq!(resolve("POST", "/v1/sessions/end").unwrap(), Route::EndSession);
+        assert_eq!(resolve("POST", "/v1/sessions/rating").unwrap(), Route::RateSession);
         assert_eq!(resolve("POST", "/v1/messages").unwrap(), Route::PostMessage);
         assert_eq!(resolve("GET", "/v1/messages").unwrap(), Route::ListMessages);
     }

@@ -4,7 +4,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { DEMO_OWNER_ID, DEMO_SITE_ID, artifacts, launch, rest, savedSession, setDemoSettings, site } from "./support.mjs";
+import { DEMO_OWNER_ID, DEMO_SITE_ID, artifacts, asOwner, launch, rest, savedSession, setDemoSettings, site } from "./support.mjs";
 
 let browser;
 before(async () => {
@@ -253,6 +253,48 @@ test("ending the chat asks for a rating and records it", async () => {
   const [row] = await rest(`chat_sessions?id=eq.${session.session_id}&select=status,end_reason,rating,feedback`);
   assert.deepEqual(row, { status: "ended", end_reason: "visitor", rating: 4, feedback: "Quick and friendly" });
   assert.equal(await savedSession(page), null, "an ended chat is not resumed");
+  await context.close();
+});
+
+test("an operator reads and closes: the visitor sees Seen and the close, rates, and is heard after", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await startChat(page, "Noor");
+  await send(page, "Is my order shipped?");
+  await confirmed(page, "Is my order shipped?");
+  await send(page, "It is order 1042");
+  await confirmed(page, "It is order 1042");
+  const session = await savedSession(page);
+  assert.equal(await page.locator("[data-testid=chat-seen]").count(), 0, "nobody read it yet");
+
+  await asOwner("mark_conversation_read", { p_conversation_id: session.conversation_id });
+  const seen = page.locator("[data-testid=chat-seen]");
+  await seen.waitFor({ timeout: 5_000 });
+  assert.equal(await seen.count(), 1, "Seen goes under the newest message read only");
+  const newest = page.locator("[data-testid=chat-message][data-sender=customer]").last();
+  assert.equal(await newest.locator("[data-testid=chat-seen]").count(), 1);
+
+  await asOwner("close_conversation", { p_conversation_id: session.conversation_id });
+  await page.locator("[data-testid=chat-message][data-sender=system] >> text=/conversation was closed/").waitFor({ timeout: 5_000 });
+  assert.equal(await page.locator("[data-testid=chat-input]").isEnabled(), true, "closing does not end the chat");
+  await page.locator("[data-testid=chat-rate]").click();
+  assert.equal(await page.locator("[data-testid=chat-send-rating]").textContent(), "Send", "rating here ends nothing");
+  await page.locator("[data-testid=chat-star-5]").click();
+  await page.locator("[data-testid=chat-send-rating]").click();
+  await page.locator("[data-testid=chat-notice] >> text=Thanks for your feedback!").waitFor();
+  assert.equal(await page.locator("[data-testid=chat-rate]").isVisible(), false, "rated once");
+  const [rated] = await rest(`chat_sessions?id=eq.${session.session_id}&select=status,rating`);
+  assert.deepEqual(rated, { status: "active", rating: 5 });
+  await page.screenshot({ path: `${artifacts}/chat-closed.png` });
+  await page.reload();
+  await page.locator("[data-testid=chat-launcher]").click();
+  await page.locator("[data-testid=chat-message][data-sender=system] >> text=/conversation was closed/").waitFor();
+  assert.equal(await page.locator("[data-testid=chat-rate]").isVisible(), false, "still rated after a reload");
+
+  await send(page, "Thanks!");
+  await confirmed(page, "Thanks!");
+  const [conversation] = await rest(`conversations?id=eq.${session.conversation_id}&select=status`);
+  assert.notEqual(conversation.status, "closed", "the visitor's message reopened it");
   await context.close();
 });
 

@@ -3,13 +3,15 @@
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { chromium } from "playwright-core";
+import { sign } from "../shared/jwt.mjs";
 
 export const site = process.env.STACK_SITE_URL;
 export const api = process.env.STACK_API_URL;
 export const edge = process.env.STACK_EDGE_URL;
 const serviceKey = process.env.STACK_SECRET_KEY;
+const publishableKey = process.env.STACK_PUBLISHABLE_KEY;
 export const artifacts = process.env.STACK_ARTIFACTS;
-assert.ok(site && api && edge && serviceKey && artifacts, "run with `cargo xtask test`");
+assert.ok(site && api && edge && serviceKey && publishableKey && artifacts, "run with `cargo xtask test`");
 mkdirSync(artifacts, { recursive: true });
 
 /** The seeded demo site and its owner (devstack/sql/seed.sql). */
@@ -42,6 +44,19 @@ export async function rest(path, { method = "GET", body } = {}) {
   const text = await response.text();
   assert.ok(response.ok, `${method} ${path}: ${response.status} ${text}`);
   return text ? JSON.parse(text) : null;
+}
+
+/** An RPC as the demo site's owner, with an Auth token (the way the operator console calls it). */
+export async function asOwner(fn, body) {
+  const token = sign({ sub: DEMO_OWNER_ID, role: "authenticated", aud: "authenticated" });
+  const response = await fetch(`${api}/rest/v1/rpc/${fn}`, {
+    method: "POST",
+    headers: { apikey: publishableKey, authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const text = await response.text();
+  assert.ok(response.ok, `rpc/${fn}: ${response.status} ${text}`);
+  return JSON.parse(text);
 }
 
 /** Change the demo site's widget settings. */

@@ -266,6 +266,53 @@ async fn the_visitor_is_heard_after_a_close_until_the_session_ends() {
     assert_eq!(count(db.clone()).await, before);
 }
 
+/// The visitor learns of the close from the conversation itself (a system message the guest
+/// may read), rates the chat once without ending it, and a later end keeps that rating.
+#[tokio::test]
+async fn the_visitor_is_told_of_the_close_and_rates_without_ending() {
+    let db = database().await;
+    let desk = desk(&db, 1).await;
+    let session = visitor(&desk).await;
+    let conversation = id(&session, "conversation_id");
+    let mut operator = connect_as_user(desk.operators[0]).await;
+    call(&mut operator, "select public.close_conversation($1)", conversation, None).await.unwrap();
+    call(&mut operator, "select public.close_conversation($1)", conversation, None).await.unwrap();
+
+    let mut guest = connect_as_guest(&session).await;
+    let seen: Vec<(String, String, Value)> =
+        sqlx::query_as("select sender_type, message_type, metadata from public.guest_messages order by seq")
+            .fetch_all(&mut guest)
+            .await
+            .unwrap();
+    let closes: Vec<_> = seen.iter().filter(|(_, _, m)| m["kind"] == "conversation_closed").collect();
+    assert_eq!(closes.len(), 1, "one notice, however often the close is retried: {seen:?}");
+    assert_eq!((closes[0].0.as_str(), closes[0].1.as_str()), ("system", "system"));
+    assert_eq!(seen.last().unwrap().2["kind"], "conversation_closed", "the newest line of the chat");
+    assert_eq!(state(&db, conversation).await.0, "closed", "the notice reopens nothing");
+
+    assert_eq!(
+        refusal(sqlx::query("select public.rate_session(6)").execute(&mut guest).await.unwrap_err()),
+        "invalid_rating"
+    );
+    let rated: Value =
+        sqlx::query_scalar("select public.rate_session(4, 'Quick')").fetch_one(&mut guest).await.unwrap();
+    assert_eq!((rated["rating"].as_i64(), rated["status"].as_str()), (Some(4), Some("active")), "{rated}");
+    let again = sqlx::query("select public.rate_session(1)").execute(&mut guest).await.unwrap_err();
+    assert_eq!(refusal(again), "already_rated");
+    write(&session, "Thanks!").await.expect("the session goes on after a rating");
+
+    sqlx::query("select public.end_session(2, 'changed my mind')").execute(&mut guest).await.unwrap();
+    let (rating, feedback, csat): (Option<i16>, Option<String>, Option<i16>) = sqlx::query_as(
+        "select s.rating, s.feedback, c.csat from public.chat_sessions s \
+         join public.conversations c on c.id = s.conversation_id where s.id = $1",
+    )
+    .bind(id(&session, "session_id"))
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!((rating, feedback.as_deref(), csat), (Some(4), Some("Quick"), Some(4)), "the first rating counts");
+}
+
 #[tokio::test]
 async fn transfers_go_to_a_named_operator_or_back_to_the_queue() {
     let db = database().await;

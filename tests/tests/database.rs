@@ -208,6 +208,7 @@ async fn every_function_is_executable_only_by_its_callers() {
         ("operator_stats", false, true),
         ("post_message", false, true),
         ("priority_rank", false, false),
+        ("rate_session", false, true),
         ("realtime_topic_id", true, true),
         ("record_message_change", false, false),
         ("refuse", false, false),

@@ -438,6 +438,36 @@ async fn rate_limits_answer_429_with_retry_after() {
 }
 
 #[tokio::test]
+async fn a_rating_without_ending_is_given_once() {
+    let db = database().await;
+    let (_, key) = open_site(&db).await;
+    let session = session(&key).await;
+    let rate = |body: &'static str| {
+        let jwt = session.guest_jwt.clone();
+        async move {
+            client()
+                .post(format!("{}/v1/sessions/rating", edge()))
+                .bearer_auth(jwt)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(error(rate("").await).await.code, ErrorCode::BadRequest, "a rating is required");
+    assert_eq!(error(rate(r#"{"feedback":"no stars"}"#).await).await.code, ErrorCode::InvalidRating);
+    assert_eq!(error(rate(r#"{"rating":0}"#).await).await.code, ErrorCode::InvalidRating);
+    let rated = rate(r#"{"rating":5,"feedback":"Solved"}"#).await;
+    assert_eq!(rated.status(), 200);
+    assert_eq!(rated.json::<Value>().await.unwrap()["status"], "active", "the session goes on");
+    let again = rate(r#"{"rating":1}"#).await;
+    assert_eq!(again.status(), 409);
+    assert_eq!(error(again).await.code, ErrorCode::AlreadyRated);
+    assert_eq!(post(&session, Uuid::new_v4(), "thanks again").await.status(), 201);
+}
+
+#[tokio::test]
 async fn ended_and_expired_sessions_and_ratings() {
     let db = database().await;
     let (_, key) = open_site(&db).await;

@@ -32,9 +32,10 @@ impl Edge {
         self.json("POST", "/v1/sessions/refresh", None, Some(&RefreshSession { token: token.into() })).await
     }
 
-    /// `POST /v1/sessions/end`.
-    pub async fn end(&self, jwt: &str, body: &EndSession) -> Result<(), ApiError> {
-        self.call("POST", "/v1/sessions/end", Some(jwt), Some(encode(body)?)).await.map(drop)
+    /// `POST /v1/sessions/end`, or `POST /v1/sessions/rating` when the session goes on (`keep`).
+    pub async fn end(&self, jwt: &str, body: &EndSession, keep: bool) -> Result<(), ApiError> {
+        let path = if keep { "/v1/sessions/rating" } else { "/v1/sessions/end" };
+        self.call("POST", path, Some(jwt), Some(encode(body)?)).await.map(drop)
     }
 
     /// `POST /v1/messages`.

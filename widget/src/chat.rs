@@ -28,7 +28,7 @@ pub enum Stage {
     Starting,
     /// Chatting.
     Chatting,
-    /// Asking for a rating before ending.
+    /// Asking for a rating: before ending, or after an operator closed the conversation.
     Rating,
     /// The chat is over (by the visitor, the site, a limit or inactivity).
     Ended,
@@ -108,6 +108,8 @@ struct Work {
     busy: bool,
     /// Steps started so far.
     ticks: u64,
+    /// The rating asked for now keeps the session going (the conversation was closed).
+    rating_keeps_session: bool,
 }
 
 /// The chat's state; cheap to copy into closures (every field is a handle).
@@ -133,6 +135,8 @@ pub struct Chat {
     pub notice: RwSignal<Option<String>>,
     /// The latest incoming message, for screen readers (an aria-live region reads it).
     pub announcement: RwSignal<String>,
+    /// The session was rated (a rating is given once).
+    pub rated: RwSignal<bool>,
     /// "Maya is typing…" while an operator types.
     pub typing: RwSignal<Option<String>>,
     /// Whether the team is online: operator presence while the live connection knows it,
@@ -141,6 +145,9 @@ pub struct Chat {
     live: Live,
     work: StoredValue<Work>,
 }
+
+/// The metadata kind of the system message that tells the visitor the conversation was closed.
+const CLOSED_KIND: &str = "conversation_closed";
 
 const TICK: Duration = Duration::from_millis(1000);
 /// Poll for new messages every this many ticks.
@@ -178,6 +185,7 @@ impl Chat {
             form_errors: RwSignal::new(BTreeMap::new()),
             notice: RwSignal::new(None),
             announcement: RwSignal::new(String::new()),
+            rated: RwSignal::new(saved.rated),
             typing: RwSignal::new(None),
             online: RwSignal::new(online),
             live: Live::new(),
@@ -272,6 +280,7 @@ impl Chat {
         let message = PostMessage { client_msg_id: Uuid::new_v4(), content };
         message.validate()?;
         self.live.typing(false);
+        self.notice.set(None);
         let message = Outgoing { client_msg_id: message.client_msg_id, content: message.content };
         self.lines.update(|l| l.pending.push(Pending { message, delivery: DUE_NOW }));
         self.save();
@@ -285,17 +294,61 @@ impl Chat {
         self.tick();
     }
 
-    /// Ask for a rating, then end.
+    /// End the chat: ask for a rating first, unless it was given.
     pub fn ask_rating(self) {
+        self.work.update_value(|w| w.rating_keeps_session = false);
+        if self.rated.get_untracked() {
+            return self.rate(None, None);
+        }
         self.set_stage(Stage::Rating);
     }
 
-    /// End the chat with an optional rating and feedback.
-    pub fn end(self, rating: Option<i64>, feedback: Option<String>) {
+    /// Whether the conversation was closed by the site since the visitor last wrote, and the
+    /// session is not rated yet: then the rating is offered (the session goes on).
+    pub fn offers_rating(self) -> bool {
+        !self.rated.get()
+            && self.stage.get() == Stage::Chatting
+            && self.lines.with(|l| {
+                l.pending.is_empty() && l.sent.last().is_some_and(|m| m.metadata.kind.as_deref() == Some(CLOSED_KIND))
+            })
+    }
+
+    /// Ask for a rating of the closed conversation; the session goes on.
+    pub fn offer_rating(self) {
+        self.work.update_value(|w| w.rating_keeps_session = true);
+        self.set_stage(Stage::Rating);
+    }
+
+    /// Whether the rating asked for now ends the chat.
+    pub fn rating_ends(self) -> bool {
+        !self.work.with_value(|w| w.rating_keeps_session)
+    }
+
+    /// The answer to the rating form (`None`: skipped): end the chat with it, or, after a
+    /// close, rate the session and go on chatting.
+    pub fn rate(self, rating: Option<i64>, feedback: Option<String>) {
         let Some(session) = self.session() else { return self.finish("This chat has ended.") };
+        let keep = !self.rating_ends();
+        if keep {
+            self.set_stage(Stage::Chatting);
+            if rating.is_none() {
+                return;
+            }
+        }
         spawn_local(async move {
-            let _ = self.edge().end(&session.guest_jwt, &EndSession { rating, feedback }).await;
-            self.finish(if rating.is_some() { "Thanks for your feedback!" } else { "This chat has ended." });
+            let body = EndSession { rating, feedback };
+            let result = self.edge().end(&session.guest_jwt, &body, keep).await;
+            let thanks = rating.is_some() && matches!(&result, Ok(()));
+            if thanks || result.as_ref().is_err_and(|e| e.code == ErrorCode::AlreadyRated) {
+                self.rated.set(true);
+                self.save();
+            }
+            match (keep, result) {
+                (true, Err(error)) if error.code != ErrorCode::AlreadyRated => self.notice.set(Some(friendly(&error))),
+                (true, _) => self.notice.set(Some("Thanks for your feedback!".into())),
+                (false, _) if thanks => self.finish("Thanks for your feedback!"),
+                (false, _) => self.finish("This chat has ended."),
+            }
         });
     }
 
@@ -304,6 +357,7 @@ impl Chat {
         self.work.update_value(|w| w.cursor = 0);
         self.set_session(None);
         self.lines.set(Lines::default());
+        self.rated.set(false);
         self.notice.set(None);
         self.set_stage(Stage::Idle);
         self.save();
@@ -352,7 +406,7 @@ impl Chat {
 
     fn save(self) {
         let outbox = self.lines.with_untracked(|l| l.pending.iter().map(|p| p.message.clone()).collect());
-        let saved = Saved { session: self.session(), outbox };
+        let saved = Saved { session: self.session(), outbox, rated: self.rated.get_untracked() };
         self.setup.with_value(|setup| store::save(&setup.storage_key, &saved));
     }
 

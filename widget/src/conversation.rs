@@ -33,12 +33,25 @@ pub fn MessageList(chat: Chat, greeting: String) -> impl IntoView {
                 }
             });
         }
-        rows.into_iter().map(|row| view! { <Bubble chat row /> }).collect_view()
+        // "Seen" goes under the visitor's newest message staff has read.
+        let seen = rows.iter().rev().find_map(|row| match row {
+            Row::Sent(m) if m.sender_type == SenderType::Customer && m.read_at.is_some() => Some(m.id),
+            _ => None,
+        });
+        rows.into_iter()
+            .map(|row| {
+                let seen = matches!(&row, Row::Sent(m) if Some(m.id) == seen);
+                view! { <Bubble chat row seen /> }
+            })
+            .collect_view()
     };
     view! {
         <div class="body messages" node_ref=list data-testid="chat-messages">
             <p class="bubble system" data-testid="chat-welcome">{greeting}</p>
             {bubbles}
+            <p class="offer" hidden=move || !chat.offers_rating()>
+                <button class="text-button" data-testid="chat-rate" on:click=move |_| chat.offer_rating()>"Rate this conversation"</button>
+            </p>
             <div class="notice" role="status" data-testid="chat-notice" hidden=move || chat.notice.with(Option::is_none)>
                 <p>{move || chat.notice.get().unwrap_or_default()}</p>
                 {(!chat.full_page).then(|| view! {
@@ -63,10 +76,10 @@ fn rows(chat: Chat) -> Vec<Row> {
         .with(|l| l.sent.iter().cloned().map(Row::Sent).chain(l.pending.iter().cloned().map(Row::Unsent)).collect())
 }
 
-/// A message: confirmed by the edge, or one of the visitor's still on its way (with its
-/// delivery state and a retry button once sending failed).
+/// A message: confirmed by the edge (`seen` by staff), or one of the visitor's still on its way
+/// (with its delivery state and a retry button once sending failed).
 #[component]
-fn Bubble(chat: Chat, row: Row) -> impl IntoView {
+fn Bubble(chat: Chat, row: Row, seen: bool) -> impl IntoView {
     let (sender_type, content, created_at, pending) = match row {
         Row::Sent(message) => (message.sender_type, message.content, Some(message.created_at), None),
         Row::Unsent(item) => {
@@ -91,6 +104,7 @@ fn Bubble(chat: Chat, row: Row) -> impl IntoView {
                     let time = clock(&at);
                     view! { <time datetime=at>{time}</time> }
                 })}
+                {seen.then(|| view! { <span data-testid="chat-seen">" · Seen"</span> })}
                 {pending.map(|(id, delivery)| view! { <DeliveryState chat id delivery /> })}
             </span>
         </div>

@@ -88,8 +88,9 @@ pub fn RatingForm(chat: Chat) -> impl IntoView {
         ev.prevent_default();
         let text = feedback.get_untracked();
         let stars = Some(i64::from(rating.get_untracked())).filter(|n| *n > 0);
-        chat.end(stars, Some(text).filter(|t| !t.trim().is_empty()));
+        chat.rate(stars, Some(text).filter(|t| !t.trim().is_empty()));
     };
+    let submit = if chat.rating_ends() { "Send and end chat" } else { "Send" };
     view! {
         <form class="form rating" data-testid="chat-rating" on:submit=send>
             // The stars are static markup (set as HTML, like the icons); one listener on the
@@ -100,8 +101,8 @@ pub fn RatingForm(chat: Chat) -> impl IntoView {
             <textarea id="chat-feedback" maxlength="1000" data-testid="chat-feedback"
                 on:input=move |ev| feedback.set(event_target_value(&ev))></textarea>
             <div class="actions">
-                <button type="button" class="text-button" data-testid="chat-skip" on:click=move |_| chat.end(None, None)>"Skip"</button>
-                <button type="submit" class="primary" data-testid="chat-send-rating">"Send and end chat"</button>
+                <button type="button" class="text-button" data-testid="chat-skip" on:click=move |_| chat.rate(None, None)>"Skip"</button>
+                <button type="submit" class="primary" data-testid="chat-send-rating">{submit}</button>
             </div>
         </form>
     }

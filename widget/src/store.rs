@@ -1,6 +1,7 @@
 //! What survives a reload, in the page's localStorage under one key per chat (per site for the
-//! embedded widget, per link for a link's page): the session and the outbox of messages not yet
-//! confirmed. Nothing is written before the visitor opens the chat.
+//! embedded widget, per link for a link's page): the session, the outbox of messages not yet
+//! confirmed, and whether the session was rated. Nothing is written before the visitor opens
+//! the chat.
 
 use chat_core::api::Session;
 use serde::{Deserialize, Serialize};
@@ -22,6 +23,9 @@ pub struct Saved {
     pub session: Option<Session>,
     /// Unconfirmed messages, oldest first.
     pub outbox: Vec<Outgoing>,
+    /// The session was rated (a rating is given once).
+    #[serde(default)]
+    pub rated: bool,
 }
 
 /// The key of the embedded widget's chat with a site.
