@@ -94,12 +94,34 @@ insert into results select '10M', 'inbox', pg_temp.mean_ms(:'inbox', 300);
 insert into results select '10M', 'inbox rpc', pg_temp.mean_ms(:'inbox_rpc', 300);
 insert into results select '10M', 'inbox search', pg_temp.mean_ms(:'inbox_search', 3);
 
+reset role;
+
+-- What the trigram index costs a new message: one-row inserts (triggers on, as a post runs
+-- them) with the index, then without it (dropped in a transaction that is rolled back).
+-- 10,000 each, so the index's pending list (4 MB, a few thousand rows) is flushed in the run.
+\set insert_message 'insert into public.messages (conversation_id, site_id, sender_type, content) select conversation_id, site_id, ''system'', ''Where is my order 1042? It should have shipped on Monday.'' from hot'
+set session_replication_role = origin;
+create temporary table insert_results (index_state text, mean_ms numeric);
+grant all on insert_results to authenticated;
+insert into insert_results select 'with', pg_temp.mean_ms(:'insert_message', 10000);
+begin;
+drop index public.messages_content_trgm_idx;
+insert into insert_results select 'without', pg_temp.mean_ms(:'insert_message', 10000);
+rollback;
+set role authenticated;
+
 \echo 'Mean time per query under RLS (300 runs each, inbox search 3); ratio = 10M / 100k'
 select query,
        max(mean_ms) filter (where scale = '100k') as ms_at_100k,
        max(mean_ms) filter (where scale = '10M') as ms_at_10m,
        round(max(mean_ms) filter (where scale = '10M') / nullif(max(mean_ms) filter (where scale = '100k'), 0), 2) as ratio
 from results group by query order by query;
+
+\echo 'Inserting one message at 10M messages (10,000 runs each); ratio = with the trigram index / without'
+select max(mean_ms) filter (where index_state = 'with') as ms_with_trigram_index,
+       max(mean_ms) filter (where index_state = 'without') as ms_without,
+       round(max(mean_ms) filter (where index_state = 'with') / nullif(max(mean_ms) filter (where index_state = 'without'), 0), 2) as ratio
+from insert_results;
 
 \echo 'Latest page of a conversation (10M messages):'
 explain (analyze, buffers, costs off, timing off, summary off) :latest_page;

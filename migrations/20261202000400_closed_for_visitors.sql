@@ -71,8 +71,9 @@ begin
 end;
 $$;
 
--- The guest rates the chat without ending it (after a close, say). Once per session.
-create function public.rate_session(p_rating integer, p_feedback text default null) returns jsonb
+-- The guest rates the chat without ending it (after a close, say). Once per session. The
+-- rating defaults to null so that a body without one is refused as invalid_rating.
+create function public.rate_session(p_rating integer default null, p_feedback text default null) returns jsonb
 language plpgsql security definer
 set search_path = ''
 as $$
