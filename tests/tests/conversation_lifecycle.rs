@@ -987,6 +987,56 @@ async fn the_inbox_pages_filters_searches_and_counts_my_unread() {
 }
 
 /// A customer is online while a session of theirs is; the cleanup sets the rest offline.
+/// A search walks the newest conversations first; when they do not fill the page it asks the
+/// trigram index, which only a member's search may use. Both ways give the same answer.
+#[tokio::test]
+async fn the_inbox_search_finds_old_conversations_through_the_index() {
+    let db = database().await;
+    let desk = desk(&db, 1).await;
+    // 250 waiting conversations, one message each; the oldest mentions a rare word.
+    sqlx::query(
+        "with c as (insert into public.conversations (site_id, status, created_at, last_message_at) \
+                    select $1, 'waiting', now() - make_interval(mins => g), now() - make_interval(mins => g) \
+                    from generate_series(1, 250) g returning id, last_message_at) \
+         insert into public.messages (conversation_id, site_id, sender_type, content, created_at) \
+         select id, $1, 'system', case when last_message_at < now() - interval '249 minutes' \
+                                      then 'Your xylophone ships today' else 'Your order ships today' end, last_message_at \
+         from c",
+    )
+    .bind(desk.site)
+    .execute(&db)
+    .await
+    .unwrap();
+    let inbox = |user: Uuid, search: &'static str| {
+        let site = desk.site;
+        async move {
+            let mut conn = connect_as_user(user).await;
+            sqlx::query_as::<_, (Uuid, Option<String>)>("select id, last_message from public.inbox($1, 'open', $2)")
+                .bind(site)
+                .bind(search)
+                .fetch_all(&mut conn)
+                .await
+                .unwrap()
+        }
+    };
+    let me = desk.operators[0];
+    let rare = inbox(me, "XYLOPHONE").await;
+    assert_eq!(rare.len(), 1, "found beyond the newest 200 conversations");
+    assert_eq!(rare[0].1.as_deref(), Some("Your xylophone ships today"));
+    assert_eq!(inbox(me, "order ships").await.len(), 50, "a common phrase fills the page");
+    assert!(inbox(me, "sh").await.is_empty(), "under 3 characters only names and emails are searched");
+
+    let stranger = new_user(&db).await;
+    assert!(inbox(stranger, "xylophone").await.is_empty());
+    let mut conn = connect_as_user(stranger).await;
+    let leaked: Vec<Uuid> = sqlx::query_scalar("select public.inbox_text_matches($1, '%xylophone%')")
+        .bind(desk.site)
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    assert!(leaked.is_empty(), "the index search answers members only");
+}
+
 #[tokio::test]
 async fn customers_go_offline_with_their_last_session() {
     let db = database().await;

@@ -190,6 +190,7 @@ async fn every_function_is_executable_only_by_its_callers() {
         ("guest_site_id", false, true),
         ("has_site_role", false, true),
         ("inbox", false, true),
+        ("inbox_text_matches", false, true),
         ("is_open", false, true),
         ("link_analytics", false, true),
         ("link_json", false, true),
