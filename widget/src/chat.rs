@@ -8,7 +8,8 @@
 
 use crate::api::Edge;
 use crate::live::{Live, TYPING_SHOWN_MS};
-use crate::store::{self, Outgoing, Saved};
+use crate::store::{self, Saved};
+use chat_client::outbox::{AfterFailure, Outbox, Outgoing};
 use chat_core::api::{EndSession, Message, PostMessage, SenderType, Session, StartSession};
 use chat_core::{ApiError, ErrorCode, WidgetConfig};
 use leptos::prelude::*;
@@ -45,41 +46,13 @@ pub enum PanelView {
     Conversation,
 }
 
-/// How an outgoing message is doing.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Delivery {
-    /// Being sent now.
-    Sending,
-    /// Not confirmed yet; it will be sent again at `due` (ms since the epoch).
-    Retrying {
-        /// When to try again.
-        due: f64,
-        /// Tries so far (for the back-off).
-        attempts: u32,
-    },
-    /// Refused for good; the reason is shown.
-    Failed(String),
-}
-
-/// Not confirmed yet, and due now.
-const DUE_NOW: Delivery = Delivery::Retrying { due: 0.0, attempts: 0 };
-
-/// A message the visitor wrote that the edge has not confirmed yet, and how its delivery goes.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Pending {
-    /// The message, as saved in the outbox.
-    pub message: Outgoing,
-    /// How its delivery is going.
-    pub delivery: Delivery,
-}
-
 /// The conversation as the visitor sees it: one signal, since what shows it reads both.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Lines {
     /// Confirmed messages, in `seq` order.
     pub sent: Vec<Message>,
     /// Messages written but not confirmed, oldest first, with their delivery state.
-    pub pending: Vec<Pending>,
+    pub outbox: Outbox,
 }
 
 /// What the chat was started with.
@@ -177,10 +150,7 @@ impl Chat {
             open: RwSignal::new(false),
             stage: RwSignal::new(Stage::Idle),
             panel: RwSignal::new(PanelView::Form),
-            lines: RwSignal::new(Lines {
-                sent: Vec::new(),
-                pending: saved.outbox.into_iter().map(|message| Pending { message, delivery: DUE_NOW }).collect(),
-            }),
+            lines: RwSignal::new(Lines { sent: Vec::new(), outbox: Outbox::restore(saved.outbox) }),
             unread: RwSignal::new(0),
             form_errors: RwSignal::new(BTreeMap::new()),
             notice: RwSignal::new(None),
@@ -282,7 +252,7 @@ impl Chat {
         self.live.typing(false);
         self.notice.set(None);
         let message = Outgoing { client_msg_id: message.client_msg_id, content: message.content };
-        self.lines.update(|l| l.pending.push(Pending { message, delivery: DUE_NOW }));
+        self.lines.update(|l| l.outbox.push(message));
         self.save();
         self.tick();
         Ok(())
@@ -290,7 +260,7 @@ impl Chat {
 
     /// Try a failed message again now.
     pub fn retry(self, id: Uuid) {
-        self.set_delivery(id, DUE_NOW);
+        self.lines.update(|l| l.outbox.retry_now(id));
         self.tick();
     }
 
@@ -309,7 +279,7 @@ impl Chat {
         !self.rated.get()
             && self.stage.get() == Stage::Chatting
             && self.lines.with(|l| {
-                l.pending.is_empty() && l.sent.last().is_some_and(|m| m.metadata.kind.as_deref() == Some(CLOSED_KIND))
+                l.outbox.is_empty() && l.sent.last().is_some_and(|m| m.metadata.kind.as_deref() == Some(CLOSED_KIND))
             })
     }
 
@@ -405,7 +375,7 @@ impl Chat {
     }
 
     fn save(self) {
-        let outbox = self.lines.with_untracked(|l| l.pending.iter().map(|p| p.message.clone()).collect());
+        let outbox = self.lines.with_untracked(|l| l.outbox.saved());
         let saved = Saved { session: self.session(), outbox, rated: self.rated.get_untracked() };
         self.setup.with_value(|setup| store::save(&setup.storage_key, &saved));
     }
@@ -514,49 +484,26 @@ impl Chat {
     }
 
     async fn deliver_due(self) {
-        let now = js_sys::Date::now();
-        let due: Vec<Outgoing> = self.lines.with_untracked(|l| {
-            l.pending
-                .iter()
-                .filter(|p| matches!(p.delivery, Delivery::Retrying { due, .. } if due <= now))
-                .map(|p| p.message.clone())
-                .collect()
-        });
+        let due = self.lines.with_untracked(|l| l.outbox.due(js_sys::Date::now()));
         for item in due {
             let Some(session) = self.session() else { return };
-            self.set_delivery(item.client_msg_id, Delivery::Sending);
+            self.lines.update(|l| l.outbox.sending(item.client_msg_id));
             let body = PostMessage { client_msg_id: item.client_msg_id, content: item.content.clone() };
             match self.edge().post(&session.guest_jwt, &body).await {
-                Ok(message) => {
-                    self.confirm(item.client_msg_id);
-                    self.merge(vec![message]);
-                }
+                Ok(message) => self.merge(vec![message]),
                 Err(error) => {
-                    let retrying = |wait_ms: f64, attempts: u32| Delivery::Retrying {
-                        due: js_sys::Date::now() + wait_ms,
-                        attempts,
-                    };
-                    let attempts = self.attempts(item.client_msg_id) + 1;
-                    let backoff = f64::from(1000 * 2u32.pow(attempts.min(4)));
-                    let next = match error.code {
-                        ErrorCode::UpstreamUnavailable | ErrorCode::Internal => retrying(backoff, attempts),
-                        ErrorCode::RateLimited => retrying(f64::from(error.retry_after.unwrap_or(5) * 1000), attempts),
-                        ErrorCode::Unauthorized => {
-                            self.expire_token();
-                            retrying(0.0, attempts)
-                        }
-                        _ if session_over(&error) => {
-                            self.finish("This chat has ended. You can start a new one.");
-                            Delivery::Failed(friendly(&error))
-                        }
-                        _ => Delivery::Failed(friendly(&error)),
-                    };
-                    let stop = matches!(next, Delivery::Retrying { .. })
-                        || matches!(error.code, ErrorCode::SessionEnded | ErrorCode::SessionExpired);
-                    self.set_delivery(item.client_msg_id, next);
-                    if stop {
+                    let now = js_sys::Date::now();
+                    let jitter = js_sys::Math::random();
+                    let mut after = AfterFailure::Next;
+                    self.lines.update(|l| after = l.outbox.failed(item.client_msg_id, &error, now, jitter));
+                    match after {
+                        AfterFailure::Next => {}
                         // Keep the order: later messages wait for this one.
-                        return;
+                        AfterFailure::Wait => return,
+                        AfterFailure::RefreshToken => return self.expire_token(),
+                        AfterFailure::SessionOver => {
+                            return self.finish("This chat has ended. You can start a new one.");
+                        }
                     }
                 }
             }
@@ -592,12 +539,11 @@ impl Chat {
         let mut fresh = Vec::new();
         let mut confirmed = false;
         // Subscribers hear of it only when something changed (an empty poll redraws nothing).
-        self.lines.maybe_update(|Lines { sent, pending }| {
+        self.lines.maybe_update(|Lines { sent, outbox }| {
             for message in incoming {
                 if let Some(id) = message.client_msg_id
-                    && let Some(at) = pending.iter().position(|p| p.message.client_msg_id == id)
+                    && outbox.confirm(id)
                 {
-                    pending.remove(at);
                     confirmed = true;
                 }
                 if !sent.iter().any(|m| m.id == message.id) {
@@ -619,28 +565,6 @@ impl Chat {
                 self.unread.update(|u| *u += replies.len() as u32);
             }
         }
-    }
-
-    fn confirm(self, id: Uuid) {
-        if self.lines.with_untracked(|l| l.pending.iter().any(|p| p.message.client_msg_id == id)) {
-            self.lines.update(|l| l.pending.retain(|p| p.message.client_msg_id != id));
-            self.save();
-        }
-    }
-
-    fn set_delivery(self, id: Uuid, delivery: Delivery) {
-        self.lines.update(|l| {
-            if let Some(pending) = l.pending.iter_mut().find(|p| p.message.client_msg_id == id) {
-                pending.delivery = delivery;
-            }
-        });
-    }
-
-    fn attempts(self, id: Uuid) -> u32 {
-        self.lines.with_untracked(|l| match l.pending.iter().find(|p| p.message.client_msg_id == id) {
-            Some(Pending { delivery: Delivery::Retrying { attempts, .. }, .. }) => *attempts,
-            _ => 0,
-        })
     }
 }
 

@@ -1,7 +1,8 @@
 //! The conversation: message bubbles (text only; links in agent messages become anchors) with
 //! their delivery state, and the composer.
 
-use crate::chat::{Chat, Delivery, Pending, Stage, friendly};
+use crate::chat::{Chat, Stage, friendly};
+use chat_client::outbox::{Delivery, Pending};
 use chat_core::api::{Message, SenderType};
 use chat_core::text::{Segment, displayable, segments};
 use leptos::either::Either;
@@ -72,8 +73,9 @@ enum Row {
 
 /// Confirmed messages in order, then the visitor's unconfirmed ones.
 fn rows(chat: Chat) -> Vec<Row> {
-    chat.lines
-        .with(|l| l.sent.iter().cloned().map(Row::Sent).chain(l.pending.iter().cloned().map(Row::Unsent)).collect())
+    chat.lines.with(|l| {
+        l.sent.iter().cloned().map(Row::Sent).chain(l.outbox.items().iter().cloned().map(Row::Unsent)).collect()
+    })
 }
 
 /// A message: confirmed by the edge (`seen` by staff), or one of the visitor's still on its way

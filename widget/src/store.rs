@@ -3,18 +3,9 @@
 //! confirmed, and whether the session was rated. Nothing is written before the visitor opens
 //! the chat.
 
+use chat_client::outbox::Outgoing;
 use chat_core::api::Session;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
-
-/// A message the visitor wrote that the edge has not confirmed yet.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Outgoing {
-    /// Generated once; every retry sends the same id, so the edge stores it once.
-    pub client_msg_id: Uuid,
-    /// The text.
-    pub content: String,
-}
 
 /// The saved state of one site's chat.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

@@ -1,0 +1,7 @@
+//! The chat client's logic as plain data and functions, without I/O: what the widget (and the
+//! operator console) keep while chatting, and the decisions they take, tested natively. The
+//! caller owns the clock, the randomness and the network, and passes in what they gave.
+//!
+//! - [`outbox`]: messages written but not confirmed, their delivery states and the retry policy.
+
+pub mod outbox;
