@@ -3,5 +3,7 @@
 //! caller owns the clock, the randomness and the network, and passes in what they gave.
 //!
 //! - [`outbox`]: messages written but not confirmed, their delivery states and the retry policy.
+//! - [`history`]: the confirmed messages merged from pages, answers and live rows, the cursor.
 
+pub mod history;
 pub mod outbox;

@@ -9,6 +9,7 @@
 use crate::api::Edge;
 use crate::live::{Live, TYPING_SHOWN_MS};
 use crate::store::{self, Saved};
+use chat_client::history::{Lines, Merged};
 use chat_client::outbox::{AfterFailure, Outbox, Outgoing};
 use chat_core::api::{EndSession, Message, PostMessage, SenderType, Session, StartSession};
 use chat_core::{ApiError, ErrorCode, WidgetConfig};
@@ -46,15 +47,6 @@ pub enum PanelView {
     Conversation,
 }
 
-/// The conversation as the visitor sees it: one signal, since what shows it reads both.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Lines {
-    /// Confirmed messages, in `seq` order.
-    pub sent: Vec<Message>,
-    /// Messages written but not confirmed, oldest first, with their delivery state.
-    pub outbox: Outbox,
-}
-
 /// What the chat was started with.
 struct Setup {
     /// The site's public settings.
@@ -74,9 +66,6 @@ struct Work {
     typing_until: f64,
     /// A live (re)join happened and the history has not been fetched since.
     backfill_due: bool,
-    /// Everything up to this `seq` came from the history. Only history pages move it: a message
-    /// learned from a post's answer or the live connection may be newer than one not seen yet.
-    cursor: i64,
     /// A step of background work is running.
     busy: bool,
     /// Steps started so far.
@@ -150,7 +139,7 @@ impl Chat {
             open: RwSignal::new(false),
             stage: RwSignal::new(Stage::Idle),
             panel: RwSignal::new(PanelView::Form),
-            lines: RwSignal::new(Lines { sent: Vec::new(), outbox: Outbox::restore(saved.outbox) }),
+            lines: RwSignal::new(Lines::new(Outbox::restore(saved.outbox))),
             unread: RwSignal::new(0),
             form_errors: RwSignal::new(BTreeMap::new()),
             notice: RwSignal::new(None),
@@ -279,7 +268,8 @@ impl Chat {
         !self.rated.get()
             && self.stage.get() == Stage::Chatting
             && self.lines.with(|l| {
-                l.outbox.is_empty() && l.sent.last().is_some_and(|m| m.metadata.kind.as_deref() == Some(CLOSED_KIND))
+                l.outbox.is_empty()
+                    && l.messages().last().is_some_and(|m| m.metadata.kind.as_deref() == Some(CLOSED_KIND))
             })
     }
 
@@ -324,7 +314,6 @@ impl Chat {
 
     /// Forget the ended chat and start a new one.
     pub fn start_over(self) {
-        self.work.update_value(|w| w.cursor = 0);
         self.set_session(None);
         self.lines.set(Lines::default());
         self.rated.set(false);
@@ -428,20 +417,9 @@ impl Chat {
         if message.sender_type != SenderType::Customer {
             self.typing.set(None);
         }
-        let known = self.lines.with_untracked(|l| l.sent.iter().any(|m| m.id == message.id));
-        if !known {
-            if message.deleted_at.is_none() {
-                self.merge(vec![message]);
-            }
-            return;
-        }
-        self.lines.update(|Lines { sent: messages, .. }| {
-            if message.deleted_at.is_some() {
-                messages.retain(|m| m.id != message.id);
-            } else if let Some(old) = messages.iter_mut().find(|m| m.id == message.id) {
-                *old = message;
-            }
-        });
+        let mut merged = Merged::default();
+        self.lines.update(|l| merged = l.apply(message));
+        self.merged(merged);
     }
 
     /// An operator's typing news; shown for a while unless the settings turn it off.
@@ -514,12 +492,16 @@ impl Chat {
     async fn poll(self) -> bool {
         loop {
             let Some(session) = self.session() else { return false };
-            let after = self.work.with_value(|w| w.cursor);
+            let after = self.lines.with_untracked(Lines::cursor);
             match self.edge().history(&session.guest_jwt, after).await {
                 Ok(page) => {
-                    let full = page.messages.len() as i64 >= chat_core::api::MAX_PAGE;
-                    self.work.update_value(|w| w.cursor = after.max(page.next_cursor));
-                    self.merge(page.messages);
+                    let (mut merged, mut full) = (Merged::default(), false);
+                    // Subscribers hear of it only when something changed (an empty poll redraws nothing).
+                    self.lines.maybe_update(|l| {
+                        (merged, full) = l.add_page(after, page);
+                        merged.changed()
+                    });
+                    self.merged(merged);
                     if !full {
                         return true;
                     }
@@ -533,32 +515,22 @@ impl Chat {
         }
     }
 
-    /// Add messages not seen yet; drop outbox entries the server already has (a response that
-    /// was lost on the way still counts as delivered).
+    /// Add messages not seen yet; drop the outbox entries they confirm.
     fn merge(self, incoming: Vec<Message>) {
-        let mut fresh = Vec::new();
-        let mut confirmed = false;
-        // Subscribers hear of it only when something changed (an empty poll redraws nothing).
-        self.lines.maybe_update(|Lines { sent, outbox }| {
-            for message in incoming {
-                if let Some(id) = message.client_msg_id
-                    && outbox.confirm(id)
-                {
-                    confirmed = true;
-                }
-                if !sent.iter().any(|m| m.id == message.id) {
-                    fresh.push(message.clone());
-                    // Kept in `seq` order; almost always this is the end.
-                    let at = sent.partition_point(|m| m.seq <= message.seq);
-                    sent.insert(at, message);
-                }
-            }
-            confirmed || !fresh.is_empty()
+        let mut merged = Merged::default();
+        self.lines.maybe_update(|l| {
+            merged = l.merge(incoming);
+            merged.changed()
         });
-        if confirmed {
+        self.merged(merged);
+    }
+
+    /// After a merge: save a smaller outbox, announce replies, count them while closed.
+    fn merged(self, merged: Merged) {
+        if merged.confirmed {
             self.save();
         }
-        let replies: Vec<&Message> = fresh.iter().filter(|m| m.sender_type != SenderType::Customer).collect();
+        let replies: Vec<&Message> = merged.fresh.iter().filter(|m| m.sender_type != SenderType::Customer).collect();
         if let Some(last) = replies.last() {
             self.announcement.set(format!("New message: {}", last.content));
             if !self.open.get_untracked() {

@@ -74,7 +74,7 @@ enum Row {
 /// Confirmed messages in order, then the visitor's unconfirmed ones.
 fn rows(chat: Chat) -> Vec<Row> {
     chat.lines.with(|l| {
-        l.sent.iter().cloned().map(Row::Sent).chain(l.outbox.items().iter().cloned().map(Row::Unsent)).collect()
+        l.messages().iter().cloned().map(Row::Sent).chain(l.outbox.items().iter().cloned().map(Row::Unsent)).collect()
     })
 }
 
