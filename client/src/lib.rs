@@ -4,6 +4,11 @@
 //!
 //! - [`outbox`]: messages written but not confirmed, their delivery states and the retry policy.
 //! - [`history`]: the confirmed messages merged from pages, answers and live rows, the cursor.
+//! - [`realtime`]: the Supabase Realtime protocol (its wire format, shared with the devstack's
+//!   server), a transport-free client and presence.
+//! - [`json`]: the size-lean JSON reader of the browser bundle.
 
 pub mod history;
+pub mod json;
 pub mod outbox;
+pub mod realtime;

@@ -300,7 +300,7 @@ mod tests {
         }
         assert_eq!(ErrorCode::from_code("no_such_code"), None);
         assert_eq!(serde_json::from_str::<ErrorCode>(r#""rate_limited""#).unwrap(), ErrorCode::RateLimited);
-        assert_eq!(crate::json::from_str::<ErrorCode>(r#""link_\u0066ull""#).unwrap(), ErrorCode::LinkFull);
+        assert_eq!(serde_json::from_str::<ErrorCode>(r#""link_\u0066ull""#).unwrap(), ErrorCode::LinkFull);
         assert!(serde_json::from_str::<ErrorCode>(r#""no_such_code""#).is_err());
         let distinct: std::collections::HashSet<_> = ErrorCode::ALL.iter().collect();
         assert_eq!(distinct.len(), ErrorCode::ALL.len(), "ALL names every code once");

@@ -7,12 +7,10 @@
 pub mod api;
 pub mod claims;
 pub mod error;
-pub mod json;
 #[cfg(feature = "jwt")]
 pub mod keys;
 pub mod limits;
 pub mod links;
-pub mod realtime;
 pub mod text;
 pub mod tools;
 pub mod widget;

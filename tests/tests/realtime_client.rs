@@ -1,13 +1,13 @@
-//! The Rust Realtime client (`chat_core::realtime::client`, what the widget runs) against the
+//! The Rust Realtime client (`chat_client::realtime::client`, what the widget runs) against the
 //! local Realtime server: private conversation topics, typing both ways, database broadcasts,
 //! presence on the site topic, and a dropped socket that reconnects and rejoins.
 
 mod common;
 
+use chat_client::realtime::RowChange;
+use chat_client::realtime::client::{Client, Event, JoinConfig, Outgoing, Payload, PresenceConfig};
+use chat_client::realtime::presence::Presence;
 use chat_core::claims::GuestScope;
-use chat_core::realtime::RowChange;
-use chat_core::realtime::client::{Client, Event, JoinConfig, Outgoing, Payload, PresenceConfig};
-use chat_core::realtime::presence::Presence;
 use chat_core::{Claims, Role};
 use common::{database, env, new_site, new_user, widget_session};
 use futures_util::{SinkExt, StreamExt};

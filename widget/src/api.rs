@@ -58,7 +58,7 @@ impl Edge {
     ) -> Result<T, ApiError> {
         let body = body.map(encode).transpose()?;
         let text = self.call(method, path, jwt, body).await?;
-        chat_core::json::from_str(&text).map_err(|_| unreachable())
+        chat_client::json::from_str(&text).map_err(|_| unreachable())
     }
 
     /// The body of a 2xx answer, or the API error the edge sent.
@@ -93,7 +93,7 @@ impl Edge {
             .ok()
             .and_then(|t| t.as_string())
             .ok_or_else(unreachable)?;
-        if response.ok() { Ok(text) } else { Err(chat_core::json::from_str(&text).unwrap_or_else(|_| unreachable())) }
+        if response.ok() { Ok(text) } else { Err(chat_client::json::from_str(&text).unwrap_or_else(|_| unreachable())) }
     }
 }
 

@@ -1,13 +1,13 @@
 //! Live updates over Supabase Realtime: new messages from the database, typing both ways and
-//! operator presence. The protocol state lives in `chat_core::realtime::client`; this module
+//! operator presence. The protocol state lives in `chat_client::realtime::client`; this module
 //! is the browser's WebSocket around it. While the socket is down the chat polls instead, and
 //! every (re)join backfills from the history, so a gap never loses a message.
 
 use crate::chat::Chat;
+use chat_client::realtime::RowChange;
+use chat_client::realtime::client::{Client, Event, HEARTBEAT_INTERVAL_MS, JoinConfig, Outgoing, PresenceConfig};
+use chat_client::realtime::presence::Presence;
 use chat_core::api::{Message, RealtimeAccess, SenderType, Session, Typing};
-use chat_core::realtime::RowChange;
-use chat_core::realtime::client::{Client, Event, HEARTBEAT_INTERVAL_MS, JoinConfig, Outgoing, PresenceConfig};
-use chat_core::realtime::presence::Presence;
 use leptos::prelude::*;
 
 use std::time::Duration;

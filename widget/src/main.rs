@@ -37,7 +37,7 @@ fn main() {
     };
     let attribute = |name: &str| host.get_attribute(name).unwrap_or_default();
     // embed.js hands over enabled settings only (a switched-off site draws nothing).
-    let Some(config) = chat_core::json::from_str::<chat_core::WidgetConfig>(&attribute("data-config"))
+    let Some(config) = chat_client::json::from_str::<chat_core::WidgetConfig>(&attribute("data-config"))
         .ok()
         .filter(|config| config.enabled)
     else {
@@ -55,7 +55,7 @@ fn main() {
         open: full_page || attribute("data-open") == "1",
         storage_key,
         full_page,
-        session: chat_core::json::from_str(&attribute("data-session")).ok(),
+        session: chat_client::json::from_str(&attribute("data-session")).ok(),
     };
     leptos::mount::mount_to(mount_point, move || app::App(app::AppProps { start })).forget();
     if let Some(stub) = root.get_element_by_id("chat-launcher-stub") {

@@ -32,7 +32,7 @@ fn storage() -> Option<web_sys::Storage> {
 pub fn load(key: &str) -> Saved {
     storage()
         .and_then(|s| s.get_item(key).ok().flatten())
-        .and_then(|json| chat_core::json::from_str(&json).ok())
+        .and_then(|json| chat_client::json::from_str(&json).ok())
         .unwrap_or_default()
 }
 

@@ -9,7 +9,7 @@ use super::hub::{Audience, Fanout, Hub, Member, TopicKey};
 use super::token::Token;
 use crate::database::quote_ident;
 use axum::extract::ws::Message as WsMessage;
-use chat_core::realtime::{BinaryBroadcast, Body, Message, Vsn, encode_binary, encode_text};
+use chat_client::realtime::{BinaryBroadcast, Body, Message, Vsn, encode_binary, encode_text};
 use serde_json::{Value, json};
 use sqlx::postgres::PgListener;
 use sqlx::{AssertSqlSafe, PgPool, Row};

@@ -7,7 +7,7 @@
 use super::changes::Binding;
 use super::token::Token;
 use axum::extract::ws::Message as WsMessage;
-use chat_core::realtime::{Message, Vsn, encode_text};
+use chat_client::realtime::{Message, Vsn, encode_text};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};

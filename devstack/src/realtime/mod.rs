@@ -3,7 +3,7 @@
 //! Speaks the Phoenix protocol as hosted Realtime does (vsn 1.0.0 and 2.0.0, binary broadcasts,
 //! presence, postgres_changes under RLS, private channels authorized by RLS on
 //! `realtime.messages`) so `@supabase/realtime-js` and the widget's client work unchanged.
-//! The wire format lives in `chat_core::realtime`; the database side in `sql/realtime.sql`.
+//! The wire format lives in `chat_client::realtime`; the database side in `sql/realtime.sql`.
 
 pub mod authorization;
 pub mod changes;
@@ -18,7 +18,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, post};
 use axum::{Json, Router};
-use chat_core::realtime::{BinaryBroadcast, Body, Message, Vsn};
+use chat_client::realtime::{BinaryBroadcast, Body, Message, Vsn};
 use hub::{Audience, Fanout, Hub, TopicKey};
 use serde_json::{Value, json};
 use std::collections::HashMap;

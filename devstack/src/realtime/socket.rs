@@ -7,7 +7,7 @@ use super::hub::{Audience, ChannelId, Fanout, Member, Outbox, TopicKey};
 use super::token::{self, Token};
 use super::{RealtimeState, now_seconds};
 use axum::extract::ws::{Message as WsMessage, WebSocket};
-use chat_core::realtime::{BinaryBroadcast, Body, Message, Vsn, decode_binary, decode_text, encode_text};
+use chat_client::realtime::{BinaryBroadcast, Body, Message, Vsn, decode_binary, decode_text, encode_text};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::collections::{HashMap, VecDeque};

@@ -84,7 +84,7 @@ impl<'a> Raw<'a> {
 }
 
 /// The newtype name [`Reader`] answers with the raw text instead of a value.
-const RAW: &str = "$chat_core::json::Raw";
+const RAW: &str = "$chat_client::json::Raw";
 
 impl<'de: 'a, 'a> de::Deserialize<'de> for Raw<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -621,9 +621,9 @@ impl<'de> VariantAccess<'de> for UnitVariant<'_, 'de> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::{Message, MessagePage, Session};
-    use crate::error::ApiError;
     use crate::realtime::RowChange;
+    use chat_core::ApiError;
+    use chat_core::api::{Message, MessagePage, Session};
     use serde::de::IgnoredAny;
     use serde_json::{Value, json};
     use std::collections::BTreeMap;
