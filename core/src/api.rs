@@ -40,8 +40,9 @@ impl StartSession {
         if config.require_name && blank(&self.name) {
             fields.insert("name".into(), "Please enter your name.".into());
         }
-        if self.name.as_deref().is_some_and(|n| n.chars().count() > 120) {
-            fields.insert("name".into(), "A name has at most 120 characters.".into());
+        if self.name.as_deref().is_some_and(|n| n.chars().count() as i64 > *limits::CUSTOMER_NAME_CHARS.end()) {
+            fields
+                .insert("name".into(), format!("A name has at most {} characters.", limits::CUSTOMER_NAME_CHARS.end()));
         }
         match self.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
             None if config.require_email => {

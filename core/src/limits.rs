@@ -49,6 +49,10 @@ pub const JSON_BYTES: i64 = 16_384;
 pub const BOT_INTERACTION_JSON_BYTES: i64 = 262_144;
 /// Characters of one answer to a site's own pre-chat field.
 pub const CUSTOM_FIELD_CHARS: RangeInclusive<i64> = 0..=500;
+/// Characters of a customer's name.
+pub const CUSTOMER_NAME_CHARS: RangeInclusive<i64> = 1..=120;
+/// Characters of a session's recorded user agent (longer ones are cut).
+pub const USER_AGENT_CHARS: RangeInclusive<i64> = 0..=1000;
 /// Characters of a referring page's address (sessions and link opens).
 pub const REFERRER_CHARS: RangeInclusive<i64> = 0..=2000;
 /// New sessions (widget starts and link opens) a site takes from one IP address per minute.

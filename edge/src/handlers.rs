@@ -7,9 +7,10 @@ use crate::widget_config;
 use chat_core::api::{
     EndSession, MAX_PAGE, Message, MessagePage, PostMessage, RealtimeAccess, RefreshSession, Session, StartSession,
 };
-use chat_core::{ApiError, ErrorCode, WidgetState};
+use chat_core::{ApiError, ErrorCode, WidgetState, limits};
 use serde::de::DeserializeOwned;
 use serde_json::json;
+use std::ops::RangeInclusive;
 use worker::{Context, Env, Request, Response};
 
 /// `GET /v1/sites/{site_key}/widget`.
@@ -55,8 +56,8 @@ pub async fn start_session(mut request: Request, env: &Env) -> Result<Response, 
         "p_phone": trimmed(&body.phone),
         "p_custom_fields": body.custom_fields,
         "p_ip": client_ip(&request),
-        "p_user_agent": header(&request, "User-Agent").map(|ua| ua.chars().take(1000).collect::<String>()),
-        "p_referrer": header(&request, "Referer").map(|r| r.chars().take(2000).collect::<String>()),
+        "p_user_agent": header_cut(&request, "User-Agent", limits::USER_AGENT_CHARS),
+        "p_referrer": header_cut(&request, "Referer", limits::REFERRER_CHARS),
         "p_country": header(&request, "CF-IPCountry").filter(|c| c.len() == 2 && c.chars().all(|c| c.is_ascii_uppercase())),
         "p_origin": origin,
     });
@@ -200,6 +201,11 @@ pub(crate) fn client_ip(request: &Request) -> Option<String> {
 
 pub(crate) fn header(request: &Request, name: &str) -> Option<String> {
     request.headers().get(name).ok().flatten().filter(|v| !v.is_empty())
+}
+
+/// The header `name`, cut to the characters a session records of it.
+pub(crate) fn header_cut(request: &Request, name: &str, chars: RangeInclusive<i64>) -> Option<String> {
+    header(request, name).map(|value| value.chars().take(*chars.end() as usize).collect())
 }
 
 /// The request's body as a JSON object of type `T` (see [`crate::body`]).

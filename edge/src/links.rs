@@ -2,12 +2,12 @@
 //! (every call runs as the owner, their Supabase Auth JWT forwarded to PostgREST, so RLS decides
 //! what they may see and change), and the guest's way in (`POST /v1/links/{code}/sessions`).
 
-use crate::handlers::{client_ip, header, json_body, json_response, new_session, parse, worker_error};
+use crate::handlers::{client_ip, header, header_cut, json_body, json_response, new_session, parse, worker_error};
 use crate::supabase::Supabase;
 use crate::{tokens, widget_config};
 use chat_core::links::{CreateLink, CreatedLink, Link, LinkPage, OpenLink, OpenedLink, UpdateLink};
 use chat_core::tools::{LinkAnalyticsQuery, ListLinks, ToolCall, catalog, parse_call};
-use chat_core::{ApiError, ErrorCode, WidgetState};
+use chat_core::{ApiError, ErrorCode, WidgetState, limits};
 use serde_json::{Value, json};
 use worker::{Env, Request, Response};
 
@@ -228,7 +228,7 @@ pub async fn open(mut request: Request, env: &Env, code: &str) -> Result<Respons
         "p_token_hash": tokens::sha256_hex(&session_token),
         "p_ip": client_ip(&request),
         "p_origin_host": origin_host,
-        "p_user_agent": header(&request, "User-Agent").map(|ua| ua.chars().take(1000).collect::<String>()),
+        "p_user_agent": header_cut(&request, "User-Agent", limits::USER_AGENT_CHARS),
         "p_referrer": body.referrer,
         "p_country": country.filter(|c| c.len() == 2 && c.chars().all(|ch| ch.is_ascii_uppercase())),
     });

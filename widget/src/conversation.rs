@@ -11,9 +11,9 @@ use leptos::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use uuid::Uuid;
 
-/// Characters after which the composer shows how many are left.
-const COUNTER_FROM: usize = 4500;
-const MAX_CHARS: usize = 5000;
+/// Characters after which the composer shows how many are left (nine tenths of the limit).
+const COUNTER_FROM: usize = MAX_CHARS / 10 * 9;
+const MAX_CHARS: usize = *chat_core::limits::MESSAGE_CHARS.end() as usize;
 /// The send button's paper plane (static markup, set as HTML).
 const SEND_ICON: &str = r#"<svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true"><path fill="currentColor" d="M3 20l18-8L3 4v6l12 2-12 2z"/></svg>"#;
 

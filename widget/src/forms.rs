@@ -98,7 +98,7 @@ pub fn RatingForm(chat: Chat) -> impl IntoView {
             <fieldset class="stars" inner_html=STARS
                 on:change=move |ev| rating.set(event_target_value(&ev).parse().unwrap_or(0))></fieldset>
             <label for="chat-feedback">"Anything to add? (optional)"</label>
-            <textarea id="chat-feedback" maxlength="1000" data-testid="chat-feedback"
+            <textarea id="chat-feedback" maxlength=chat_core::limits::FEEDBACK_CHARS.end().to_string() data-testid="chat-feedback"
                 on:input=move |ev| feedback.set(event_target_value(&ev))></textarea>
             <div class="actions">
                 <button type="button" class="text-button" data-testid="chat-skip" on:click=move |_| chat.rate(None, None)>"Skip"</button>

@@ -71,6 +71,43 @@ mod tests {
         assert_eq!(files, layered);
     }
 
+    /// Limits live in `chat_core::limits` only: no length or count is written as a number
+    /// where the widget, the client or the edge bounds text (`maxlength`, `chars().take(..)`, a
+    /// comparison of a character count, a `MAX_` count). Tests are not read.
+    #[test]
+    fn no_number_duplicates_a_limit() {
+        let mut found = Vec::new();
+        for dir in ["widget/src", "client/src", "edge/src"] {
+            let mut files: Vec<_> = std::fs::read_dir(crate::project_root().join(dir)).unwrap().flatten().collect();
+            files.sort_by_key(|e| e.path());
+            for file in files.iter().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "rs")) {
+                let text = std::fs::read_to_string(&file).unwrap();
+                let text = text.split("#[cfg(test)]").next().unwrap_or_default();
+                for (number, line) in text.lines().enumerate().filter(|(_, l)| duplicates_a_limit(l)) {
+                    found.push(format!("{}:{}: {}", file.display(), number + 1, line.trim()));
+                }
+            }
+        }
+        assert!(found.is_empty(), "use chat_core::limits:\n{}", found.join("\n"));
+        assert!(duplicates_a_limit(r#"<textarea maxlength="1000">"#) && duplicates_a_limit("ua.chars().take(1000)"));
+        assert!(duplicates_a_limit("n.chars().count() > 120") && duplicates_a_limit("const MAX_CHARS: usize = 5000;"));
+        assert!(!duplicates_a_limit("const TICK: Duration = Duration::from_millis(1000);"));
+    }
+
+    /// Whether `line` bounds text or a count with a number written out.
+    fn duplicates_a_limit(line: &str) -> bool {
+        let digit_after = |pattern: &str| {
+            line.match_indices(pattern).any(|(at, _)| {
+                line[at + pattern.len()..].trim_start_matches([' ', '"', '=']).starts_with(|c: char| c.is_ascii_digit())
+            })
+        };
+        digit_after("maxlength")
+            || digit_after("chars().take(")
+            || digit_after("count() >")
+            || digit_after("count() <")
+            || (line.contains("const MAX_") && digit_after(": usize = "))
+    }
+
     /// `.ci/run` runs exactly the README's test command.
     #[test]
     fn ci_runs_the_readme_test_command() {
