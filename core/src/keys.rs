@@ -42,8 +42,8 @@ pub enum SigningKey {
         private: EncodingKey,
         /// The 32-byte private scalar (to write the key out again).
         scalar: [u8; 32],
-        /// The public half, as published in the JWKS.
-        public: Jwk,
+        /// The public half, as published in the JWKS (boxed: the variants stay small).
+        public: Box<Jwk>,
     },
 }
 
@@ -144,7 +144,7 @@ impl SigningKey {
     pub fn verifier(&self) -> VerifyingKeys {
         match self {
             Self::Secret(secret) => VerifyingKeys::new(Some(secret), JwkSet { keys: Vec::new() }),
-            Self::Es256 { public, .. } => VerifyingKeys::new(None, JwkSet { keys: vec![public.clone()] }),
+            Self::Es256 { public, .. } => VerifyingKeys::new(None, JwkSet { keys: vec![(**public).clone()] }),
         }
     }
 }

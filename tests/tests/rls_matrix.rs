@@ -249,7 +249,8 @@ struct Reference {
 
 /// Every foreign key between two tables that both have a `site_id`, with the key's columns.
 async fn site_references(db: &sqlx::PgPool) -> Vec<(Reference, Vec<String>, Vec<String>)> {
-    let rows: Vec<(String, String, String, Vec<String>, Vec<String>)> = sqlx::query_as(
+    type Row = (String, String, String, Vec<String>, Vec<String>);
+    let rows: Vec<Row> = sqlx::query_as(
         "select c.conrelid::regclass::text, c.conname::text, c.confrelid::regclass::text, \
            array(select a.attname::text from unnest(c.conkey) with ordinality k(n, i) \
                  join pg_attribute a on a.attrelid = c.conrelid and a.attnum = k.n order by k.i), \

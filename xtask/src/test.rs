@@ -41,6 +41,23 @@ pub fn run(root: &Path) -> Result<()> {
     let mut results = vec![layer("unit", || {
         run_visible(crate::artifacts::cargo(root).args(["fmt", "--all", "--check"]))
             .map_err(|e| format!("{e}\nfix: run `cargo fmt --all`"))?;
+        // Lints on both targets: natively every crate but the widget (browser only), and the
+        // two wasm32 crates as they ship.
+        let native = ["clippy", "--workspace", "--all-targets", "--exclude", "chat-widget", "--", "-D", "warnings"];
+        run_visible(crate::artifacts::cargo(root).args(native))?;
+        let wasm = [
+            "clippy",
+            "-p",
+            "chat-widget",
+            "-p",
+            "chat-edge",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--",
+            "-D",
+            "warnings",
+        ];
+        run_visible(crate::artifacts::cargo(root).args(wasm))?;
         run_visible(crate::artifacts::cargo(root).args([
             "test",
             "--workspace",
@@ -91,10 +108,12 @@ pub fn run(root: &Path) -> Result<()> {
         results.push(layer("deploy", || crate::deploy::worker_bundle_size(root, &tools).map(drop)));
         Ok(())
     });
-    let dropped: Result<()> = urls
+    // Every database is dropped, whichever drop fails; the first failure is reported.
+    let drops: Vec<Result<()>> = urls
         .iter()
         .map(|url| run_visible(Command::new(&devstack).arg("drop-database").env("DEVSTACK_DATABASE_URL", url)))
         .collect();
+    let dropped: Result<()> = drops.into_iter().collect();
 
     println!("\n[test] summary ({:.0?} in all)", started.elapsed());
     for (name, result) in &results {
