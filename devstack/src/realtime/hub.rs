@@ -4,7 +4,7 @@
 //! writing to a socket. Sockets are written with `try_send` into a bounded queue: a client that
 //! does not read fills its own queue and is disconnected, and nobody else waits for it.
 
-use super::changes::Binding;
+use super::binding::Binding;
 use super::token::Token;
 use axum::extract::ws::Message as WsMessage;
 use chat_client::realtime::{Message, Vsn, encode_text};

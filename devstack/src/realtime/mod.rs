@@ -6,6 +6,7 @@
 //! The wire format lives in `chat_client::realtime`; the database side in `sql/realtime.sql`.
 
 pub mod authorization;
+pub mod binding;
 pub mod changes;
 pub mod hub;
 pub mod socket;

@@ -2,7 +2,8 @@
 //! processes handle them (join, leave, heartbeat, broadcast, presence, token refresh, expiry).
 
 use super::authorization::{ReadAccess, may_write, read_access};
-use super::changes::{Binding, binary_fanout, check_binding};
+use super::binding::Binding;
+use super::changes::{binary_fanout, check_binding};
 use super::hub::{Audience, ChannelId, Fanout, Member, Outbox, TopicKey};
 use super::token::{self, Token};
 use super::{RealtimeState, now_seconds};
