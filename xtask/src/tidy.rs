@@ -108,6 +108,68 @@ mod tests {
             || (line.contains("const MAX_") && digit_after(": usize = "))
     }
 
+    /// Every environment variable the code reads is in the README (but those the system and
+    /// cargo set).
+    #[test]
+    fn every_variable_read_is_documented() {
+        let readme = read("README.md");
+        let mut missing = std::collections::BTreeSet::new();
+        for dir in ["core", "client", "widget", "edge", "devstack", "xtask", "tests", "bench", "public"] {
+            for file in files(&crate::project_root().join(dir)).into_iter().filter(|f| !f.ends_with("tidy.rs")) {
+                let text = std::fs::read_to_string(&file).unwrap_or_default();
+                for name in variables_read(&text, dir == "tests") {
+                    if !["CARGO", "CARGO_HOME", "HOME", "PATH"].contains(&name.as_str())
+                        && !readme.contains(&format!("`{name}`"))
+                    {
+                        missing.insert(name);
+                    }
+                }
+            }
+        }
+        assert!(missing.is_empty(), "read but not in the README's variables: {missing:?}");
+        let sample = r#"std::env::var("A_B") var(env, "C") process.env.D_E env("F") .env("G", "set")"#;
+        assert_eq!(variables_read(sample, false), ["A_B", "C", "D_E"]);
+        assert_eq!(variables_read(sample, true), ["A_B", "C", "D_E", "F"]);
+    }
+
+    /// The names `text` reads from the environment: `env::var("…")`, `env::var_os("…")`, the
+    /// edge's `var(env, "…")`, Node's `process.env.…`, and in the stack tests their `env("…")`
+    /// helper (elsewhere `.env("…", …)` sets a variable for a child process).
+    fn variables_read(text: &str, stack_tests: bool) -> Vec<String> {
+        let mut names = Vec::new();
+        let patterns: &[&str] = if stack_tests {
+            &["var(\"", "var_os(\"", "var(env, \"", "process.env.", " env(\""]
+        } else {
+            &["var(\"", "var_os(\"", "var(env, \"", "process.env."]
+        };
+        for pattern in patterns {
+            for (at, _) in text.match_indices(pattern) {
+                let name: String = text[at + pattern.len()..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                    .collect();
+                if !name.is_empty() {
+                    names.push(name);
+                }
+            }
+        }
+        names
+    }
+
+    /// The Rust and JavaScript files under `dir`, at any depth (no `node_modules`).
+    fn files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+        let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+        let mut found = Vec::new();
+        for path in entries.flatten().map(|e| e.path()) {
+            if path.is_dir() && !path.ends_with("node_modules") {
+                found.extend(files(&path));
+            } else if path.extension().is_some_and(|x| ["rs", "mjs", "js"].contains(&x.to_str().unwrap_or(""))) {
+                found.push(path);
+            }
+        }
+        found
+    }
+
     /// `.ci/run` runs exactly the README's test command.
     #[test]
     fn ci_runs_the_readme_test_command() {
