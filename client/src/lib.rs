@@ -6,9 +6,11 @@
 //! - [`history`]: the confirmed messages merged from pages, answers and live rows, the cursor.
 //! - [`realtime`]: the Supabase Realtime protocol (its wire format, shared with the devstack's
 //!   server), a transport-free client and presence.
+//! - [`timing`]: typing news sent and shown, and when a guest token is refreshed.
 //! - [`json`]: the size-lean JSON reader of the browser bundle.
 
 pub mod history;
 pub mod json;
 pub mod outbox;
 pub mod realtime;
+pub mod timing;

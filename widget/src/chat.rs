@@ -7,10 +7,11 @@
 //! never overlap and the order of the outbox is kept.
 
 use crate::api::Edge;
-use crate::live::{Live, TYPING_SHOWN_MS};
+use crate::live::{Live, LiveEvent};
 use crate::store::{self, Saved};
 use chat_client::history::{Lines, Merged};
 use chat_client::outbox::{AfterFailure, Outbox, Outgoing};
+use chat_client::timing::{TYPING_SHOWN_MS, TypingShown, refresh_due};
 use chat_core::api::{EndSession, Message, PostMessage, SenderType, Session, StartSession};
 use chat_core::{ApiError, ErrorCode, WidgetConfig};
 use leptos::prelude::*;
@@ -62,8 +63,8 @@ struct Setup {
 struct Work {
     /// The current session, if any.
     session: Option<Session>,
-    /// When the operator's "typing" disappears (ms since the epoch).
-    typing_until: f64,
+    /// Until when the operator's "typing" is shown.
+    typing: TypingShown,
     /// A live (re)join happened and the history has not been fetched since.
     backfill_due: bool,
     /// A step of background work is running.
@@ -114,8 +115,6 @@ const CLOSED_KIND: &str = "conversation_closed";
 const TICK: Duration = Duration::from_millis(1000);
 /// Poll for new messages every this many ticks.
 const POLL_EVERY: u64 = 2;
-/// Refresh the guest token this long before it expires.
-const REFRESH_BEFORE_MS: f64 = 120_000.0;
 
 impl Chat {
     /// The chat saved under `storage_key` (resumed), with its ticker running.
@@ -224,7 +223,7 @@ impl Chat {
     }
 
     /// Operator presence as the live connection knows it, or unknown (`None`).
-    pub fn set_operators_online(self, present: Option<bool>) {
+    fn set_operators_online(self, present: Option<bool>) {
         self.online.set(present.unwrap_or_else(|| self.config(|c| c.is_online)));
     }
 
@@ -386,13 +385,11 @@ impl Chat {
 
     async fn step(self) {
         let Some(session) = self.session() else { return };
-        if (session.expires_at as f64) * 1000.0 - js_sys::Date::now() < REFRESH_BEFORE_MS
-            && !self.refresh(&session).await
-        {
+        if refresh_due(session.expires_at, js_sys::Date::now()) && !self.refresh(&session).await {
             return;
         }
         if let Some(session) = self.session() {
-            self.live.start(self, &session);
+            self.live.start(&session, move |event| self.on_live(event));
         }
         self.deliver_due().await;
         let polling = !self.live.is_joined() && self.work.with_value(|w| w.ticks.is_multiple_of(POLL_EVERY));
@@ -403,7 +400,7 @@ impl Chat {
 
     /// Catch up from the history after every live (re)join, retried each tick until it
     /// succeeds: nothing said while the connection was down is lost.
-    pub fn backfill(self) {
+    fn backfill(self) {
         self.work.update_value(|w| w.backfill_due = true);
         spawn_local(async move {
             if self.poll().await {
@@ -413,7 +410,7 @@ impl Chat {
     }
 
     /// A message from the live connection: new, edited or deleted.
-    pub fn receive(self, message: Message) {
+    fn receive(self, message: Message) {
         if message.sender_type != SenderType::Customer {
             self.typing.set(None);
         }
@@ -423,22 +420,33 @@ impl Chat {
     }
 
     /// An operator's typing news; shown for a while unless the settings turn it off.
-    pub fn show_typing(self, active: bool, name: Option<String>) {
-        if !active || !self.config(|c| c.show_typing_indicator) {
+    fn show_typing(self, active: bool, name: Option<String>) {
+        let active = active && self.config(|c| c.show_typing_indicator);
+        self.work.update_value(|w| w.typing.news(active, js_sys::Date::now()));
+        if !active {
             self.typing.set(None);
             return;
         }
         let name = name.or_else(|| self.config(|c| c.agent.as_ref().map(|a| a.name.clone())));
         self.typing.set(Some(format!("{} is typing…", name.as_deref().unwrap_or("Someone"))));
-        self.work.update_value(|w| w.typing_until = js_sys::Date::now() + TYPING_SHOWN_MS as f64);
         set_timeout(
             move || {
-                if js_sys::Date::now() >= self.work.with_value(|w| w.typing_until) {
+                if !self.work.with_value(|w| w.typing.shown(js_sys::Date::now())) {
                     self.typing.set(None);
                 }
             },
-            Duration::from_millis(TYPING_SHOWN_MS),
+            Duration::from_millis(TYPING_SHOWN_MS as u64),
         );
+    }
+
+    /// What the live connection heard.
+    fn on_live(self, event: LiveEvent) {
+        match event {
+            LiveEvent::Joined => self.backfill(),
+            LiveEvent::Row(message) => self.receive(message),
+            LiveEvent::Typing { active, name } => self.show_typing(active, name),
+            LiveEvent::Operators(present) => self.set_operators_online(present),
+        }
     }
 
     /// A fresh guest token; false when the session cannot continue (or the edge is away).

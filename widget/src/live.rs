@@ -1,24 +1,37 @@
 //! Live updates over Supabase Realtime: new messages from the database, typing both ways and
 //! operator presence. The protocol state lives in `chat_client::realtime::client`; this module
-//! is the browser's WebSocket around it. While the socket is down the chat polls instead, and
-//! every (re)join backfills from the history, so a gap never loses a message.
+//! is the browser's WebSocket around it and reports what it hears as [`LiveEvent`]s. While the
+//! socket is down the chat polls instead, and every (re)join backfills from the history, so a
+//! gap never loses a message.
 
-use crate::chat::Chat;
 use chat_client::realtime::RowChange;
 use chat_client::realtime::client::{Client, Event, HEARTBEAT_INTERVAL_MS, JoinConfig, Outgoing, PresenceConfig};
 use chat_client::realtime::presence::Presence;
+use chat_client::timing::TypingSender;
 use chat_core::api::{Message, RealtimeAccess, SenderType, Session, Typing};
 use leptos::prelude::*;
-
+use std::rc::Rc;
 use std::time::Duration;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::Closure;
 use web_sys::{BinaryType, MessageEvent, WebSocket};
 
-/// At most one "typing" broadcast per this many milliseconds while the visitor types.
-const TYPING_EVERY_MS: f64 = 2_000.0;
-/// An operator's "typing" disappears after this long without news.
-pub const TYPING_SHOWN_MS: u64 = 6_000;
+/// What the live connection reports.
+pub enum LiveEvent {
+    /// The conversation's topic was (re)joined: catch up from the history.
+    Joined,
+    /// A message of the conversation was written, edited or deleted.
+    Row(Message),
+    /// Staff typing news.
+    Typing {
+        /// Typing (`true`) or stopped.
+        active: bool,
+        /// Who, when they said.
+        name: Option<String>,
+    },
+    /// Whether operators are present (`None`: unknown, the connection is down).
+    Operators(Option<bool>),
+}
 
 struct State {
     client: Client,
@@ -29,7 +42,8 @@ struct State {
     generation: u32,
     handlers: Vec<Closure<dyn FnMut(JsEvent)>>,
     presence: Presence,
-    typing_sent_at: f64,
+    typing: TypingSender,
+    events: Rc<dyn Fn(LiveEvent)>,
 }
 
 type JsEvent = web_sys::Event;
@@ -48,8 +62,8 @@ impl Live {
         live
     }
 
-    /// Connects for `session` unless already connected.
-    pub fn start(self, chat: Chat, session: &Session) {
+    /// Connects for `session` unless already connected; what it hears goes to `events`.
+    pub fn start(self, session: &Session, events: impl Fn(LiveEvent) + 'static) {
         let Some(access) = session.realtime.clone() else { return };
         if self.state.with_value(Option::is_some) {
             return;
@@ -67,10 +81,11 @@ impl Live {
             generation: 0,
             handlers: Vec::new(),
             presence: Presence::default(),
-            typing_sent_at: 0.0,
+            typing: TypingSender::default(),
+            events: Rc::new(events),
         };
         self.state.set_value(Some(state));
-        self.connect(chat);
+        self.connect();
     }
 
     /// Disconnects for good (the chat ended).
@@ -96,13 +111,7 @@ impl Live {
     pub fn typing(self, active: bool) {
         let now = js_sys::Date::now();
         self.send_with(|state| {
-            if active && now - state.typing_sent_at < TYPING_EVERY_MS {
-                return Vec::new();
-            }
-            if !active && state.typing_sent_at == 0.0 {
-                return Vec::new();
-            }
-            state.typing_sent_at = if active { now } else { 0.0 };
+            let Some(active) = state.typing.input(active, now) else { return Vec::new() };
             let typing = Typing { typing: active, sender: SenderType::Customer, name: None };
             let conversation = state.conversation.clone();
             state.client.broadcast(&conversation, "typing", &typing).into_iter().collect()
@@ -120,7 +129,7 @@ impl Live {
         });
     }
 
-    fn connect(self, chat: Chat) {
+    fn connect(self) {
         let live = self;
         self.state.update_value(|state| {
             let Some(state) = state else { return };
@@ -129,17 +138,17 @@ impl Live {
             let url = Client::socket_url(&state.access.url, &state.access.api_key);
             let Ok(socket) = WebSocket::new(&url) else {
                 let delay = state.client.closed();
-                set_timeout(move || live.connect(chat), Duration::from_millis(u64::from(delay)));
+                set_timeout(move || live.connect(), Duration::from_millis(u64::from(delay)));
                 return;
             };
             socket.set_binary_type(BinaryType::Arraybuffer);
             let on_open = Closure::<dyn FnMut(JsEvent)>::new(move |_| live.opened(generation));
             let on_message = Closure::<dyn FnMut(JsEvent)>::new(move |event: JsEvent| {
                 if let Ok(message) = event.dyn_into::<MessageEvent>() {
-                    live.received(chat, generation, message.data());
+                    live.received(generation, message.data());
                 }
             });
-            let on_close = Closure::<dyn FnMut(JsEvent)>::new(move |_| live.closed(chat, generation));
+            let on_close = Closure::<dyn FnMut(JsEvent)>::new(move |_| live.closed(generation));
             socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
             socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
             socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
@@ -158,7 +167,7 @@ impl Live {
         }
     }
 
-    fn closed(self, chat: Chat, generation: u32) {
+    fn closed(self, generation: u32) {
         if !self.current(generation) {
             return;
         }
@@ -171,11 +180,11 @@ impl Live {
         }) else {
             return;
         };
-        chat.set_operators_online(None);
+        self.emit(LiveEvent::Operators(None));
         if let Some(delay) = delay {
             leptos::logging::log!("chat widget: live connection lost; reconnecting in {delay} ms");
             let live = self;
-            set_timeout(move || live.connect(chat), Duration::from_millis(u64::from(delay)));
+            set_timeout(move || live.connect(), Duration::from_millis(u64::from(delay)));
         }
     }
 
@@ -194,7 +203,7 @@ impl Live {
         });
     }
 
-    fn received(self, chat: Chat, generation: u32, data: wasm_bindgen::JsValue) {
+    fn received(self, generation: u32, data: wasm_bindgen::JsValue) {
         if !self.current(generation) {
             return;
         }
@@ -210,25 +219,32 @@ impl Live {
             .flatten()
             .unwrap_or_default();
         for event in events {
-            self.handle(chat, event);
+            self.handle(event);
         }
     }
 
-    fn handle(self, chat: Chat, event: Event) {
+    /// Tells the chat, outside any borrow of the state (the chat may call back in).
+    fn emit(self, event: LiveEvent) {
+        if let Some(events) = self.state.with_value(|s| s.as_ref().map(|s| s.events.clone())) {
+            events(event);
+        }
+    }
+
+    fn handle(self, event: Event) {
         let conversation = self.state.with_value(|s| s.as_ref().map(|s| s.conversation.clone())).unwrap_or_default();
         match event {
-            Event::Joined { topic } if topic == conversation => chat.backfill(),
+            Event::Joined { topic } if topic == conversation => self.emit(LiveEvent::Joined),
             Event::Broadcast { topic, event, payload } if topic == conversation => match event.as_str() {
                 "INSERT" | "UPDATE" => {
                     if let Some(change) = payload.decode::<RowChange<Message>>() {
-                        chat.receive(change.record);
+                        self.emit(LiveEvent::Row(change.record));
                     }
                 }
                 "typing" => {
                     if let Some(typing) = payload.decode::<Typing>()
                         && typing.sender != SenderType::Customer
                     {
-                        chat.show_typing(typing.typing, typing.name);
+                        self.emit(LiveEvent::Typing { active: typing.typing, name: typing.name });
                     }
                 }
                 _ => {}
@@ -247,7 +263,7 @@ impl Live {
                         })
                     })
                     .flatten();
-                chat.set_operators_online(online);
+                self.emit(LiveEvent::Operators(online));
             }
             Event::JoinRefused { topic, .. } | Event::Closed { topic } => {
                 let live = self;
