@@ -22,34 +22,24 @@ const SEND_ICON: &str = r#"<svg viewBox="0 0 24 24" width="20" height="20" aria-
 pub fn MessageList(chat: Chat, greeting: String) -> impl IntoView {
     let list = NodeRef::<html::Div>::new();
     let shown = AtomicUsize::new(0);
-    // Re-rendered in place on every change (a chat's few hundred bubbles at most): smaller than
-    // a keyed <For>, and a bubble that moves keeps nothing but its text anyway. A new line
-    // scrolls the list to the newest message.
-    let bubbles = move || {
-        let rows = rows(chat);
-        if shown.swap(rows.len(), Ordering::Relaxed) != rows.len() {
+    // Keyed by what a bubble shows: a line that changes is drawn again, the others keep their
+    // nodes (and the focus, say on another message's Retry button). A new line scrolls the
+    // list to the newest message.
+    let lines = move || {
+        let lines = lines(chat);
+        if shown.swap(lines.len(), Ordering::Relaxed) != lines.len() {
             request_animation_frame(move || {
                 if let Some(list) = list.get_untracked() {
                     list.set_scroll_top(list.scroll_height());
                 }
             });
         }
-        // "Seen" goes under the visitor's newest message staff has read.
-        let seen = rows.iter().rev().find_map(|row| match row {
-            Row::Sent(m) if m.sender_type == SenderType::Customer && m.read_at.is_some() => Some(m.id),
-            _ => None,
-        });
-        rows.into_iter()
-            .map(|row| {
-                let seen = matches!(&row, Row::Sent(m) if Some(m.id) == seen);
-                view! { <Bubble chat row seen /> }
-            })
-            .collect_view()
+        lines
     };
     view! {
         <div class="body messages" node_ref=list data-testid="chat-messages">
             <p class="bubble system" data-testid="chat-welcome">{greeting}</p>
-            {bubbles}
+            <For each=lines key=Line::key children=move |line| view! { <Bubble chat row=line.row seen=line.seen /> } />
             <p class="offer" hidden=move || !chat.offers_rating()>
                 <button class="text-button" data-testid="chat-rate" on:click=move |_| chat.offer_rating()>"Rate this conversation"</button>
             </p>
@@ -71,10 +61,39 @@ enum Row {
     Unsent(Pending),
 }
 
+/// A row as drawn: with "Seen" under the visitor's newest message staff has read.
+#[derive(Clone)]
+struct Line {
+    row: Row,
+    seen: bool,
+}
+
+impl Line {
+    /// Changes whenever what the bubble shows changes.
+    fn key(&self) -> (Uuid, Option<String>, u8) {
+        match &self.row {
+            Row::Sent(m) => (m.id, m.edited_at.clone(), u8::from(self.seen)),
+            Row::Unsent(p) => {
+                let state = match p.delivery {
+                    Delivery::Sending { .. } => 2,
+                    Delivery::Retrying { attempts: 0, .. } => 3,
+                    Delivery::Retrying { .. } => 4,
+                    Delivery::Failed(_) => 5,
+                };
+                (p.message.client_msg_id, None, state)
+            }
+        }
+    }
+}
+
 /// Confirmed messages in order, then the visitor's unconfirmed ones.
-fn rows(chat: Chat) -> Vec<Row> {
+fn lines(chat: Chat) -> Vec<Line> {
     chat.lines.with(|l| {
-        l.messages().iter().cloned().map(Row::Sent).chain(l.outbox.items().iter().cloned().map(Row::Unsent)).collect()
+        let seen = l.messages().iter().rev().find(|m| m.sender_type == SenderType::Customer && m.read_at.is_some());
+        let seen = seen.map(|m| m.id);
+        let sent = l.messages().iter().map(|m| Line { seen: Some(m.id) == seen, row: Row::Sent(m.clone()) });
+        let unsent = l.outbox.items().iter().map(|p| Line { seen: false, row: Row::Unsent(p.clone()) });
+        sent.chain(unsent).collect()
     })
 }
 
