@@ -1,7 +1,10 @@
 //! Edge functions: the JSON API (`/v1/...`) the widget talks to, run by Cloudflare Workers.
 //!
-//! Modules without Worker types ([`body`], [`keys`], [`routes`], [`refusal`], [`tokens`], [`widget_config`]) are plain
-//! Rust, tested natively; [`worker_entry`] wires them to the runtime.
+//! Modules without Worker types ([`body`], [`keys`], [`routes`], [`refusal`], [`tokens`],
+//! [`widget_config`]) are plain Rust, tested natively. The rest runs in the Worker: one module
+//! per resource (`sites`, `sessions`, `messages`, `links`, `link_sessions`, `tools`), what their
+//! handlers share (`http`), the database API (`supabase`), the owners' keys (`jwks`), and
+//! `worker_entry`, which wires them to the runtime.
 
 pub mod body;
 pub mod keys;
@@ -11,12 +14,22 @@ pub mod tokens;
 pub mod widget_config;
 
 #[cfg(target_arch = "wasm32")]
-mod handlers;
+mod http;
 #[cfg(target_arch = "wasm32")]
 mod jwks;
 #[cfg(target_arch = "wasm32")]
+mod link_sessions;
+#[cfg(target_arch = "wasm32")]
 mod links;
 #[cfg(target_arch = "wasm32")]
+mod messages;
+#[cfg(target_arch = "wasm32")]
+mod sessions;
+#[cfg(target_arch = "wasm32")]
+mod sites;
+#[cfg(target_arch = "wasm32")]
 mod supabase;
+#[cfg(target_arch = "wasm32")]
+mod tools;
 #[cfg(target_arch = "wasm32")]
 mod worker_entry;

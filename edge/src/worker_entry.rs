@@ -1,7 +1,7 @@
 //! The Worker's fetch handler: route, call the handler, answer JSON with CORS.
 
 use crate::routes::{self, Route};
-use crate::{handlers, links};
+use crate::{http, link_sessions, links, messages, sessions, sites, tools};
 use chat_core::ApiError;
 use worker::{Context, Env, Headers, Request, Response, ScheduleContext, ScheduledEvent, event};
 
@@ -9,24 +9,24 @@ use worker::{Context, Env, Headers, Request, Response, ScheduleContext, Schedule
 async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     let origin = request.headers().get("Origin").ok().flatten();
     let outcome = match routes::resolve(request.method().as_ref(), &request.path()) {
-        Ok(Route::WidgetConfig { site_key }) => handlers::widget(&env, &site_key).await,
-        Ok(Route::StartSession) => handlers::start_session(request, &env).await,
-        Ok(Route::RefreshSession) => handlers::refresh_session(request, &env).await,
-        Ok(Route::EndSession) => handlers::rate_or_end_session(request, &env, "end_session").await,
-        Ok(Route::RateSession) => handlers::rate_or_end_session(request, &env, "rate_session").await,
-        Ok(Route::PostMessage) => handlers::post_message(request, &env, &ctx).await,
-        Ok(Route::ListMessages) => handlers::list_messages(request, &env).await,
+        Ok(Route::WidgetConfig { site_key }) => sites::widget(&env, &site_key).await,
+        Ok(Route::StartSession) => sessions::start_session(request, &env).await,
+        Ok(Route::RefreshSession) => sessions::refresh_session(request, &env).await,
+        Ok(Route::EndSession) => sessions::rate_or_end_session(request, &env, "end_session").await,
+        Ok(Route::RateSession) => sessions::rate_or_end_session(request, &env, "rate_session").await,
+        Ok(Route::PostMessage) => messages::post_message(request, &env, &ctx).await,
+        Ok(Route::ListMessages) => messages::list_messages(request, &env).await,
         Ok(Route::CreateLink) => links::create(request, &env).await,
         Ok(Route::ListLinks) => links::list(request, &env).await,
         Ok(Route::UpdateLink { id }) => links::update(request, &env, &id).await,
         Ok(Route::DeleteLink { id }) => links::delete(request, &env, &id).await,
         Ok(Route::LinkAnalytics { id }) => links::analytics(request, &env, &id).await,
-        Ok(Route::LinkSessions { id }) => links::sessions(request, &env, &id).await,
-        Ok(Route::OpenLink { code }) => links::open(request, &env, &code).await,
+        Ok(Route::LinkSessions { id }) => link_sessions::sessions(request, &env, &id).await,
+        Ok(Route::OpenLink { code }) => link_sessions::open(request, &env, &code).await,
         Ok(Route::LinkPage) => return link_page(request, &env).await,
-        Ok(Route::Tools) => links::tools(),
-        Ok(Route::RunTool { name }) => links::run_tool(request, &env, &name).await,
-        Ok(Route::Preflight) => Response::empty().map(|r| r.with_status(204)).map_err(handlers::worker_error),
+        Ok(Route::Tools) => tools::tools(),
+        Ok(Route::RunTool { name }) => tools::run_tool(request, &env, &name).await,
+        Ok(Route::Preflight) => Response::empty().map(|r| r.with_status(204)).map_err(http::worker_error),
         Err(error) => Err(error),
     };
     let response = outcome.or_else(|error| error_response(&error))?;
