@@ -173,6 +173,20 @@ impl EndSession {
     }
 }
 
+/// What `POST /v1/sessions/end` and `POST /v1/sessions/rating` answer: the session's state after.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionOutcome {
+    /// The session.
+    pub session_id: Uuid,
+    /// `active` (a rating) or `ended`.
+    pub status: String,
+    /// Why it ended, when it has (`visitor` for an end by the visitor).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_reason: Option<String>,
+    /// The rating given, if any (the first one counts).
+    pub rating: Option<i64>,
+}
+
 /// `POST /v1/messages`: a visitor message, idempotent on `client_msg_id`. The answer is the
 /// stored [`Message`]: 201 when this call created it, 200 when it was already there.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

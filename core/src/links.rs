@@ -193,6 +193,66 @@ pub struct OpenedLink {
     pub ui_customization: Value,
 }
 
+/// A link's numbers (or an agent's, or all of the owner's) over `days_back` days:
+/// `GET /v1/links/{id}/analytics` and the `link_analytics` tool.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkStats {
+    /// The days looked back (1 to 365).
+    pub days_back: i64,
+    /// Links counted.
+    pub total_links: i64,
+    /// Of them, switched on and not expired.
+    pub active_links: i64,
+    /// Sessions opened through them.
+    pub total_sessions: i64,
+    /// Of them, still going.
+    pub active_sessions: i64,
+    /// Messages in those sessions.
+    pub total_messages: i64,
+    /// Mean length of a session, in seconds.
+    pub average_session_seconds: i64,
+    /// Where sessions came from, most first.
+    pub top_countries: Vec<CountrySessions>,
+}
+
+/// Sessions from one country.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CountrySessions {
+    /// ISO 3166-1 alpha-2 code.
+    pub country: String,
+    /// Sessions from there.
+    pub sessions: i64,
+}
+
+/// One session of a link, as its owner sees it (`GET /v1/links/{id}/sessions`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkSession {
+    /// The session.
+    pub id: Uuid,
+    /// Its conversation.
+    pub conversation_id: Uuid,
+    /// `active` or `ended`.
+    pub status: String,
+    /// Why it ended, once it has.
+    pub end_reason: Option<String>,
+    /// When it started (RFC 3339).
+    pub started_at: String,
+    /// The guest's last message or start.
+    pub last_activity_at: String,
+    /// When it ended.
+    pub ended_at: Option<String>,
+    /// Messages in it.
+    pub message_count: i64,
+    /// Where the guest was (ISO 3166-1 alpha-2), when known.
+    pub country: Option<String>,
+    /// The guest's rating, if given.
+    pub rating: Option<i64>,
+}
+
+/// The columns of [`LinkSession`], as PostgREST's `select` names them.
+pub const LINK_SESSION_COLUMNS: &str =
+    "id,conversation_id,status,end_reason,started_at,last_activity_at,ended_at,message_count,country,rating";
+
 impl CreateLink {
     /// Checks every field against the limits, reporting each problem by field.
     pub fn validate(&self) -> Result<(), ApiError> {

@@ -5,7 +5,7 @@
 use crate::http::{json_body, json_response, owner, parse, worker_error};
 use crate::supabase::Supabase;
 use crate::tokens;
-use chat_core::links::{CreateLink, CreatedLink, Link, LinkPage, UpdateLink};
+use chat_core::links::{CreateLink, CreatedLink, Link, LinkPage, LinkStats, UpdateLink};
 use chat_core::tools::{LinkAnalyticsQuery, ListLinks};
 use chat_core::{ApiError, ErrorCode};
 use serde_json::{Value, json};
@@ -129,7 +129,7 @@ pub async fn analytics(request: Request, env: &Env, id: &str) -> Result<Response
     let supabase = Supabase::user(env, &jwt)?;
     require_link(&supabase, id).await?;
     let params = json!({"p_link_id": id, "p_days_back": days});
-    let stats: Value = parse(&supabase.rpc("link_stats", params.to_string()).await?)?;
+    let stats: LinkStats = parse(&supabase.rpc("link_stats", params.to_string()).await?)?;
     json_response(&stats, 200)
 }
 

@@ -6,7 +6,7 @@ use crate::http::{client_ip, guest, header, header_cut, json_body, json_response
 use crate::sites;
 use crate::supabase::{Supabase, internal, var};
 use crate::tokens::{self, SessionIds};
-use chat_core::api::{EndSession, RealtimeAccess, RefreshSession, Session, StartSession};
+use chat_core::api::{EndSession, RealtimeAccess, RefreshSession, Session, SessionOutcome, StartSession};
 use chat_core::{ApiError, ErrorCode, limits};
 use serde_json::json;
 use worker::{Env, Request, Response};
@@ -67,7 +67,7 @@ pub async fn rate_or_end_session(mut request: Request, env: &Env, function: &str
     body.validate()?;
     let params = json!({ "p_rating": body.rating, "p_feedback": body.feedback });
     let text = Supabase::user(env, &jwt)?.rpc(function, params.to_string()).await?;
-    json_response(&parse::<serde_json::Value>(&text)?, 200)
+    json_response(&parse::<SessionOutcome>(&text)?, 200)
 }
 
 /// The session of a resume token, if it may continue from `origin` (and belongs to the site

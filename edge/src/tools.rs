@@ -5,6 +5,7 @@ use crate::http::{json_body, json_response, owner, parse};
 use crate::links::{create_link, list_links, public_base};
 use crate::supabase::Supabase;
 use chat_core::ApiError;
+use chat_core::links::LinkStats;
 use chat_core::tools::{ToolCall, catalog, parse_call};
 use serde_json::{Value, json};
 use worker::{Env, Request, Response};
@@ -26,7 +27,8 @@ pub async fn run_tool(mut request: Request, env: &Env, name: &str) -> Result<Res
         ToolCall::List(filter) => serde_json::to_value(list_links(env, &jwt, &filter).await?),
         ToolCall::Analytics(query) => {
             let params = json!({"p_agent_id": query.agent_id, "p_days_back": query.days()?});
-            Ok(parse::<Value>(&Supabase::user(env, &jwt)?.rpc("link_stats", params.to_string()).await?)?)
+            let stats: LinkStats = parse(&Supabase::user(env, &jwt)?.rpc("link_stats", params.to_string()).await?)?;
+            serde_json::to_value(stats)
         }
     }
     .map_err(|e| crate::supabase::internal(e.to_string()))?;
