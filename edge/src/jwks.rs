@@ -47,7 +47,7 @@ pub async fn user_keys(env: &Env, token: &str) -> Result<VerifyingKeys, ApiError
             }
             Err(error) => match cache.keys {
                 Some((set, _)) => {
-                    worker::console_warn!("cannot refresh the project's JWKS, keeping the last one: {}", error.message);
+                    tracing::warn!("cannot refresh the project's JWKS, keeping the last one: {}", error.message);
                     set
                 }
                 None => return Err(error),
@@ -65,7 +65,7 @@ async fn fetch(env: &Env) -> Result<JwkSet, ApiError> {
     init.with_method(Method::Get);
     let request = Request::new_with_init(&url, &init).map_err(|e| internal(e.to_string()))?;
     let mut response = Fetch::Request(request).send().await.map_err(|e| {
-        worker::console_error!("cannot fetch the project's JWKS: {e}");
+        tracing::error!("cannot fetch the project's JWKS: {e}");
         crate::refusal::unreachable()
     })?;
     let text = response.text().await.map_err(|_| crate::refusal::unreachable())?;

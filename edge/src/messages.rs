@@ -24,7 +24,7 @@ pub async fn post_message(mut request: Request, env: &Env, ctx: &Context) -> Res
         ctx.wait_until(async move {
             let params = json!({ "p_message_id": message_id }).to_string();
             if let Err(error) = service.rpc("answer_automatically", params).await {
-                worker::console_error!("automatic answer failed: {error}");
+                tracing::error!("automatic answer failed: {error}");
             }
         });
     }

@@ -89,10 +89,10 @@ async fn send(builder: postgrest::Builder, idempotent: bool) -> Result<String, A
         match Fetch::Request(outgoing).send().await {
             Ok(response) => break response,
             Err(error) if retry && attempt == 1 => {
-                worker::console_warn!("database API call failed, retrying once: {error}")
+                tracing::warn!("database API call failed, retrying once: {error}")
             }
             Err(error) => {
-                worker::console_error!("database API unreachable: {error}");
+                tracing::error!("database API unreachable: {error}");
                 return Err(refusal::unreachable());
             }
         }
@@ -104,7 +104,7 @@ async fn send(builder: postgrest::Builder, idempotent: bool) -> Result<String, A
     }
     let error = refusal::from_postgrest(status, &text);
     if error.code == ErrorCode::Internal {
-        worker::console_error!("the database API refused input the edge let through ({status}): {text}");
+        tracing::error!("the database API refused input the edge let through ({status}): {text}");
     }
     Err(error)
 }
@@ -119,6 +119,6 @@ pub fn var(env: &Env, name: &str) -> Result<String, ApiError> {
 
 /// Log the detail; answer with a generic internal error.
 pub fn internal(detail: String) -> ApiError {
-    worker::console_error!("{detail}");
+    tracing::error!("{detail}");
     ApiError::new(ErrorCode::Internal, "something went wrong on our side")
 }

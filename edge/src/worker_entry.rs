@@ -5,6 +5,13 @@ use crate::{http, link_sessions, links, messages, sessions, sites, tools};
 use chat_core::ApiError;
 use worker::{Context, Env, Headers, Request, Response, ScheduleContext, ScheduledEvent, event};
 
+/// Once per isolate, before any request: logging. Events go to the console without colours or
+/// times (the Workers runtime stamps each log line itself).
+#[event(start)]
+fn start() {
+    tracing_subscriber::fmt().with_ansi(false).without_time().with_writer(tracing_web::MakeConsoleWriter).init();
+}
+
 #[event(fetch)]
 async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     let origin = request.headers().get("Origin").ok().flatten();
@@ -40,12 +47,12 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     match crate::supabase::Supabase::service(&env) {
         Ok(service) => match service.rpc("cleanup_expired", "{}".into()).await {
             Ok(summary) => match crate::refusal::cleanup_failures(&summary) {
-                None => worker::console_log!("cleanup: {summary}"),
-                Some(failures) => worker::console_error!("cleanup: steps failed: {failures}; {summary}"),
+                None => tracing::info!("cleanup: {summary}"),
+                Some(failures) => tracing::error!("cleanup: steps failed: {failures}; {summary}"),
             },
-            Err(error) => worker::console_error!("cleanup failed: {}", error.message),
+            Err(error) => tracing::error!("cleanup failed: {}", error.message),
         },
-        Err(error) => worker::console_error!("cleanup cannot run: {}", error.message),
+        Err(error) => tracing::error!("cleanup cannot run: {}", error.message),
     }
 }
 
