@@ -2,7 +2,7 @@
 //! isolate (Workers reuse an isolate across requests; a new one starts empty and fetches).
 
 use crate::keys::{EdgeKeys, JwksCache, needs_jwks};
-use crate::supabase::{internal, var};
+use crate::supabase::{internal, optional_var, var};
 use chat_core::ApiError;
 use chat_core::keys::VerifyingKeys;
 use jsonwebtoken::jwk::JwkSet;
@@ -20,7 +20,7 @@ pub fn edge_keys(env: &Env) -> Result<EdgeKeys, ApiError> {
     if let Some(keys) = EDGE_KEYS.with(|k| k.borrow().clone()) {
         return Ok(keys);
     }
-    let setting = |name: &str| var(env, name).ok();
+    let setting = |name: &str| optional_var(env, name);
     let keys = EdgeKeys::from_settings(
         setting("SUPABASE_JWT_SIGNING_KEY").as_deref(),
         setting("SUPABASE_JWT_SECRET").as_deref(),

@@ -109,12 +109,14 @@ async fn send(builder: postgrest::Builder, idempotent: bool) -> Result<String, A
     Err(error)
 }
 
-/// A setting of the Worker (a variable or a secret).
+/// A setting of the Worker (a variable or a secret) it cannot work without.
 pub fn var(env: &Env, name: &str) -> Result<String, ApiError> {
-    env.secret(name)
-        .map(|v| v.to_string())
-        .or_else(|_| env.var(name).map(|v| v.to_string()))
-        .map_err(|_| internal(format!("the edge is missing its {name} setting")))
+    optional_var(env, name).ok_or_else(|| internal(format!("the edge is missing its {name} setting")))
+}
+
+/// A setting of the Worker that may be absent (one of two key systems, say).
+pub fn optional_var(env: &Env, name: &str) -> Option<String> {
+    env.secret(name).map(|v| v.to_string()).or_else(|_| env.var(name).map(|v| v.to_string())).ok()
 }
 
 /// Log the detail; answer with a generic internal error.
