@@ -4,46 +4,11 @@
 
 mod common;
 
+use common::desk::{Desk, desk, id, visitor, write};
 use common::{connect_as_guest, connect_as_user, database, new_site, new_user, refusal, widget_session};
 use serde_json::Value;
 use sqlx::{Connection, PgConnection, PgPool};
 use uuid::Uuid;
-
-struct Desk {
-    site: Uuid,
-    site_key: String,
-    owner: Uuid,
-    operators: Vec<Uuid>,
-}
-
-/// A site with `n` online T1 operators of capacity 3, its queue worked by hand (auto-assignment
-/// has tests of its own).
-async fn desk(db: &PgPool, n: usize) -> Desk {
-    let desk = auto_desk(db, n, 3, "online").await;
-    sqlx::query("update public.widget_settings set auto_assignment = false where site_id = $1")
-        .bind(desk.site)
-        .execute(db)
-        .await
-        .unwrap();
-    desk
-}
-
-/// A visitor who wrote once; returns the session JSON.
-async fn visitor(desk: &Desk) -> Value {
-    let session = widget_session(&desk.site_key).await;
-    write(&session, "I need help").await.unwrap();
-    session
-}
-
-/// The visitor writes `text`.
-async fn write(session: &Value, text: &str) -> Result<Value, sqlx::Error> {
-    let mut guest = connect_as_guest(session).await;
-    sqlx::query_scalar("select public.post_message($1, $2)").bind(Uuid::new_v4()).bind(text).fetch_one(&mut guest).await
-}
-
-fn id(value: &Value, field: &str) -> Uuid {
-    Uuid::parse_str(value[field].as_str().unwrap()).unwrap()
-}
 
 /// Act as the service role on `conn` until the transaction ends.
 async fn become_service(conn: &mut PgConnection) {
@@ -60,7 +25,7 @@ async fn become_service(conn: &mut PgConnection) {
 #[tokio::test]
 async fn a_close_with_an_open_assignment_never_breaks_the_cleanup() {
     let db = database().await;
-    let desk = desk(&db, 1).await;
+    let desk = desk(&db, 1, 3, "online", false).await;
     let session = visitor(&desk).await;
     let conversation = id(&session, "conversation_id");
     let mut operator = connect_as_user(desk.operators[0]).await;
@@ -137,7 +102,7 @@ async fn releases(db: &PgPool, conversation: Uuid) -> Vec<(Uuid, Option<String>)
 #[tokio::test]
 async fn no_api_role_writes_the_state_columns_directly() {
     let db = database().await;
-    let desk = desk(&db, 1).await;
+    let desk = desk(&db, 1, 3, "online", false).await;
     let session = visitor(&desk).await;
     let conversation = id(&session, "conversation_id");
     let stranger = new_user(&db).await;
@@ -181,7 +146,7 @@ async fn no_api_role_writes_the_state_columns_directly() {
 #[tokio::test]
 async fn closing_releases_records_the_closer_and_reopening_offers_it_back() {
     let db = database().await;
-    let desk = desk(&db, 1).await;
+    let desk = desk(&db, 1, 3, "online", false).await;
     let conversation = id(&visitor(&desk).await, "conversation_id");
     let op = desk.operators[0];
     let mut operator = connect_as_user(op).await;
@@ -236,7 +201,7 @@ async fn closing_releases_records_the_closer_and_reopening_offers_it_back() {
 #[tokio::test]
 async fn the_visitor_is_heard_after_a_close_until_the_session_ends() {
     let db = database().await;
-    let desk = desk(&db, 1).await;
+    let desk = desk(&db, 1, 3, "online", false).await;
     let session = visitor(&desk).await;
     let conversation = id(&session, "conversation_id");
     let op = desk.operators[0];
@@ -271,7 +236,7 @@ async fn the_visitor_is_heard_after_a_close_until_the_session_ends() {
 #[tokio::test]
 async fn the_visitor_is_told_of_the_close_and_rates_without_ending() {
     let db = database().await;
-    let desk = desk(&db, 1).await;
+    let desk = desk(&db, 1, 3, "online", false).await;
     let session = visitor(&desk).await;
     let conversation = id(&session, "conversation_id");
     let mut operator = connect_as_user(desk.operators[0]).await;
@@ -316,7 +281,7 @@ async fn the_visitor_is_told_of_the_close_and_rates_without_ending() {
 #[tokio::test]
 async fn transfers_go_to_a_named_operator_or_back_to_the_queue() {
     let db = database().await;
-    let desk = desk(&db, 3).await;
+    let desk = desk(&db, 3, 3, "online", false).await;
     let conversation = id(&visitor(&desk).await, "conversation_id");
     let [first, second, third] = [desk.operators[0], desk.operators[1], desk.operators[2]];
     let mut holder = connect_as_user(first).await;
@@ -373,7 +338,7 @@ async fn transfers_go_to_a_named_operator_or_back_to_the_queue() {
 #[tokio::test]
 async fn owners_and_admins_assign_within_capacity() {
     let db = database().await;
-    let desk = desk(&db, 2).await;
+    let desk = desk(&db, 2, 3, "online", false).await;
     let conversations = [id(&visitor(&desk).await, "conversation_id"), id(&visitor(&desk).await, "conversation_id")];
     let op = desk.operators[0];
     let mut owner = connect_as_user(desk.owner).await;
@@ -411,7 +376,7 @@ async fn owners_and_admins_assign_within_capacity() {
 #[tokio::test]
 async fn snoozes_end_at_their_time_or_with_the_customers_next_message() {
     let db = database().await;
-    let desk = desk(&db, 1).await;
+    let desk = desk(&db, 1, 3, "online", false).await;
     let session = visitor(&desk).await;
     let conversation = id(&session, "conversation_id");
     let op = desk.operators[0];
@@ -460,7 +425,7 @@ async fn snoozes_end_at_their_time_or_with_the_customers_next_message() {
 #[tokio::test]
 async fn escalations_are_resolved_once_by_staff_of_their_level() {
     let db = database().await;
-    let desk = desk(&db, 2).await;
+    let desk = desk(&db, 2, 3, "online", false).await;
     let conversation = id(&visitor(&desk).await, "conversation_id");
     let mut first = connect_as_user(desk.operators[0]).await;
     let escalation: Value = sqlx::query_scalar("select public.escalate_conversation($1, 't2', 'Needs billing')")
@@ -496,7 +461,7 @@ async fn escalations_are_resolved_once_by_staff_of_their_level() {
 #[tokio::test]
 async fn one_failing_cleanup_step_stops_no_other() {
     let db = database().await;
-    let desk = desk(&db, 0).await;
+    let desk = desk(&db, 0, 3, "online", false).await;
     let agent: Uuid =
         sqlx::query_scalar("insert into public.agents (site_id, name) values ($1, 'Helper') returning id")
             .bind(desk.site)
@@ -540,7 +505,7 @@ async fn one_failing_cleanup_step_stops_no_other() {
 #[tokio::test]
 async fn internal_notes_stay_with_staff() {
     let db = database().await;
-    let desk = desk(&db, 1).await;
+    let desk = desk(&db, 1, 3, "online", false).await;
     let session = visitor(&desk).await;
     let conversation = id(&session, "conversation_id");
     let op = desk.operators[0];
@@ -577,7 +542,7 @@ async fn internal_notes_stay_with_staff() {
 #[tokio::test]
 async fn reading_moves_my_cursor_and_marks_the_customers_messages_read() {
     let db = database().await;
-    let desk = desk(&db, 1).await;
+    let desk = desk(&db, 1, 3, "online", false).await;
     let session = visitor(&desk).await;
     let conversation = id(&session, "conversation_id");
     let second = write(&session, "Are you there?").await.unwrap();
@@ -633,7 +598,7 @@ async fn reading_moves_my_cursor_and_marks_the_customers_messages_read() {
 #[tokio::test]
 async fn canned_responses_belong_to_their_site() {
     let db = database().await;
-    let desk = desk(&db, 1).await;
+    let desk = desk(&db, 1, 3, "online", false).await;
     let other = desk_of_another_site(&db).await;
     let mut operator = connect_as_user(desk.operators[0]).await;
     let insert = "insert into public.canned_responses (site_id, shortcut, content) values ($1, $2, 'Your refund is on its way.') returning id";
@@ -669,7 +634,7 @@ async fn desk_of_another_site(db: &PgPool) -> Uuid {
 #[tokio::test]
 async fn mentions_in_notes_notify_the_staff_named() {
     let db = database().await;
-    let desk = desk(&db, 2).await;
+    let desk = desk(&db, 2, 3, "online", false).await;
     let session = visitor(&desk).await;
     let conversation = id(&session, "conversation_id");
     let stranger = new_user(&db).await;
@@ -694,27 +659,6 @@ async fn mentions_in_notes_notify_the_staff_named() {
     assert_eq!(notified, vec![(mentioned, "mention".into(), "Can you take this refund?".into())]);
 }
 
-/// A site with auto-assignment on (the default) and `n` operators of capacity `capacity`,
-/// `availability` each.
-async fn auto_desk(db: &PgPool, n: usize, capacity: i32, availability: &str) -> Desk {
-    let owner = new_user(db).await;
-    let (site, site_key) = new_site(db, owner).await;
-    let mut operators = Vec::new();
-    for _ in 0..n {
-        let id = new_user(db).await;
-        sqlx::query("insert into public.site_members (site_id, user_id, role, availability, max_concurrent_chats) values ($1, $2, 'operator', $3, $4)")
-            .bind(site)
-            .bind(id)
-            .bind(availability)
-            .bind(capacity)
-            .execute(db)
-            .await
-            .unwrap();
-        operators.push(id);
-    }
-    Desk { site, site_key, owner, operators }
-}
-
 /// Open assignments per operator of the site.
 async fn seats(db: &PgPool, desk: &Desk) -> Vec<i64> {
     let mut held = Vec::new();
@@ -735,7 +679,7 @@ async fn seats(db: &PgPool, desk: &Desk) -> Vec<i64> {
 #[tokio::test]
 async fn auto_assignment_hands_out_the_queue_whenever_it_can_move() {
     let db = database().await;
-    let desk = auto_desk(&db, 2, 2, "offline").await;
+    let desk = desk(&db, 2, 2, "offline", true).await;
     let mut sessions = Vec::new();
     for _ in 0..5 {
         sessions.push(visitor(&desk).await);
@@ -780,7 +724,7 @@ async fn auto_assignment_hands_out_the_queue_whenever_it_can_move() {
 #[tokio::test]
 async fn offline_operators_keep_their_conversations_for_the_grace_period() {
     let db = database().await;
-    let desk = auto_desk(&db, 1, 3, "online").await;
+    let desk = desk(&db, 1, 3, "online", true).await;
     let conversation = id(&visitor(&desk).await, "conversation_id");
     assert_eq!(state(&db, conversation).await, ("active".into(), Some(desk.operators[0])));
     set_availability(&db, desk.operators[0], "offline").await;
@@ -819,7 +763,7 @@ async fn offline_operators_keep_their_conversations_for_the_grace_period() {
 #[tokio::test]
 async fn auto_assignment_under_concurrency_never_overfills_and_leaves_no_seat_free() {
     let db = database().await;
-    let desk = auto_desk(&db, 5, 3, "offline").await;
+    let desk = desk(&db, 5, 3, "offline", true).await;
     let mut tasks = Vec::new();
     for _ in 0..10 {
         let key = desk.site_key.clone();
@@ -875,7 +819,7 @@ async fn auto_assignment_under_concurrency_never_overfills_and_leaves_no_seat_fr
 async fn no_conversation_waits_while_a_seat_is_free() {
     let db = database().await;
     for _ in 0..3 {
-        let desk = auto_desk(&db, 5, 3, "offline").await;
+        let desk = desk(&db, 5, 3, "offline", true).await;
         let mut tasks = Vec::new();
         for _ in 0..12 {
             let key = desk.site_key.clone();
@@ -914,7 +858,7 @@ async fn no_conversation_waits_while_a_seat_is_free() {
 #[tokio::test]
 async fn the_inbox_pages_filters_searches_and_counts_my_unread() {
     let db = database().await;
-    let desk = desk(&db, 2).await;
+    let desk = desk(&db, 2, 3, "online", false).await;
     let [me, colleague] = [desk.operators[0], desk.operators[1]];
     let mut sessions = Vec::new();
     for _ in 0..5 {
@@ -992,7 +936,7 @@ async fn the_inbox_pages_filters_searches_and_counts_my_unread() {
 #[tokio::test]
 async fn the_inbox_search_finds_old_conversations_through_the_index() {
     let db = database().await;
-    let desk = desk(&db, 1).await;
+    let desk = desk(&db, 1, 3, "online", false).await;
     // 250 waiting conversations, one message each; the oldest mentions a rare word.
     sqlx::query(
         "with c as (insert into public.conversations (site_id, status, created_at, last_message_at) \
@@ -1040,7 +984,7 @@ async fn the_inbox_search_finds_old_conversations_through_the_index() {
 #[tokio::test]
 async fn customers_go_offline_with_their_last_session() {
     let db = database().await;
-    let desk = desk(&db, 0).await;
+    let desk = desk(&db, 0, 3, "online", false).await;
     let session = visitor(&desk).await;
     let online = "select is_online from public.customers where id = $1::uuid";
     let customer = session["customer_id"].as_str().unwrap().to_string();

@@ -3,70 +3,20 @@
 
 mod common;
 
-use common::{
-    connect_as_guest, connect_as_service, connect_as_user, database, new_site, new_user, refusal, token_hash,
-    widget_session,
-};
+use common::desk::{Desk, desk, id, visitor};
+use common::{connect_as_guest, connect_as_service, connect_as_user, database, new_user, refusal, token_hash};
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
-
-struct Desk {
-    site: Uuid,
-    site_key: String,
-    owner: Uuid,
-    operators: Vec<Uuid>,
-}
-
-/// A site with `n` online T1 operators (capacity `capacity` each).
-async fn desk(db: &PgPool, n: usize, capacity: i32) -> Desk {
-    let owner = new_user(db).await;
-    let (site, site_key) = new_site(db, owner).await;
-    // These tests work the queue by hand; auto-assignment has tests of its own.
-    sqlx::query("update public.widget_settings set auto_assignment = false where site_id = $1")
-        .bind(site)
-        .execute(db)
-        .await
-        .unwrap();
-    let mut operators = Vec::new();
-    for _ in 0..n {
-        let id = new_user(db).await;
-        sqlx::query("insert into public.site_members (site_id, user_id, role, availability, max_concurrent_chats) values ($1, $2, 'operator', 'online', $3)")
-            .bind(site)
-            .bind(id)
-            .bind(capacity)
-            .execute(db)
-            .await
-            .unwrap();
-        operators.push(id);
-    }
-    Desk { site, site_key, owner, operators }
-}
-
-/// A waiting conversation with one visitor message; returns the session JSON.
-async fn visitor(desk: &Desk) -> Value {
-    let session = widget_session(&desk.site_key).await;
-    let mut guest = connect_as_guest(&session).await;
-    sqlx::query("select public.post_message($1, 'I need help')")
-        .bind(Uuid::new_v4())
-        .execute(&mut guest)
-        .await
-        .unwrap();
-    session
-}
 
 async fn take(conn: &mut PgConnection, site: Uuid) -> Result<Option<Value>, sqlx::Error> {
     sqlx::query_scalar("select public.take_next_conversation($1)").bind(site).fetch_one(conn).await
 }
 
-fn id(value: &Value, field: &str) -> Uuid {
-    Uuid::parse_str(value[field].as_str().unwrap()).unwrap()
-}
-
 #[tokio::test]
 async fn operators_take_the_oldest_waiting_conversations_without_collisions() {
     let db = database().await;
-    let desk = desk(&db, 4, 5).await;
+    let desk = desk(&db, 4, 5, "online", false).await;
     let mut sessions = Vec::new();
     for _ in 0..6 {
         sessions.push(visitor(&desk).await);
@@ -102,7 +52,7 @@ async fn operators_take_the_oldest_waiting_conversations_without_collisions() {
 #[tokio::test]
 async fn capacity_availability_and_membership_are_enforced() {
     let db = database().await;
-    let desk = desk(&db, 1, 1).await;
+    let desk = desk(&db, 1, 1, "online", false).await;
     visitor(&desk).await;
     visitor(&desk).await;
     let mut operator = connect_as_user(desk.operators[0]).await;
@@ -123,13 +73,13 @@ async fn capacity_availability_and_membership_are_enforced() {
 }
 
 async fn desk_with_nothing_waiting(db: &PgPool) -> Desk {
-    desk(db, 1, 5).await
+    desk(db, 1, 5, "online", false).await
 }
 
 #[tokio::test]
 async fn the_third_reassignment_flags_for_review() {
     let db = database().await;
-    let desk = desk(&db, 1, 5).await;
+    let desk = desk(&db, 1, 5, "online", false).await;
     let session = visitor(&desk).await;
     let conversation = id(&session, "conversation_id");
     let mut operator = connect_as_user(desk.operators[0]).await;
@@ -166,7 +116,7 @@ async fn the_third_reassignment_flags_for_review() {
 #[tokio::test]
 async fn idle_operators_lose_their_conversations() {
     let db = database().await;
-    let desk = desk(&db, 1, 5).await;
+    let desk = desk(&db, 1, 5, "online", false).await;
     let session = visitor(&desk).await;
     let conversation = id(&session, "conversation_id");
     let mut operator = connect_as_user(desk.operators[0]).await;
@@ -206,7 +156,7 @@ async fn idle_operators_lose_their_conversations() {
 #[tokio::test]
 async fn escalation_moves_the_conversation_up_the_ladder() {
     let db = database().await;
-    let desk = desk(&db, 1, 5).await;
+    let desk = desk(&db, 1, 5, "online", false).await;
     let t2 = new_user(&db).await;
     sqlx::query("insert into public.site_members (site_id, user_id, role, availability, support_level) values ($1, $2, 'operator', 'online', 't2')")
         .bind(desk.site)
@@ -246,7 +196,7 @@ async fn escalation_moves_the_conversation_up_the_ladder() {
 #[tokio::test]
 async fn operator_messages_count_stats_and_edits_are_audited() {
     let db = database().await;
-    let desk = desk(&db, 1, 5).await;
+    let desk = desk(&db, 1, 5, "online", false).await;
     let session = visitor(&desk).await;
     let conversation = id(&session, "conversation_id");
     let operator_id = desk.operators[0];
@@ -314,7 +264,7 @@ async fn operator_messages_count_stats_and_edits_are_audited() {
 #[tokio::test]
 async fn link_analytics_and_cleanup() {
     let db = database().await;
-    let desk = desk(&db, 0, 5).await;
+    let desk = desk(&db, 0, 5, "online", false).await;
     let agent: Uuid =
         sqlx::query_scalar("insert into public.agents (site_id, name) values ($1, 'Helper') returning id")
             .bind(desk.site)

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod desk;
+
 use serde_json::{Value, json};
 
 /// A `STACK_*` setting; the tests need the stack `cargo xtask test` starts.
