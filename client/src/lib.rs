@@ -7,10 +7,12 @@
 //! - [`realtime`]: the Supabase Realtime protocol (its wire format, shared with the devstack's
 //!   server), a transport-free client and presence.
 //! - [`timing`]: typing news sent and shown, and when a guest token is refreshed.
+//! - [`storage`]: what a chat keeps across reloads.
 //! - [`json`]: the size-lean JSON reader of the browser bundle.
 
 pub mod history;
 pub mod json;
 pub mod outbox;
 pub mod realtime;
+pub mod storage;
 pub mod timing;

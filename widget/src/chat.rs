@@ -8,9 +8,10 @@
 
 use crate::api::Edge;
 use crate::live::{Live, LiveEvent};
-use crate::store::{self, Saved};
+use crate::store;
 use chat_client::history::{Lines, Merged};
 use chat_client::outbox::{AfterFailure, Outbox, Outgoing};
+use chat_client::storage::Saved;
 use chat_client::timing::{TYPING_SHOWN_MS, TypingShown, refresh_due};
 use chat_core::api::{EndSession, Message, PostMessage, SenderType, Session, StartSession};
 use chat_core::{ApiError, ErrorCode, WidgetConfig};

@@ -48,7 +48,7 @@ fn main() {
     let full_page = attribute("data-mode") == "page";
     let storage_key = Some(attribute("data-storage-key"))
         .filter(|key| !key.is_empty())
-        .unwrap_or_else(|| store::site_key(&config.site_key));
+        .unwrap_or_else(|| chat_client::storage::site_key(&config.site_key));
     let start = app::Start {
         api_base: attribute("data-api"),
         config,
