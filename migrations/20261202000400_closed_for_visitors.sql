@@ -6,7 +6,8 @@
 -- Rating no longer needs the end of the session: rate_session() rates it once, as the guest.
 -- end_session() keeps a rating given before (a rating is given once; the first one counts).
 -- Lock order as everywhere: the conversation, then the session (lock_guest_session()).
--- Affects: close_conversation, end_session, rate_session (new).
+-- Affects: close_conversation, end_session, rate_session, check_rating and record_rating (new,
+--          the two share them).
 
 create or replace function public.close_conversation(p_conversation_id uuid) returns jsonb
 language plpgsql security definer
@@ -39,6 +40,44 @@ $$;
 comment on function public.close_conversation(uuid) is
   'Staff: close a conversation (its assignment ends with reason closed; the visitor is told). Idempotent.';
 
+-- The rating's bounds, checked before any lock.
+create function public.check_rating(p_rating integer, p_feedback text) returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if p_rating is not null and p_rating not between 1 and 5 then
+    perform public.refuse('invalid_rating', 'A rating is 1 to 5.');
+  end if;
+  if p_feedback is not null and char_length(p_feedback) > 1000 then
+    perform public.refuse('invalid_feedback', 'Feedback has at most 1000 characters.');
+  end if;
+end;
+$$;
+comment on function public.check_rating(integer, text) is 'Refuses a rating outside 1 to 5 or feedback over 1000 characters.';
+revoke execute on function public.check_rating(integer, text) from public, anon, authenticated;
+
+-- The first rating of the locked session `p_session` (and its conversation's CSAT); a rated
+-- session keeps its rating and feedback.
+create function public.record_rating(p_session public.chat_sessions, p_rating integer, p_feedback text)
+returns void
+language plpgsql security definer
+set search_path = ''
+as $$
+begin
+  if p_session.rating is not null then
+    return;
+  end if;
+  if p_rating is not null then
+    update public.conversations set csat = p_rating where id = p_session.conversation_id;
+  end if;
+  update public.chat_sessions set rating = p_rating, feedback = p_feedback where id = p_session.id;
+end;
+$$;
+comment on function public.record_rating(public.chat_sessions, integer, text) is
+  'Records the first rating of a locked session and its conversation''s CSAT; later ones are ignored.';
+revoke execute on function public.record_rating(public.chat_sessions, integer, text) from public, anon, authenticated;
+
 create or replace function public.end_session(p_rating integer default null, p_feedback text default null)
 returns jsonb
 language plpgsql security definer
@@ -47,23 +86,14 @@ as $$
 declare
   v_session public.chat_sessions%rowtype;
 begin
-  if p_rating is not null and p_rating not between 1 and 5 then
-    perform public.refuse('invalid_rating', 'A rating is 1 to 5.');
-  end if;
-  if p_feedback is not null and char_length(p_feedback) > 1000 then
-    perform public.refuse('invalid_feedback', 'Feedback has at most 1000 characters.');
-  end if;
+  perform public.check_rating(p_rating, p_feedback);
   v_session := public.lock_guest_session();
   if v_session.status = 'ended' and (v_session.end_reason = 'visitor' or v_session.rating is not null) then
     perform public.refuse('session_ended', 'This chat has already ended.');
   end if;
-  if v_session.rating is null and p_rating is not null then
-    update public.conversations set csat = p_rating where id = v_session.conversation_id;
-  end if;
+  perform public.record_rating(v_session, p_rating, p_feedback);
   update public.chat_sessions
-  set status = 'ended', end_reason = coalesce(end_reason, 'visitor'), ended_at = coalesce(ended_at, now()),
-      rating = coalesce(rating, p_rating),
-      feedback = case when rating is null then p_feedback else feedback end
+  set status = 'ended', end_reason = coalesce(end_reason, 'visitor'), ended_at = coalesce(ended_at, now())
   where id = v_session.id
   returning * into v_session;
   return jsonb_build_object('session_id', v_session.id, 'status', v_session.status,
@@ -80,20 +110,16 @@ as $$
 declare
   v_session public.chat_sessions%rowtype;
 begin
-  if p_rating is null or p_rating not between 1 and 5 then
+  if p_rating is null then
     perform public.refuse('invalid_rating', 'A rating is 1 to 5.');
   end if;
-  if p_feedback is not null and char_length(p_feedback) > 1000 then
-    perform public.refuse('invalid_feedback', 'Feedback has at most 1000 characters.');
-  end if;
+  perform public.check_rating(p_rating, p_feedback);
   v_session := public.lock_guest_session();
   if v_session.rating is not null then
     perform public.refuse('already_rated', 'This chat was rated already. Thank you!');
   end if;
-  update public.conversations set csat = p_rating where id = v_session.conversation_id;
-  update public.chat_sessions set rating = p_rating, feedback = p_feedback
-  where id = v_session.id
-  returning * into v_session;
+  perform public.record_rating(v_session, p_rating, p_feedback);
+  select * into v_session from public.chat_sessions where id = v_session.id;
   return jsonb_build_object('session_id', v_session.id, 'status', v_session.status, 'rating', v_session.rating);
 end;
 $$;

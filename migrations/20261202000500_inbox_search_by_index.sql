@@ -50,10 +50,13 @@ set search_path = ''
 set jit = off
 as $$
 declare
-  -- The page's candidates: the site's conversations for the filter, after the cursor.
-  v_candidates constant text := $sql$
+  -- The page's candidates: the site's conversations (with their customers) for the filter,
+  -- after the cursor. Each statement below puts its own joins between the two parts.
+  v_conversations constant text := $sql$
     from public.conversations c
     left join public.customers cu on cu.id = c.customer_id
+  $sql$;
+  v_candidates constant text := $sql$
     where c.site_id = $1
       and case $2
             when 'mine' then c.status in ('active', 'snoozed') and c.assigned_operator_id = (select auth.uid())
@@ -83,17 +86,17 @@ begin
       select count(*)::integer, coalesce(array_agg(w.id) filter (where w.hit), '{}')
       from (select c.id, cu.name ilike $3 or cu.email ilike $3 or said.hit as hit
             %s
+            -- A lateral subquery with a limit: each conversation is read through its own index
+            -- entries (an exists could be turned into one hash of all the site's matches).
+            left join lateral (
+              select true as hit from public.messages m
+              where m.conversation_id = c.id and m.deleted_at is null and m.content ilike $3
+              limit 1
+            ) said on true
+            %s
             order by c.last_message_at desc, c.id desc
             limit $6) w
-    $sql$, replace(v_candidates, 'where c.site_id', $sql$
-    -- A lateral subquery with a limit: each conversation is read through its own index
-    -- entries (an exists could be turned into one hash of all the site's matches).
-    left join lateral (
-      select true as hit from public.messages m
-      where m.conversation_id = c.id and m.deleted_at is null and m.content ilike $3
-      limit 1
-    ) said on true
-    where c.site_id$sql$))
+    $sql$, v_conversations, v_candidates)
     into v_walked, v_matches
     using p_site_id, p_filter, v_pattern, p_cursor_at, p_cursor_id, v_walk;
     if cardinality(v_matches) >= v_limit or v_walked < v_walk then
@@ -114,17 +117,17 @@ begin
               where m.conversation_id = c.id and m.sender_type = 'customer'
                 and m.seq > coalesce(p.last_read_seq, 0)
               limit 100) unread) as unread
-    %s %s
-    order by c.last_message_at desc, c.id desc
-    limit $6
-  $sql$, replace(v_candidates, 'where c.site_id', $sql$
+    %s
     left join public.conversation_participants p on p.conversation_id = c.id and p.user_id = (select auth.uid())
     left join lateral (
       select m.content, m.sender_type, m.internal from public.messages m
       where m.conversation_id = c.id and m.deleted_at is null
       order by m.seq desc limit 1
     ) last on true
-    where c.site_id$sql$), v_search)
+    %s %s
+    order by c.last_message_at desc, c.id desc
+    limit $6
+  $sql$, v_conversations, v_candidates, v_search)
   using p_site_id, p_filter, v_pattern, p_cursor_at, p_cursor_id, v_limit, v_matches;
 end;
 $$;

@@ -112,11 +112,6 @@ impl Outbox {
         self.items.iter().map(|p| p.message.clone()).collect()
     }
 
-    /// Whether `client_msg_id` is waiting here.
-    pub fn contains(&self, client_msg_id: Uuid) -> bool {
-        self.items.iter().any(|p| p.message.client_msg_id == client_msg_id)
-    }
-
     /// A new message, due at once.
     pub fn push(&mut self, message: Outgoing) {
         self.items.push(Pending { message, delivery: DUE_NOW });
@@ -167,9 +162,7 @@ impl Outbox {
                 (Delivery::Retrying { due: now + wait, attempts }, AfterFailure::Wait)
             }
             ErrorCode::Unauthorized => (Delivery::Retrying { due: now, attempts }, AfterFailure::RefreshToken),
-            ErrorCode::SessionEnded | ErrorCode::SessionExpired | ErrorCode::SessionNotFound => {
-                (Delivery::Failed(error.message.clone()), AfterFailure::SessionOver)
-            }
+            code if code.ends_session() => (Delivery::Failed(error.message.clone()), AfterFailure::SessionOver),
             _ => (Delivery::Failed(error.message.clone()), AfterFailure::Next),
         };
         pending.delivery = delivery;

@@ -130,6 +130,12 @@ impl ErrorCode {
         Self::Internal,
     ];
 
+    /// Whether the chat session is over for good (ended, expired, or unknown to the edge):
+    /// nothing more can be sent in it.
+    pub fn ends_session(self) -> bool {
+        matches!(self, Self::SessionEnded | Self::SessionExpired | Self::SessionNotFound)
+    }
+
     /// The HTTP status this code is answered with.
     pub fn status(self) -> u16 {
         match self {

@@ -7,7 +7,7 @@ use crate::sites;
 use crate::supabase::{Supabase, internal, var};
 use crate::tokens::{self, SessionIds};
 use chat_core::api::{EndSession, RealtimeAccess, RefreshSession, Session, SessionOutcome, StartSession};
-use chat_core::{ApiError, ErrorCode, limits};
+use chat_core::{ApiError, limits};
 use serde_json::json;
 use worker::{Env, Request, Response};
 
@@ -19,11 +19,7 @@ pub async fn start_session(mut request: Request, env: &Env) -> Result<Response, 
     if let Some(token) = body.resume_token.as_deref() {
         match resume(env, token, origin.as_deref(), Some(&body.site_key)).await {
             Ok(ids) => return session_response(env, ids, token.to_string(), origin, 200),
-            Err(e)
-                if matches!(
-                    e.code,
-                    ErrorCode::SessionNotFound | ErrorCode::SessionEnded | ErrorCode::SessionExpired
-                ) => {}
+            Err(e) if e.code.ends_session() => {}
             Err(e) => return Err(e),
         }
     }
@@ -57,13 +53,13 @@ pub async fn refresh_session(mut request: Request, env: &Env) -> Result<Response
     session_response(env, ids, body.token, origin, 200)
 }
 
-/// `POST /v1/sessions/end` (`function` `end_session`, the body may be empty) and
-/// `POST /v1/sessions/rating` (`rate_session`, a rating is required): as the guest.
-pub async fn rate_or_end_session(mut request: Request, env: &Env, function: &str) -> Result<Response, ApiError> {
+/// As the guest: `POST /v1/sessions/end` when `end` (`end_session`, the body may be empty), else
+/// `POST /v1/sessions/rating` (`rate_session`, a rating is required).
+pub async fn rate_or_end_session(mut request: Request, env: &Env, end: bool) -> Result<Response, ApiError> {
     let (jwt, _) = guest(&request, env)?;
     let bytes = request.bytes().await.map_err(worker_error)?;
-    let empty = (function == "end_session").then(EndSession::default);
-    let body: EndSession = crate::body::parse(&bytes, empty)?;
+    let function = if end { "end_session" } else { "rate_session" };
+    let body: EndSession = crate::body::parse(&bytes, end.then(EndSession::default))?;
     body.validate()?;
     let params = json!({ "p_rating": body.rating, "p_feedback": body.feedback });
     let text = Supabase::user(env, &jwt)?.rpc(function, params.to_string()).await?;

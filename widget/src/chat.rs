@@ -462,7 +462,7 @@ impl Chat {
                 self.save();
                 true
             }
-            Err(error) if session_over(&error) => {
+            Err(error) if error.code.ends_session() => {
                 self.finish("This chat has ended. You can start a new one.");
                 false
             }
@@ -547,10 +547,6 @@ impl Chat {
             }
         }
     }
-}
-
-fn session_over(error: &ApiError) -> bool {
-    matches!(error.code, ErrorCode::SessionEnded | ErrorCode::SessionExpired | ErrorCode::SessionNotFound)
 }
 
 /// What to tell the visitor about an error.

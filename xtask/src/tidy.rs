@@ -78,10 +78,10 @@ mod tests {
     fn no_number_duplicates_a_limit() {
         let mut found = Vec::new();
         for dir in ["widget/src", "client/src", "edge/src"] {
-            let mut files: Vec<_> = std::fs::read_dir(crate::project_root().join(dir)).unwrap().flatten().collect();
-            files.sort_by_key(|e| e.path());
-            for file in files.iter().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "rs")) {
-                let text = std::fs::read_to_string(&file).unwrap();
+            for file in
+                files(&crate::project_root().join(dir)).iter().filter(|p| p.extension().is_some_and(|x| x == "rs"))
+            {
+                let text = std::fs::read_to_string(file).unwrap();
                 let text = text.split("#[cfg(test)]").next().unwrap_or_default();
                 for (number, line) in text.lines().enumerate().filter(|(_, l)| duplicates_a_limit(l)) {
                     found.push(format!("{}:{}: {}", file.display(), number + 1, line.trim()));
