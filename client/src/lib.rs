@@ -2,6 +2,7 @@
 //! operator console) keep while chatting, and the decisions they take, tested natively. The
 //! caller owns the clock, the randomness and the network, and passes in what they gave.
 //!
+//! - [`call`]: how a call to the edge can fail.
 //! - [`outbox`]: messages written but not confirmed, their delivery states and the retry policy.
 //! - [`history`]: the confirmed messages merged from pages, answers and live rows, the cursor.
 //! - [`realtime`]: the Supabase Realtime protocol (its wire format, shared with the devstack's
@@ -10,6 +11,7 @@
 //! - [`storage`]: what a chat keeps across reloads.
 //! - [`json`]: the size-lean JSON reader of the browser bundle.
 
+pub mod call;
 pub mod history;
 pub mod json;
 pub mod outbox;

@@ -1,9 +1,11 @@
 //! The outbox: messages written but not confirmed by the edge, oldest first. Each keeps its
 //! `client_msg_id` for every try, so the edge stores it once however often it is sent; a failed
 //! try is retried with exponential back-off and jitter, after a 429 when the edge says, after a
-//! 401 with a fresh token, and never after a refusal that would only repeat itself.
+//! 401 with a fresh token, and never after a refusal that would only repeat itself (nor after an
+//! answer the client cannot read).
 
-use chat_core::{ApiError, ErrorCode};
+use crate::call::{CallError, UNREADABLE};
+use chat_core::ErrorCode;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -150,9 +152,13 @@ impl Outbox {
 
     /// A try of `client_msg_id` failed with `error` at `now`; `jitter` is a random number in
     /// [0, 1]. Records when to try again (or that it is refused) and says what to do next.
-    pub fn failed(&mut self, client_msg_id: Uuid, error: &ApiError, now: f64, jitter: f64) -> AfterFailure {
+    pub fn failed(&mut self, client_msg_id: Uuid, error: &CallError, now: f64, jitter: f64) -> AfterFailure {
         let Some(pending) = self.find(client_msg_id) else { return AfterFailure::Next };
         let attempts = attempts(&pending.delivery) + 1;
+        let CallError::Api(error) = error else {
+            pending.delivery = Delivery::Failed(UNREADABLE.into());
+            return AfterFailure::Next;
+        };
         let (delivery, after) = match error.code {
             ErrorCode::UpstreamUnavailable | ErrorCode::Internal => {
                 (Delivery::Retrying { due: now + RETRY.delay_ms(attempts, jitter), attempts }, AfterFailure::Wait)
@@ -188,6 +194,7 @@ fn attempts(delivery: &Delivery) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chat_core::ApiError;
 
     fn message(text: &str) -> Outgoing {
         Outgoing { client_msg_id: Uuid::new_v4(), content: text.into() }
@@ -195,6 +202,10 @@ mod tests {
 
     fn error(code: ErrorCode) -> ApiError {
         ApiError::new(code, "refused")
+    }
+
+    fn refused(code: ErrorCode) -> CallError {
+        CallError::Api(error(code))
     }
 
     /// The defect of the widget's first outbox: it marked a message as sending and then counted
@@ -209,7 +220,7 @@ mod tests {
         for _ in 0..8 {
             assert_eq!(outbox.due(now), vec![hello.clone()]);
             outbox.sending(hello.client_msg_id);
-            let after = outbox.failed(hello.client_msg_id, &error(ErrorCode::UpstreamUnavailable), now, 1.0);
+            let after = outbox.failed(hello.client_msg_id, &refused(ErrorCode::UpstreamUnavailable), now, 1.0);
             assert_eq!(after, AfterFailure::Wait);
             let Delivery::Retrying { due, .. } = outbox.items()[0].delivery else { panic!("retrying") };
             assert!(outbox.due(due - 1.0).is_empty(), "not due before its time");
@@ -245,7 +256,7 @@ mod tests {
             let item = message("x");
             outbox.push(item.clone());
             outbox.sending(item.client_msg_id);
-            assert_eq!(outbox.failed(item.client_msg_id, &error, 100.0, 0.5), expected, "{:?}", error.code);
+            assert_eq!(outbox.failed(item.client_msg_id, &error.clone().into(), 100.0, 0.5), expected, "{:?}", error.code);
             match (&outbox.items()[0].delivery, wait) {
                 (Delivery::Retrying { due, attempts: 1 }, Some(wait)) => assert_eq!(*due, 100.0 + wait),
                 (Delivery::Failed(reason), None) => assert_eq!(reason, "refused"),
@@ -262,7 +273,7 @@ mod tests {
         outbox.push(second.clone());
         assert_eq!(outbox.due(0.0), vec![first.clone(), second.clone()]);
         outbox.sending(first.client_msg_id);
-        outbox.failed(first.client_msg_id, &error(ErrorCode::InvalidContent), 0.0, 0.0);
+        outbox.failed(first.client_msg_id, &refused(ErrorCode::InvalidContent), 0.0, 0.0);
         assert_eq!(outbox.due(10.0), vec![second.clone()], "a refused message waits for the visitor");
         outbox.retry_now(first.client_msg_id);
         assert_eq!(outbox.items()[0].delivery, Delivery::Retrying { due: 0.0, attempts: 0 });
@@ -278,5 +289,21 @@ mod tests {
         assert_eq!(outbox.due(0.0), saved);
         let json = serde_json::to_string(&outbox.saved()).unwrap();
         assert_eq!(serde_json::from_str::<Vec<Outgoing>>(&json).unwrap(), saved, "saved and read back");
+    }
+
+    /// A post the edge may have stored but whose answer could not be read: shown as failed at
+    /// once (no retry mends a client out of step with the edge), later messages still go, and
+    /// the history's copy confirms it.
+    #[test]
+    fn an_unreadable_answer_fails_the_message_until_the_history_confirms_it() {
+        let mut outbox = Outbox::default();
+        let (first, second) = (message("first"), message("second"));
+        outbox.push(first.clone());
+        outbox.push(second.clone());
+        outbox.sending(first.client_msg_id);
+        assert_eq!(outbox.failed(first.client_msg_id, &CallError::Unreadable, 0.0, 0.0), AfterFailure::Next);
+        assert_eq!(outbox.items()[0].delivery, Delivery::Failed(UNREADABLE.into()));
+        assert_eq!(outbox.due(1e12), vec![second], "never retried by itself; the next message goes");
+        assert!(outbox.confirm(first.client_msg_id), "the history's copy ends it");
     }
 }

@@ -153,6 +153,48 @@ test("a lost connection delivers every message exactly once", async () => {
   await context.close();
 });
 
+test("an answer the widget cannot read is shown and logged once, and only the visitor tries again", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const logged = [];
+  page.on("console", (m) => m.type() === "error" && logged.push(m.text()));
+  await startChat(page, "Ines");
+  // A proxy between the page and the edge answers with a page of its own.
+  const garbled = (route) => route.fulfill({ status: 200, contentType: "text/html", body: "<html>proxy</html>" });
+  let posts = 0;
+  const posting = (route) => (route.request().method() === "POST" ? (posts++, garbled(route)) : route.continue());
+  await page.route("**/v1/messages", posting);
+  await send(page, "First try");
+  await send(page, "Second try");
+  const delivery = page.locator("[data-testid=chat-delivery]");
+  await delivery.filter({ hasText: "cannot read" }).nth(1).waitFor();
+  await page.waitForTimeout(4_000);
+  assert.equal(posts, 2, "never retried by itself");
+  assert.equal(logged.filter((l) => l.includes("unreadable answer to /v1/messages")).length, 1, `logged once: ${logged}`);
+  await page.unroute("**/v1/messages", posting);
+  for (const retry of await page.locator("[data-testid=chat-retry]").all()) await retry.click();
+  await confirmed(page, "First try");
+  await confirmed(page, "Second try");
+
+  // On a reload the token is refreshed first; an unreadable answer stops the background work.
+  let refreshes = 0;
+  const refreshing = (route) => (refreshes++, garbled(route));
+  await page.route("**/v1/sessions/refresh", refreshing);
+  await page.reload();
+  await page.locator("[data-testid=chat-launcher]").click();
+  await page.locator("[data-testid=chat-notice] >> text=cannot read").waitFor();
+  await page.waitForTimeout(3_000);
+  assert.equal(refreshes, 1, "the edge is not called again until the visitor acts");
+  await page.unroute("**/v1/sessions/refresh", refreshing);
+  await send(page, "Back again");
+  await confirmed(page, "Back again");
+  const session = await savedSession(page);
+  for (const text of ["First try", "Second try", "Back again"]) {
+    assert.equal(await rowsWithContent(session.conversation_id, text), 1, `${text} stored once`);
+  }
+  await context.close();
+});
+
 test("stopping the edge mid-chat and starting it again delivers the message exactly once", async () => {
   const pidFile = process.env.STACK_EDGE_PID_FILE;
   assert.ok(pidFile, "run with `cargo xtask test`");

@@ -9,6 +9,7 @@
 use crate::api::Edge;
 use crate::live::{Live, LiveEvent};
 use crate::store;
+use chat_client::call::{CallError, UNREADABLE};
 use chat_client::history::{Lines, Merged};
 use chat_client::outbox::{AfterFailure, Outbox, Outgoing};
 use chat_client::storage::Saved;
@@ -74,6 +75,8 @@ struct Work {
     ticks: u64,
     /// The rating asked for now keeps the session going (the conversation was closed).
     rating_keeps_session: bool,
+    /// An answer could not be read: the background work waits for the visitor to act.
+    stuck: bool,
 }
 
 /// The chat's state; cheap to copy into closures (every field is a handle).
@@ -211,7 +214,7 @@ impl Chat {
                     self.save();
                     self.tick();
                 }
-                Err(error) if error.code == ErrorCode::ValidationFailed => {
+                Err(CallError::Api(error)) if error.code == ErrorCode::ValidationFailed => {
                     self.form_errors.set(error.fields);
                     self.set_stage(Stage::PreChat);
                 }
@@ -243,14 +246,27 @@ impl Chat {
         let message = Outgoing { client_msg_id: message.client_msg_id, content: message.content };
         self.lines.update(|l| l.outbox.push(message));
         self.save();
-        self.tick();
+        self.unstick();
         Ok(())
     }
 
     /// Try a failed message again now.
     pub fn retry(self, id: Uuid) {
         self.lines.update(|l| l.outbox.retry_now(id));
+        self.unstick();
+    }
+
+    /// The visitor acted: the background work goes on, even after an unreadable answer.
+    fn unstick(self) {
+        self.work.update_value(|w| w.stuck = false);
         self.tick();
+    }
+
+    /// An answer could not be read (logged by the edge client): say so, and stop calling the
+    /// edge until the visitor acts, since no retry mends it.
+    fn stuck(self) {
+        self.work.update_value(|w| w.stuck = true);
+        self.notice.set(Some(UNREADABLE.into()));
     }
 
     /// End the chat: ask for a rating first, unless it was given.
@@ -299,12 +315,13 @@ impl Chat {
             let body = EndSession { rating, feedback };
             let result = self.edge().end(&session.guest_jwt, &body, keep).await;
             let thanks = rating.is_some() && matches!(&result, Ok(()));
-            if thanks || result.as_ref().is_err_and(|e| e.code == ErrorCode::AlreadyRated) {
+            let already = matches!(&result, Err(CallError::Api(e)) if e.code == ErrorCode::AlreadyRated);
+            if thanks || already {
                 self.rated.set(true);
                 self.save();
             }
             match (keep, result) {
-                (true, Err(error)) if error.code != ErrorCode::AlreadyRated => self.notice.set(Some(friendly(&error))),
+                (true, Err(error)) if !already => self.notice.set(Some(friendly(&error))),
                 (true, _) => self.notice.set(Some("Thanks for your feedback!".into())),
                 (false, _) if thanks => self.finish("Thanks for your feedback!"),
                 (false, _) => self.finish("This chat has ended."),
@@ -371,7 +388,7 @@ impl Chat {
 
     /// One step of background work, unless one is still running.
     fn tick(self) {
-        if self.work.with_value(|w| w.busy || w.session.is_none()) {
+        if self.work.with_value(|w| w.busy || w.stuck || w.session.is_none()) {
             return;
         }
         self.work.update_value(|w| {
@@ -462,11 +479,15 @@ impl Chat {
                 self.save();
                 true
             }
-            Err(error) if error.code.ends_session() => {
+            Err(CallError::Api(error)) if error.code.ends_session() => {
                 self.finish("This chat has ended. You can start a new one.");
                 false
             }
-            Err(_) => false,
+            Err(CallError::Api(_)) => false,
+            Err(CallError::Unreadable) => {
+                self.stuck();
+                false
+            }
         }
     }
 
@@ -515,11 +536,15 @@ impl Chat {
                         return true;
                     }
                 }
-                Err(error) if error.code == ErrorCode::Unauthorized => {
+                Err(CallError::Api(error)) if error.code == ErrorCode::Unauthorized => {
                     self.expire_token();
                     return false;
                 }
-                Err(_) => return false,
+                Err(CallError::Api(_)) => return false,
+                Err(CallError::Unreadable) => {
+                    self.stuck();
+                    return false;
+                }
             }
         }
     }
@@ -549,12 +574,13 @@ impl Chat {
     }
 }
 
-/// What to tell the visitor about an error.
-pub fn friendly(error: &ApiError) -> String {
-    match error.code {
-        ErrorCode::UpstreamUnavailable | ErrorCode::Internal => {
+/// What to tell the visitor about a failed call.
+pub fn friendly(error: &CallError) -> String {
+    match error {
+        CallError::Api(error) if matches!(error.code, ErrorCode::UpstreamUnavailable | ErrorCode::Internal) => {
             "We can't reach the chat right now. We'll keep trying.".into()
         }
-        _ => error.message.clone(),
+        CallError::Api(error) => error.message.clone(),
+        CallError::Unreadable => UNREADABLE.into(),
     }
 }

@@ -196,7 +196,7 @@ pub fn Composer(chat: Chat) -> impl IntoView {
                 text.set(String::new());
                 problem.set(None);
             }
-            Err(error) => problem.set(Some(friendly(&error))),
+            Err(error) => problem.set(Some(friendly(&error.into()))),
         }
     };
     let enabled = move || chat.stage.get() == Stage::Chatting;
