@@ -256,7 +256,8 @@ mod tests {
             let item = message("x");
             outbox.push(item.clone());
             outbox.sending(item.client_msg_id);
-            assert_eq!(outbox.failed(item.client_msg_id, &error.clone().into(), 100.0, 0.5), expected, "{:?}", error.code);
+            let after = outbox.failed(item.client_msg_id, &error.clone().into(), 100.0, 0.5);
+            assert_eq!(after, expected, "{:?}", error.code);
             match (&outbox.items()[0].delivery, wait) {
                 (Delivery::Retrying { due, attempts: 1 }, Some(wait)) => assert_eq!(*due, 100.0 + wait),
                 (Delivery::Failed(reason), None) => assert_eq!(reason, "refused"),

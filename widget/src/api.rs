@@ -2,12 +2,12 @@
 //! network failure is `upstream_unavailable`: "retry later"), or an answer the widget cannot read
 //! (a bug: logged to the console once per page, never retried).
 
-use chat_core::api::{EndSession, Message, MessagePage, PostMessage, RefreshSession, Session, StartSession};
 use chat_client::call::CallError;
+use chat_core::api::{EndSession, Message, MessagePage, PostMessage, RefreshSession, Session, StartSession};
 use chat_core::{ApiError, ErrorCode};
-use std::sync::atomic::{AtomicBool, Ordering};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::sync::atomic::{AtomicBool, Ordering};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, RequestInit, Response};
