@@ -2,6 +2,7 @@
 //! operator console) keep while chatting, and the decisions they take, tested natively. The
 //! caller owns the clock, the randomness and the network, and passes in what they gave.
 //!
+//! - [`auth`]: Supabase Auth's grants, the signed-in session and its refusals (the console).
 //! - [`call`]: how a call to the edge can fail.
 //! - [`outbox`]: messages written but not confirmed, their delivery states and the retry policy.
 //! - [`history`]: the confirmed messages merged from pages, answers and live rows, the cursor.
@@ -11,6 +12,7 @@
 //! - [`storage`]: what a chat keeps across reloads.
 //! - [`json`]: the size-lean JSON reader of the browser bundle.
 
+pub mod auth;
 pub mod call;
 pub mod history;
 pub mod json;

@@ -50,8 +50,8 @@ impl TypingShown {
     }
 }
 
-/// Whether a guest token expiring at `expires_at` (seconds since the epoch) is refreshed at
-/// `now`.
+/// Whether a token (a guest's, or the console's Auth session) expiring at `expires_at` (seconds
+/// since the epoch) is refreshed at `now`.
 pub fn refresh_due(expires_at: i64, now: f64) -> bool {
     (expires_at as f64) * 1000.0 - now < REFRESH_BEFORE_MS
 }

@@ -380,3 +380,13 @@ mod tests {
         assert!(!is_phone("555-CALL-NOW"));
     }
 }
+
+/// `GET /v1/console/config`: what the console needs to reach the project as the signed-in
+/// user. Public values only, served by the deployment so no build carries them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsoleConfig {
+    /// The project URL (`https://<project>.supabase.co`): Auth, PostgREST and Realtime below it.
+    pub supabase_url: String,
+    /// The project's publishable (anon) API key.
+    pub publishable_key: String,
+}

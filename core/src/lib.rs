@@ -7,6 +7,7 @@
 pub mod api;
 pub mod claims;
 pub mod error;
+pub mod inbox;
 #[cfg(feature = "jwt")]
 pub mod keys;
 pub mod limits;

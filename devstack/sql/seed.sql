@@ -1,13 +1,13 @@
 -- Local demo data, applied after migrations (the role of supabase/seed.sql). Idempotent.
--- The demo owner signs in to the console as owner@demo.test / demo-password.
+-- The demo owner signs in to the console as owner@demo.test / demo-password, the demo operator
+-- as operator@demo.test / demo-password.
 
 insert into auth.users (id, email, encrypted_password, email_confirmed_at)
-values (
-  '00000000-0000-4000-8000-000000000001',
-  'owner@demo.test',
-  extensions.crypt('demo-password', extensions.gen_salt('bf', 10)),
-  now()
-)
+values
+  ('00000000-0000-4000-8000-000000000001', 'owner@demo.test',
+   extensions.crypt('demo-password', extensions.gen_salt('bf', 10)), now()),
+  ('00000000-0000-4000-8000-000000000002', 'operator@demo.test',
+   extensions.crypt('demo-password', extensions.gen_salt('bf', 10)), now())
 on conflict (id) do nothing;
 
 insert into public.sites (id, owner_id, name, site_key, allowed_origins)
@@ -19,6 +19,11 @@ values (
   array['http://127.0.0.1:8080', 'http://localhost:8080']
 )
 on conflict (id) do nothing;
+
+-- The owner is a member through the site's trigger; the operator answers chats.
+insert into public.site_members (site_id, user_id, role, display_name)
+values ('00000000-0000-4000-8000-000000000101', '00000000-0000-4000-8000-000000000002', 'operator', 'Olivia')
+on conflict (site_id, user_id) do nothing;
 
 update public.widget_settings
 set title = 'Demo Shop support',

@@ -2,7 +2,7 @@
 //!
 //! Modules without Worker types ([`body`], [`keys`], [`routes`], [`refusal`], [`tokens`],
 //! [`widget_config`]) are plain Rust, tested natively. The rest runs in the Worker: one module
-//! per resource (`sites`, `sessions`, `messages`, `links`, `link_sessions`, `tools`), what their
+//! per resource (`sites`, `sessions`, `messages`, `links`, `link_sessions`, `tools`, `console`), what their
 //! handlers share (`http`), the database API (`supabase`), the owners' keys (`jwks`), and
 //! `worker_entry`, which wires them to the runtime.
 
@@ -13,6 +13,8 @@ pub mod routes;
 pub mod tokens;
 pub mod widget_config;
 
+#[cfg(target_arch = "wasm32")]
+mod console;
 #[cfg(target_arch = "wasm32")]
 mod http;
 #[cfg(target_arch = "wasm32")]

@@ -60,6 +60,8 @@ pub enum Route {
         /// The tool's name.
         name: String,
     },
+    /// `GET /v1/console/config`: the project's public URL and key, for the console.
+    ConsoleConfig,
     /// `OPTIONS` on an API path: a CORS preflight.
     Preflight,
 }
@@ -94,6 +96,7 @@ pub fn resolve(method: &str, path: &str) -> Result<Route, ApiError> {
         },
         ["c", _] => (&["GET", "HEAD"], Route::LinkPage),
         ["v1", "tools"] => (&["GET", "HEAD"], Route::Tools),
+        ["v1", "console", "config"] => (&["GET", "HEAD"], Route::ConsoleConfig),
         ["v1", "tools", name] => (&["POST"], Route::RunTool { name: (*name).to_string() }),
         _ => return Err(ApiError::new(ErrorCode::NotFound, format!("no route for {path}"))),
     };
@@ -123,6 +126,7 @@ mod tests {
         assert_eq!(resolve("GET", "/v1/links/abc/analytics").unwrap(), Route::LinkAnalytics { id: "abc".into() });
         assert_eq!(resolve("GET", "/v1/links/abc/sessions").unwrap(), Route::LinkSessions { id: "abc".into() });
         assert_eq!(resolve("GET", "/v1/tools").unwrap(), Route::Tools);
+        assert_eq!(resolve("GET", "/v1/console/config").unwrap(), Route::ConsoleConfig);
         assert_eq!(
             resolve("POST", "/v1/links/3fa9c1d2e4b5/sessions").unwrap(),
             Route::OpenLink { code: "3fa9c1d2e4b5".into() }

@@ -1,7 +1,7 @@
 //! The Worker's fetch handler: route, call the handler, answer JSON with CORS.
 
 use crate::routes::{self, Route};
-use crate::{http, link_sessions, links, messages, sessions, sites, tools};
+use crate::{console, http, link_sessions, links, messages, sessions, sites, tools};
 use chat_core::ApiError;
 use worker::{Context, Env, Headers, Request, Response, ScheduleContext, ScheduledEvent, event};
 
@@ -33,6 +33,7 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Respo
         Ok(Route::LinkPage) => return link_page(request, &env).await,
         Ok(Route::Tools) => tools::tools(),
         Ok(Route::RunTool { name }) => tools::run_tool(request, &env, &name).await,
+        Ok(Route::ConsoleConfig) => console::config(&env),
         Ok(Route::Preflight) => Response::empty().map(|r| r.with_status(204)).map_err(http::worker_error),
         Err(error) => Err(error),
     };

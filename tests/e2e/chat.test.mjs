@@ -2,9 +2,8 @@
 // (workerd), the Supabase stand-in and Postgres. Run by `cargo xtask test`.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { DEMO_OWNER_ID, DEMO_SITE_ID, artifacts, asOwner, launch, rest, savedSession, setDemoSettings, site } from "./support.mjs";
+import { DEMO_OWNER_ID, DEMO_SITE_ID, artifacts, asOwner, launch, rest, savedSession, send, setDemoSettings, site, startChat } from "./support.mjs";
 
 let browser;
 before(async () => {
@@ -17,21 +16,6 @@ after(async () => browser?.close());
 
 const panel = (page) => page.locator("[data-testid=chat-panel]");
 const messages = (page) => page.locator("[data-testid=chat-messages] [data-testid=chat-message]");
-
-/** Open the widget and get past the pre-chat form. */
-async function startChat(page, name = "Ann") {
-  await page.goto(site);
-  await page.locator("[data-testid=chat-launcher]").click();
-  await page.locator("[data-testid=chat-field-name]").fill(name);
-  await page.locator("[data-testid=chat-field-email]").fill(`${name.toLowerCase()}-${randomUUID().slice(0, 6)}@example.test`);
-  await page.locator("[data-testid=chat-start]").click();
-  await page.locator("[data-testid=chat-input]").waitFor();
-}
-
-async function send(page, text) {
-  await page.locator("[data-testid=chat-input]").fill(text);
-  await page.locator("[data-testid=chat-input]").press("Enter");
-}
 
 /** Wait until a message with exactly this text is confirmed by the edge. */
 async function confirmed(page, text) {

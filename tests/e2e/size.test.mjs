@@ -23,3 +23,15 @@ test("widget wasm + JS stay under 100 KB brotli", () => {
   console.log(`widget: wasm ${wasm} + js ${js} = ${wasm + js} bytes brotli (budget 100000)`);
   assert.ok(wasm + js <= 100_000, `${wasm + js} > 100000`);
 });
+
+// The console's budget: peers' dashboards load about 1.5 MB; ours is a fraction of that.
+const CONSOLE_BUDGET = 250_000;
+
+test(`console wasm + JS + CSS stay under ${CONSOLE_BUDGET} bytes brotli`, () => {
+  const dir = "target/edge-assets/console/";
+  const files = readdirSync(new URL(dir, root)).filter((f) => /\.(wasm|js|css)$/.test(f));
+  assert.deepEqual(files.map((f) => f.split(".").pop()).sort(), ["css", "js", "wasm"], `${files}`);
+  const total = files.reduce((sum, f) => sum + brotli(read(dir + f)), 0);
+  console.log(`console: ${total} bytes brotli (budget ${CONSOLE_BUDGET})`);
+  assert.ok(total <= CONSOLE_BUDGET, `${total} > ${CONSOLE_BUDGET}`);
+});

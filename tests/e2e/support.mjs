@@ -1,6 +1,7 @@
 // What the browser tests share: where the stack is, Debian's Chromium, and REST calls as the
 // service role (the way an operator console or the seed would change data).
 import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { chromium } from "playwright-core";
 import { sign } from "../shared/jwt.mjs";
@@ -68,4 +69,20 @@ export async function setDemoSettings(values) {
 /** The session the widget saved in the page's storage. */
 export async function savedSession(page) {
   return page.evaluate(() => JSON.parse(localStorage.getItem("chat-widget:demo-site") || "{}").session || null);
+}
+
+/** Open the widget on the demo page and get past the pre-chat form (name and email asked). */
+export async function startChat(page, name = "Ann") {
+  await page.goto(site);
+  await page.locator("[data-testid=chat-launcher]").click();
+  await page.locator("[data-testid=chat-field-name]").fill(name);
+  await page.locator("[data-testid=chat-field-email]").fill(`${name.toLowerCase()}-${randomUUID().slice(0, 6)}@example.test`);
+  await page.locator("[data-testid=chat-start]").click();
+  await page.locator("[data-testid=chat-input]").waitFor();
+}
+
+/** Type a message into the widget and send it with Enter. */
+export async function send(page, text) {
+  await page.locator("[data-testid=chat-input]").fill(text);
+  await page.locator("[data-testid=chat-input]").press("Enter");
 }

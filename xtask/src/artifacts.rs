@@ -1,5 +1,5 @@
-//! Building what the stack runs: the dev stack binary, the widget (trunk) and the edge
-//! Worker (worker-build), plus the static assets the Worker serves.
+//! Building what the stack runs: the dev stack binary, the widget and the console (trunk) and
+//! the edge Worker (worker-build), plus the static assets the Worker serves.
 
 use crate::Result;
 use crate::setup::{Tools, run_visible};
@@ -52,6 +52,16 @@ pub fn build(root: &Path, tools: &Tools, widget: WidgetBuild) -> Result<PathBuf>
     timed("widget bundle (wasm-opt, JS glue, esbuild)", || {
         crate::widget_bundle::shrink(&root.join("target/widget-dist"), tools)
     })?;
+    timed("console (trunk, wasm)", || {
+        run_visible(
+            Command::new(tools.cargo_bin.join("trunk"))
+                .args(["--skip-version-check", "build", "console/index.html", "--release"])
+                .args(["--dist", CONSOLE_DIST, "--public-url", "/console/", "--filehash", "true"])
+                .current_dir(root)
+                .env("PATH", tools.path_env())
+                .env("NO_COLOR", "true"),
+        )
+    })?;
     timed("edge assets", || {
         let base = assemble_assets(root, tools)?;
         println!("[build]   widget in {base} (immutable), embed.js and link.js for {LOADER_MAX_AGE_SECONDS} s");
@@ -71,6 +81,9 @@ pub fn build(root: &Path, tools: &Tools, widget: WidgetBuild) -> Result<PathBuf>
     })?;
     Ok(root.join("target/debug/devstack"))
 }
+
+/// Where trunk writes the console.
+const CONSOLE_DIST: &str = "target/console-dist";
 
 /// How the widget's wasm is compiled: for size, with a `std` built for it (`-Zbuild-std`) that
 /// aborts on panic without formatting a message, keeps no panic locations and no `Debug`
@@ -139,11 +152,17 @@ fn assemble_assets(root: &Path, tools: &Tools) -> Result<String> {
         }
     }
     copy(&root.join("public/link.html"), &assets.join("link.html"))?;
+    let console = assets.join("console");
+    std::fs::create_dir_all(&console).map_err(|e| format!("cannot create {}: {e}", console.display()))?;
+    for entry in std::fs::read_dir(root.join(CONSOLE_DIST)).map_err(|e| format!("no console build: {e}"))?.flatten() {
+        copy(&entry.path(), &console.join(entry.file_name()))?;
+    }
     let headers = format!(
         "/embed.js\n  Cache-Control: public, max-age={LOADER_MAX_AGE_SECONDS}\n\
          /link.js\n  Cache-Control: public, max-age={LOADER_MAX_AGE_SECONDS}\n\
          /widget/*\n  Cache-Control: public, max-age=31536000, immutable\n  \
-         Access-Control-Allow-Origin: *\n  Cross-Origin-Resource-Policy: cross-origin\n"
+         Access-Control-Allow-Origin: *\n  Cross-Origin-Resource-Policy: cross-origin\n\
+         /console/*\n  Cache-Control: no-cache\n  X-Content-Type-Options: nosniff\n  Referrer-Policy: same-origin\n"
     );
     std::fs::write(assets.join("_headers"), headers).map_err(|e| format!("cannot write _headers: {e}"))?;
     Ok(base)

@@ -35,10 +35,12 @@ pub fn run(root: &Path) -> Result<()> {
     println!(
         "\n  Chat platform running locally\n\n  \
          Demo customer site  http://127.0.0.1:{site}\n  \
+         Console             http://127.0.0.1:{edge}/console/\n  \
          Edge API + widget   http://127.0.0.1:{edge}   (e.g. /v1/sites/demo-site/widget)\n  \
          Supabase API        {api_url}   (/rest/v1, /auth/v1)\n  \
          Database            {database_url}\n  \
-         Demo owner login    owner@demo.test / demo-password\n\n  \
+         Console logins      owner@demo.test / demo-password (owner)\n                      \
+         operator@demo.test / demo-password (operator)\n\n  \
          publishable key   {publishable}\n  \
          secret key        {secret}\n\n  \
          Press Ctrl-C to stop.\n",

@@ -41,14 +41,27 @@ pub fn run(root: &Path) -> Result<()> {
     let mut results = vec![layer("unit", || {
         run_visible(crate::artifacts::cargo(root).args(["fmt", "--all", "--check"]))
             .map_err(|e| format!("{e}\nfix: run `cargo fmt --all`"))?;
-        // Lints on both targets: natively every crate but the widget (browser only), and the
-        // two wasm32 crates as they ship.
-        let native = ["clippy", "--workspace", "--all-targets", "--exclude", "chat-widget", "--", "-D", "warnings"];
+        // Lints on both targets: natively every crate but the browser-only widget and console,
+        // and the three wasm32 crates as they ship.
+        let native = [
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--exclude",
+            "chat-widget",
+            "--exclude",
+            "chat-console",
+            "--",
+            "-D",
+            "warnings",
+        ];
         run_visible(crate::artifacts::cargo(root).args(native))?;
         let wasm = [
             "clippy",
             "-p",
             "chat-widget",
+            "-p",
+            "chat-console",
             "-p",
             "chat-edge",
             "--target",
@@ -63,6 +76,8 @@ pub fn run(root: &Path) -> Result<()> {
             "--workspace",
             "--exclude",
             "chat-widget",
+            "--exclude",
+            "chat-console",
             "--exclude",
             "stack-tests",
         ]))

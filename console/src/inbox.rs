@@ -1,0 +1,120 @@
+//! The inbox: the conversations of the operator's site, by filter, newest activity first.
+
+use crate::app::Problem;
+use crate::auth::Auth;
+use chat_core::inbox::{InboxFilter, InboxQuery, InboxRow};
+use leptos::prelude::*;
+use serde::Deserialize;
+use thaw::*;
+use uuid::Uuid;
+
+/// Conversations per page.
+const PAGE: u32 = 50;
+
+/// A site the signed-in user works on.
+#[derive(Clone, Debug, Deserialize)]
+struct Site {
+    id: Uuid,
+    name: String,
+}
+
+/// The filters and the conversation list of the first site the user works on.
+#[component]
+pub fn Inbox(auth: Auth) -> impl IntoView {
+    let sites = LocalResource::new(move || async move {
+        let token = auth.token().unwrap_or_default();
+        auth.project().select::<Vec<Site>>(&token, "sites?select=id,name&order=name").await
+    });
+    move || {
+        sites.get().map(|loaded| match loaded {
+            Ok(sites) => match sites.into_iter().next() {
+                Some(site) => view! { <SiteInbox auth site /> }.into_any(),
+                None => view! { <p class="empty">"You are not a member of any site yet."</p> }.into_any(),
+            },
+            Err(message) => view! { <Problem message /> }.into_any(),
+        })
+    }
+}
+
+/// One site's inbox.
+#[component]
+fn SiteInbox(auth: Auth, site: Site) -> impl IntoView {
+    let filter = RwSignal::new(InboxFilter::Open.as_str().to_string());
+    let rows = LocalResource::new(move || {
+        let filter = InboxFilter::named(&filter.get()).unwrap_or(InboxFilter::Open);
+        let query = InboxQuery {
+            p_site_id: site.id,
+            p_filter: filter,
+            p_search: None,
+            p_cursor_at: None,
+            p_cursor_id: None,
+            p_limit: PAGE,
+        };
+        async move {
+            let token = auth.token().unwrap_or_default();
+            auth.project().rpc::<Vec<InboxRow>>(&token, "inbox", &query).await
+        }
+    });
+    view! {
+        <section class="inbox" aria-label=format!("Inbox of {}", site.name)>
+            <TabList selected_value=filter>
+                {InboxFilter::ALL.into_iter().map(|f| view! { <Tab value=f.as_str()>{label(f)}</Tab> }).collect::<Vec<_>>()}
+            </TabList>
+            {move || {
+                rows.get().map(|loaded| match loaded {
+                    Ok(rows) if rows.is_empty() => view! { <p class="empty">"No conversations here."</p> }.into_any(),
+                    Ok(rows) => view! { <ConversationList rows /> }.into_any(),
+                    Err(message) => view! { <Problem message /> }.into_any(),
+                })
+            }}
+        </section>
+    }
+}
+
+/// The conversations, keyed by what a row shows.
+#[component]
+fn ConversationList(rows: Vec<InboxRow>) -> impl IntoView {
+    view! {
+        <ul class="conversations" data-testid="conversations">
+            <For each=move || rows.clone() key=|r| (r.id, r.last_message_at.clone(), r.unread, r.status.clone()) let:row>
+                <ConversationItem row />
+            </For>
+        </ul>
+    }
+}
+
+/// A conversation in the list: who, the latest message, its state and unread count.
+#[component]
+fn ConversationItem(row: InboxRow) -> impl IntoView {
+    let who = row.customer_name.clone().or_else(|| row.customer_email.clone()).unwrap_or_else(|| "Visitor".into());
+    let unread = (row.unread > 0).then(|| {
+        view! { <Badge color=BadgeColor::Danger>{row.unread.to_string()}</Badge> }
+    });
+    view! {
+        <li class="conversation" data-testid="conversation" data-status=row.status.clone()>
+            <div class="line">
+                <strong class="who">{who}</strong>
+                <time datetime=row.last_message_at.clone()>{short_time(&row.last_message_at)}</time>
+            </div>
+            <div class="line">
+                <span class="preview">{row.last_message.clone().unwrap_or_default()}</span>
+                {unread}
+            </div>
+        </li>
+    }
+}
+
+fn label(filter: InboxFilter) -> &'static str {
+    match filter {
+        InboxFilter::Mine => "Mine",
+        InboxFilter::Unassigned => "Queue",
+        InboxFilter::Open => "All open",
+        InboxFilter::Snoozed => "Snoozed",
+        InboxFilter::Closed => "Closed",
+    }
+}
+
+/// `HH:MM` of a timestamp as PostgREST writes it (`2026-12-02T06:41:00.123+00:00`).
+fn short_time(at: &str) -> String {
+    at.get(11..16).unwrap_or(at).to_string()
+}

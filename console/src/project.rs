@@ -1,0 +1,96 @@
+//! The project's HTTP APIs as the console calls them: its public settings from the edge, then
+//! Auth and PostgREST under the project URL.
+
+use chat_client::auth::{AuthRefusal, AuthSession, PasswordGrant, RefreshGrant};
+use chat_core::api::ConsoleConfig;
+use gloo_net::http::{Request, RequestBuilder, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// Where the console reaches the project, and with which public key.
+#[derive(Clone, Debug)]
+pub struct Project {
+    config: ConsoleConfig,
+}
+
+/// A call that failed, in words for the person using the console.
+pub type Failure = String;
+
+impl Project {
+    /// The deployment's public settings (`GET /v1/console/config` on the console's own origin).
+    pub async fn load() -> Result<Self, Failure> {
+        let response = Request::get("/v1/console/config").send().await.map_err(|_| unreachable())?;
+        let config = json(response).await?;
+        Ok(Self { config })
+    }
+
+    /// Sign in with email and password.
+    pub async fn sign_in(&self, grant: &PasswordGrant) -> Result<AuthSession, AuthRefusal> {
+        self.grant("password", grant).await
+    }
+
+    /// The next session, for the current one's refresh token.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<AuthSession, AuthRefusal> {
+        self.grant("refresh_token", &RefreshGrant { refresh_token: refresh_token.into() }).await
+    }
+
+    /// End the session on the server (its refresh token stops working).
+    pub async fn sign_out(&self, access_token: &str) {
+        let request = self.request(Request::post(&self.url("/auth/v1/logout")), access_token);
+        // Signing out locally never waits for, or depends on, the server.
+        let _ = request.send().await;
+    }
+
+    /// `POST /rest/v1/rpc/{name}` as the signed-in user.
+    pub async fn rpc<T: DeserializeOwned>(&self, token: &str, name: &str, body: &impl Serialize) -> Result<T, Failure> {
+        let request = self.request(Request::post(&self.url(&format!("/rest/v1/rpc/{name}"))), token);
+        let response = request.json(body).map_err(|e| e.to_string())?.send().await.map_err(|_| unreachable())?;
+        json(response).await
+    }
+
+    /// `GET /rest/v1/{path_and_query}` as the signed-in user.
+    pub async fn select<T: DeserializeOwned>(&self, token: &str, path_and_query: &str) -> Result<T, Failure> {
+        let request = self.request(Request::get(&self.url(&format!("/rest/v1/{path_and_query}"))), token);
+        json(request.send().await.map_err(|_| unreachable())?).await
+    }
+
+    async fn grant<B: Serialize>(&self, grant_type: &str, body: &B) -> Result<AuthSession, AuthRefusal> {
+        let url = self.url(&format!("/auth/v1/token?grant_type={grant_type}"));
+        let request = Request::post(&url).header("apikey", &self.config.publishable_key);
+        let refused = |msg: String| AuthRefusal { msg: Some(msg), ..AuthRefusal::default() };
+        let response =
+            request.json(body).map_err(|e| refused(e.to_string()))?.send().await.map_err(|_| refused(unreachable()))?;
+        if response.ok() {
+            return response.json().await.map_err(|_| refused(unreadable()));
+        }
+        Err(response.json().await.unwrap_or_else(|_| refused(unreadable())))
+    }
+
+    fn request(&self, request: RequestBuilder, token: &str) -> RequestBuilder {
+        request.header("apikey", &self.config.publishable_key).header("Authorization", &format!("Bearer {token}"))
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.config.supabase_url)
+    }
+}
+
+/// A 2xx body as `T`, or the sentence of the error the API sent (PostgREST's refusals put it
+/// in `details`, their stable code in `message`).
+async fn json<T: DeserializeOwned>(response: Response) -> Result<T, Failure> {
+    if response.ok() {
+        return response.json().await.map_err(|_| unreadable());
+    }
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    let text = |key: &str| body.get(key).and_then(|v| v.as_str()).filter(|s| !s.is_empty()).map(str::to_string);
+    Err(text("details").or_else(|| text("message")).unwrap_or_else(|| format!("The server answered {status}.")))
+}
+
+fn unreachable() -> Failure {
+    "The server cannot be reached. Check the connection and try again.".into()
+}
+
+fn unreadable() -> Failure {
+    "The server sent an answer the console cannot read. Please reload the page.".into()
+}

@@ -1,0 +1,82 @@
+// Browser: the console, served by the edge Worker at /console/, signing in with Supabase Auth
+// (the devstack's) and reading the inbox through PostgREST as the signed-in operator.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { DEMO_SITE_ID, api, artifacts, edge, launch, rest, send, setDemoSettings, site, startChat } from "./support.mjs";
+
+let browser;
+before(async () => {
+  browser = await launch();
+  await rest(`sites?id=eq.${DEMO_SITE_ID}`, { method: "PATCH", body: { allowed_origins: [site] } });
+  await setDemoSettings({ require_name: true, require_email: true, auto_assignment: false });
+});
+after(async () => browser?.close());
+
+const console_ = `${edge}/console/`;
+const saved = (page) => page.evaluate(() => JSON.parse(localStorage.getItem("chat-console:auth") || "null"));
+
+async function signIn(page, email, password = "demo-password") {
+  await page.goto(console_);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+test("a wrong password is said plainly and signs nobody in", async () => {
+  const page = await browser.newPage();
+  await signIn(page, "operator@demo.test", "not-the-password");
+  await page.getByText("The email or the password is wrong.").waitFor();
+  assert.equal(await saved(page), null);
+  await page.close();
+});
+
+test("the operator signs in, finds a visitor's chat in the queue, stays signed in, and signs out", async () => {
+  const visitor = await browser.newPage();
+  await startChat(visitor, "Queued Quinn");
+  await send(visitor, "Is anybody there?");
+  await visitor.locator('[data-testid=chat-message]:not([data-pending]) >> text="Is anybody there?"').waitFor();
+
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const page = await context.newPage();
+  await signIn(page, "operator@demo.test");
+  await page.locator("[data-testid=signed-in-as] >> text=operator@demo.test").waitFor();
+  await page.getByRole("tab", { name: "Queue" }).click();
+  const row = page.locator("[data-testid=conversation]", { hasText: "Queued Quinn" });
+  await row.waitFor();
+  assert.match(await row.textContent(), /Is anybody there\?/);
+  assert.equal(await row.getAttribute("data-status"), "waiting");
+  await page.screenshot({ path: `${artifacts}/console-inbox-desktop.png` });
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await page.screenshot({ path: `${artifacts}/console-inbox-laptop.png` });
+
+  // A reload keeps the session; an expired token is refreshed before the inbox loads.
+  const first = await saved(page);
+  await page.evaluate(() => {
+    const auth = JSON.parse(localStorage.getItem("chat-console:auth"));
+    localStorage.setItem("chat-console:auth", JSON.stringify({ ...auth, expires_at: Math.floor(Date.now() / 1000) - 5 }));
+  });
+  await page.reload();
+  await page.locator("[data-testid=signed-in-as] >> text=operator@demo.test").waitFor();
+  await page.waitForFunction((old) => JSON.parse(localStorage.getItem("chat-console:auth")).refresh_token !== old, first.refresh_token);
+  const refreshed = await saved(page);
+  assert.ok(refreshed.expires_at > Date.now() / 1000 + 60, "a fresh token");
+  await page.getByRole("tab", { name: "Queue" }).click();
+  await page.locator("[data-testid=conversation]", { hasText: "Queued Quinn" }).waitFor();
+
+  // Signing out forgets the session here and ends it on the server.
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByRole("button", { name: "Sign in" }).waitFor();
+  assert.equal(await saved(page), null);
+  const publishable = await (await fetch(`${edge}/v1/console/config`)).json();
+  assert.equal(publishable.supabase_url, api.replace(/\/$/, ""));
+  await assert.rejects(async () => {
+    const response = await fetch(`${api}/auth/v1/token?grant_type=refresh_token`, {
+      method: "POST",
+      headers: { apikey: publishable.publishable_key, "content-type": "application/json" },
+      body: JSON.stringify({ refresh_token: refreshed.refresh_token }),
+    });
+    assert.ok(response.ok, `refresh after sign-out: ${response.status}`);
+  }, /refresh after sign-out: 4\d\d/);
+  await context.close();
+  await visitor.close();
+});
