@@ -23,7 +23,7 @@ struct Site {
 pub fn Inbox(auth: Auth) -> impl IntoView {
     let sites = LocalResource::new(move || async move {
         let token = auth.token().unwrap_or_default();
-        auth.project().select::<Vec<Site>>(&token, "sites?select=id,name&order=name").await
+        auth.project().select::<Vec<Site>>(&token, "sites", &[("select", "id,name"), ("order", "name")]).await
     });
     move || {
         sites.get().map(|loaded| match loaded {

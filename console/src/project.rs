@@ -48,10 +48,15 @@ impl Project {
         json(response).await
     }
 
-    /// `GET /rest/v1/{path_and_query}` as the signed-in user.
-    pub async fn select<T: DeserializeOwned>(&self, token: &str, path_and_query: &str) -> Result<T, Failure> {
-        let request = self.request(Request::get(&self.url(&format!("/rest/v1/{path_and_query}"))), token);
-        json(request.send().await.map_err(|_| unreachable())?).await
+    /// `GET /rest/v1/{table}?{query}` as the signed-in user.
+    pub async fn select<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        table: &str,
+        query: &[(&str, &str)],
+    ) -> Result<T, Failure> {
+        let request = self.request(Request::get(&self.url(&format!("/rest/v1/{table}"))), token);
+        json(request.query(query.iter().copied()).send().await.map_err(|_| unreachable())?).await
     }
 
     async fn grant<B: Serialize>(&self, grant_type: &str, body: &B) -> Result<AuthSession, AuthRefusal> {

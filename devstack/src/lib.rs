@@ -29,7 +29,8 @@ pub async fn api(config: &Config, pool: sqlx::PgPool) -> Result<Router> {
     let realtime = realtime::RealtimeState::new(pool.clone(), keys.clone(), realtime::Limits::default());
     realtime::start_listener(&realtime).await?;
     let auth = auth::router(auth::AuthState { pool, keys, issuer: format!("{}/auth/v1", config.api_url()) });
-    // Browsers call Auth directly (the console); REST has its own CORS from postrust.
+    // Browsers call Auth directly (the console); REST has its own CORS from postrust, its
+    // preflights let through the gateway's key check.
     let auth_cors = CorsLayer::new()
         .allow_origin(Any)
         .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE, Method::OPTIONS])

@@ -37,33 +37,13 @@ pub async fn router(config: &Config) -> Result<axum::Router> {
 /// What Supabase's API gateway does before PostgREST sees a request: checks the API key and,
 /// for an `sb_` key sent alone (or repeated as the bearer, as supabase-js sends it), forwards a
 /// short-lived token of the key's role instead. With signing keys, only `sb_` keys are API keys.
+/// A CORS preflight carries no key: it is answered first (by postrust's CORS), as Kong's CORS
+/// plugin answers it before the key check, so browsers (the console) can call REST.
 async fn gateway(State(keys): State<Arc<ProjectKeys>>, mut request: Request, next: Next) -> Response {
-    let api_key = request
-        .headers()
-        .get("apikey")
-        .cloned()
-        .or_else(|| query_param(request.uri(), "apikey").and_then(|k| HeaderValue::from_str(&k).ok()));
-    let Some(api_key) = api_key else {
-        return no_api_key();
-    };
-    let bearer = request.headers().get(header::AUTHORIZATION).cloned();
-    match keys.api_key_role(api_key.to_str().unwrap_or_default()) {
-        Some(role) => {
-            let repeated =
-                bearer.as_ref().is_none_or(|b| b.as_bytes().strip_prefix(b"Bearer ") == Some(api_key.as_bytes()));
-            if repeated && let Ok(value) = HeaderValue::from_str(&format!("Bearer {}", keys.role_token(role))) {
-                request.headers_mut().insert(header::AUTHORIZATION, value);
-            }
-        }
-        None if keys.api_keys.is_some() => return invalid_api_key(),
-        None if bearer.is_none() => {
-            let mut value = b"Bearer ".to_vec();
-            value.extend_from_slice(api_key.as_bytes());
-            if let Ok(value) = HeaderValue::from_bytes(&value) {
-                request.headers_mut().insert(header::AUTHORIZATION, value);
-            }
-        }
-        None => {}
+    if request.method() != axum::http::Method::OPTIONS
+        && let Some(refused) = authorize(&keys, &mut request)
+    {
+        return refused;
     }
     if request.method() == axum::http::Method::POST && request.uri().path().starts_with("/rpc/") {
         request = match drop_null_arguments(request).await {
@@ -81,6 +61,39 @@ async fn gateway(State(keys): State<Arc<ProjectKeys>>, mut request: Request, nex
         }
     }
     next.run(request).await
+}
+
+/// The key check: the request's API key must be the project's; an `sb_` key becomes a token of
+/// its role, a legacy key alone becomes the bearer. Returns the refusal, if any.
+fn authorize(keys: &ProjectKeys, request: &mut Request) -> Option<Response> {
+    let api_key = request
+        .headers()
+        .get("apikey")
+        .cloned()
+        .or_else(|| query_param(request.uri(), "apikey").and_then(|k| HeaderValue::from_str(&k).ok()));
+    let Some(api_key) = api_key else {
+        return Some(no_api_key());
+    };
+    let bearer = request.headers().get(header::AUTHORIZATION).cloned();
+    match keys.api_key_role(api_key.to_str().unwrap_or_default()) {
+        Some(role) => {
+            let repeated =
+                bearer.as_ref().is_none_or(|b| b.as_bytes().strip_prefix(b"Bearer ") == Some(api_key.as_bytes()));
+            if repeated && let Ok(value) = HeaderValue::from_str(&format!("Bearer {}", keys.role_token(role))) {
+                request.headers_mut().insert(header::AUTHORIZATION, value);
+            }
+        }
+        None if keys.api_keys.is_some() => return Some(invalid_api_key()),
+        None if bearer.is_none() => {
+            let mut value = b"Bearer ".to_vec();
+            value.extend_from_slice(api_key.as_bytes());
+            if let Ok(value) = HeaderValue::from_bytes(&value) {
+                request.headers_mut().insert(header::AUTHORIZATION, value);
+            }
+        }
+        None => {}
+    }
+    None
 }
 
 /// postrust passes a JSON `null` argument as an empty string (PostgREST passes SQL NULL), which

@@ -76,7 +76,7 @@ export async function startChat(page, name = "Ann") {
   await page.goto(site);
   await page.locator("[data-testid=chat-launcher]").click();
   await page.locator("[data-testid=chat-field-name]").fill(name);
-  await page.locator("[data-testid=chat-field-email]").fill(`${name.toLowerCase()}-${randomUUID().slice(0, 6)}@example.test`);
+  await page.locator("[data-testid=chat-field-email]").fill(`${name.toLowerCase().replace(/\W+/g, "")}-${randomUUID().slice(0, 6)}@example.test`);
   await page.locator("[data-testid=chat-start]").click();
   await page.locator("[data-testid=chat-input]").waitFor();
 }
