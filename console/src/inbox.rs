@@ -1,7 +1,9 @@
-//! The inbox: the conversations of the operator's site, by filter, newest activity first.
+//! The inbox: the conversations of the operator's site, by filter, newest activity first, kept
+//! current by the site's live news.
 
 use crate::app::Problem;
 use crate::auth::Auth;
+use crate::live::site_news;
 use chat_core::inbox::{InboxFilter, InboxQuery, InboxRow};
 use leptos::prelude::*;
 use serde::Deserialize;
@@ -40,7 +42,9 @@ pub fn Inbox(auth: Auth) -> impl IntoView {
 #[component]
 fn SiteInbox(auth: Auth, site: Site) -> impl IntoView {
     let filter = RwSignal::new(InboxFilter::Open.as_str().to_string());
+    let news = site_news(auth, site.id);
     let rows = LocalResource::new(move || {
+        news.track();
         let filter = InboxFilter::named(&filter.get()).unwrap_or(InboxFilter::Open);
         let query = InboxQuery {
             p_site_id: site.id,

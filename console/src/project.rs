@@ -71,6 +71,16 @@ impl Project {
         Err(response.json().await.unwrap_or_else(|_| refused(unreadable())))
     }
 
+    /// The Realtime endpoint.
+    pub fn realtime_url(&self) -> String {
+        self.url("/realtime/v1")
+    }
+
+    /// The project's publishable key (Realtime takes it as `apikey`).
+    pub fn publishable_key(&self) -> &str {
+        &self.config.publishable_key
+    }
+
     fn request(&self, request: RequestBuilder, token: &str) -> RequestBuilder {
         request.header("apikey", &self.config.publishable_key).header("Authorization", &format!("Bearer {token}"))
     }

@@ -329,3 +329,55 @@ async fn guests_see_operator_presence_on_the_site_topic_but_cannot_write_there()
     let private = JoinConfig { private: true, ..JoinConfig::default() };
     assert!(matches!(outsider.join(&topic, private).await, Event::JoinRefused { .. }));
 }
+
+/// Every change an inbox shows reaches the site's staff as a `conversation` broadcast on the
+/// site topic (the console refetches its page on it); a guest on that topic hears none of them.
+#[tokio::test]
+async fn conversation_changes_reach_staff_on_the_site_topic_and_never_the_guest() {
+    let db = database().await;
+    let owner = new_user(&db).await;
+    let (site, site_key) = new_site(&db, owner).await;
+    let site_topic = format!("site:{site}");
+    let private = JoinConfig { private: true, ..JoinConfig::default() };
+    let mut staff = Socket::open(&sign(&owner.to_string(), None)).await;
+    staff.join(&site_topic, private.clone()).await;
+
+    let session = widget_session(&site_key).await;
+    let conversation = session["conversation_id"].clone();
+    let Event::Broadcast { payload, .. } = staff.until(|e| is_broadcast(e, "conversation")).await else {
+        unreachable!()
+    };
+    let news: Value = payload.decode().expect("JSON");
+    assert_eq!((&news["id"], &news["status"]), (&conversation, &json!("waiting")), "a new conversation: {news}");
+
+    let mut visitor = Socket::open(&guest_token(&session)).await;
+    visitor.join(&site_topic, private.clone()).await;
+    let mut guest = common::connect_as_guest(&session).await;
+    sqlx::query("select public.post_message(gen_random_uuid(), 'Anyone?')").execute(&mut guest).await.unwrap();
+    let Event::Broadcast { payload, .. } = staff.until(|e| is_broadcast(e, "conversation")).await else {
+        unreachable!()
+    };
+    let news: Value = payload.decode().expect("JSON");
+    assert_eq!(news["id"], conversation);
+    assert!(news["last_message_at"].is_string(), "a message moves the conversation up: {news}");
+
+    sqlx::query("update public.site_members set availability = 'online' where site_id = $1 and user_id = $2")
+        .bind(site)
+        .bind(owner)
+        .execute(&db)
+        .await
+        .unwrap();
+    let mut member = common::connect_as_user(owner).await;
+    sqlx::query("select public.assign_conversation($1::uuid, $2)")
+        .bind(conversation.as_str())
+        .bind(owner)
+        .execute(&mut member)
+        .await
+        .unwrap();
+    let Event::Broadcast { payload, .. } = staff.until(|e| is_broadcast(e, "conversation")).await else {
+        unreachable!()
+    };
+    let news: Value = payload.decode().expect("JSON");
+    assert_eq!((&news["status"], &news["assigned_operator_id"]), (&json!("active"), &json!(owner)), "{news}");
+    visitor.quiet(300, |e| is_broadcast(e, "conversation")).await;
+}

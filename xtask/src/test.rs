@@ -41,8 +41,8 @@ pub fn run(root: &Path) -> Result<()> {
     let mut results = vec![layer("unit", || {
         run_visible(crate::artifacts::cargo(root).args(["fmt", "--all", "--check"]))
             .map_err(|e| format!("{e}\nfix: run `cargo fmt --all`"))?;
-        // Lints on both targets: natively every crate but the browser-only widget and console,
-        // and the three wasm32 crates as they ship.
+        // Lints on both targets: natively every crate but the browser-only ones (widget, console
+        // and their shared browser I/O), and the wasm32 crates as they ship.
         let native = [
             "clippy",
             "--workspace",
@@ -51,6 +51,8 @@ pub fn run(root: &Path) -> Result<()> {
             "chat-widget",
             "--exclude",
             "chat-console",
+            "--exclude",
+            "chat-browser",
             "--",
             "-D",
             "warnings",
@@ -62,6 +64,8 @@ pub fn run(root: &Path) -> Result<()> {
             "chat-widget",
             "-p",
             "chat-console",
+            "-p",
+            "chat-browser",
             "-p",
             "chat-edge",
             "--target",
@@ -78,6 +82,8 @@ pub fn run(root: &Path) -> Result<()> {
             "chat-widget",
             "--exclude",
             "chat-console",
+            "--exclude",
+            "chat-browser",
             "--exclude",
             "stack-tests",
         ]))
