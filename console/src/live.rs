@@ -1,7 +1,7 @@
 //! The inbox's live news: the site's private Realtime topic, joined as the signed-in user
-//! (`chat_browser::Socket`). Every `conversation` broadcast (a new conversation, a message, a
-//! state change) and every (re)join bumps a counter the list refetches on, so nothing said
-//! while the connection was down is missing from the list once it is back.
+//! (`chat_browser::Socket`). Every `conversation_created` / `conversation_updated` broadcast (a
+//! new conversation, a message, a state change) and every (re)join bumps a counter the list
+//! refetches on, so nothing said while the connection was down is missing once it is back.
 
 use crate::auth::Auth;
 use chat_browser::{Heard, Socket};
@@ -21,7 +21,9 @@ pub fn site_news(auth: Auth, site_id: Uuid) -> ReadSignal<u64> {
     socket.start(Client::socket_url(&project.realtime_url(), project.publishable_key()), client, move |heard| {
         let fresh = match heard {
             Heard::Event(Event::Joined { topic: joined }) => joined == topic,
-            Heard::Event(Event::Broadcast { topic: on, event, .. }) => on == topic && event == "conversation",
+            Heard::Event(Event::Broadcast { topic: on, event, .. }) => {
+                on == topic && matches!(event.as_str(), "conversation_created" | "conversation_updated")
+            }
             _ => false,
         };
         if fresh {

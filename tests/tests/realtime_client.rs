@@ -330,8 +330,9 @@ async fn guests_see_operator_presence_on_the_site_topic_but_cannot_write_there()
     assert!(matches!(outsider.join(&topic, private).await, Event::JoinRefused { .. }));
 }
 
-/// Every change an inbox shows reaches the site's staff as a `conversation` broadcast on the
-/// site topic (the console refetches its page on it); a guest on that topic hears none of them.
+/// Every change an inbox shows reaches the site's staff on the site topic (the console refetches
+/// its page on it): a new conversation, a visitor's message, an assignment; a guest on that
+/// topic hears none of them.
 #[tokio::test]
 async fn conversation_changes_reach_staff_on_the_site_topic_and_never_the_guest() {
     let db = database().await;
@@ -341,25 +342,23 @@ async fn conversation_changes_reach_staff_on_the_site_topic_and_never_the_guest(
     let private = JoinConfig { private: true, ..JoinConfig::default() };
     let mut staff = Socket::open(&sign(&owner.to_string(), None)).await;
     staff.join(&site_topic, private.clone()).await;
+    let news = |event: Event| -> Value {
+        let Event::Broadcast { payload, .. } = event else { unreachable!() };
+        payload.decode::<Value>().expect("JSON")["record"].clone()
+    };
 
     let session = widget_session(&site_key).await;
     let conversation = session["conversation_id"].clone();
-    let Event::Broadcast { payload, .. } = staff.until(|e| is_broadcast(e, "conversation")).await else {
-        unreachable!()
-    };
-    let news: Value = payload.decode().expect("JSON");
-    assert_eq!((&news["id"], &news["status"]), (&conversation, &json!("waiting")), "a new conversation: {news}");
+    let created = news(staff.until(|e| is_broadcast(e, "conversation_created")).await);
+    assert_eq!((&created["id"], &created["status"]), (&conversation, &json!("waiting")), "{created}");
 
     let mut visitor = Socket::open(&guest_token(&session)).await;
     visitor.join(&site_topic, private.clone()).await;
     let mut guest = common::connect_as_guest(&session).await;
     sqlx::query("select public.post_message(gen_random_uuid(), 'Anyone?')").execute(&mut guest).await.unwrap();
-    let Event::Broadcast { payload, .. } = staff.until(|e| is_broadcast(e, "conversation")).await else {
-        unreachable!()
-    };
-    let news: Value = payload.decode().expect("JSON");
-    assert_eq!(news["id"], conversation);
-    assert!(news["last_message_at"].is_string(), "a message moves the conversation up: {news}");
+    let moved = news(staff.until(|e| is_broadcast(e, "conversation_updated")).await);
+    assert_eq!(moved["id"], conversation);
+    assert!(moved["last_message_at"].is_string(), "a message moves the conversation up: {moved}");
 
     sqlx::query("update public.site_members set availability = 'online' where site_id = $1 and user_id = $2")
         .bind(site)
@@ -374,10 +373,49 @@ async fn conversation_changes_reach_staff_on_the_site_topic_and_never_the_guest(
         .execute(&mut member)
         .await
         .unwrap();
-    let Event::Broadcast { payload, .. } = staff.until(|e| is_broadcast(e, "conversation")).await else {
-        unreachable!()
+    let taken = loop {
+        let update = news(staff.until(|e| is_broadcast(e, "conversation_updated")).await);
+        if update["status"] == "active" {
+            break update;
+        }
     };
-    let news: Value = payload.decode().expect("JSON");
-    assert_eq!((&news["status"], &news["assigned_operator_id"]), (&json!("active"), &json!(owner)), "{news}");
-    visitor.quiet(300, |e| is_broadcast(e, "conversation")).await;
+    assert_eq!(taken["assigned_operator_id"], json!(owner), "{taken}");
+    visitor.quiet(300, |e| matches!(e, Event::Broadcast { .. })).await;
+}
+
+/// The server's database listener losing its connection (a database restart, a failover,
+/// `pg_terminate_backend`) loses no broadcast: after reconnecting it catches up from
+/// `realtime.messages` before listening on.
+#[tokio::test]
+async fn broadcasts_sent_while_the_listener_reconnects_are_delivered() {
+    let db = database().await;
+    let owner = new_user(&db).await;
+    let (site, _) = new_site(&db, owner).await;
+    let topic = format!("site:{site}");
+    let mut staff = Socket::open(&sign(&owner.to_string(), None)).await;
+    staff.join(&topic, JoinConfig { private: true, ..JoinConfig::default() }).await;
+    let terminated: i64 = sqlx::query_scalar(
+        "select count(pg_terminate_backend(pid)) from pg_stat_activity \
+         where datname = current_database() and query ilike 'listen%'",
+    )
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert!(terminated >= 1, "the listener's connection was found");
+    for n in 0..20 {
+        sqlx::query("select realtime.send(jsonb_build_object('n', $1::int), 'tick', $2, true)")
+            .bind(n)
+            .bind(&topic)
+            .execute(&db)
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let mut heard = Vec::new();
+    while heard.len() < 20 {
+        let Event::Broadcast { payload, .. } = staff.until(|e| is_broadcast(e, "tick")).await else { unreachable!() };
+        heard.push(payload.decode::<Value>().expect("JSON")["n"].as_i64().expect("n"));
+    }
+    heard.sort_unstable();
+    assert_eq!(heard, (0..20).collect::<Vec<_>>(), "each broadcast once");
 }

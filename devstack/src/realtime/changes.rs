@@ -136,11 +136,17 @@ async fn catch_up(pool: &PgPool, hub: &Hub, cursor: &mut Cursor) -> sqlx::Result
     Ok(())
 }
 
+/// Delivers until the listener's connection is lost (returns `Ok`) or a query fails. Not
+/// `PgListener::recv`, which reconnects by itself and so would skip the catch-up: what was
+/// announced while the connection was down would never reach anyone.
 async fn deliver(pool: &PgPool, hub: &Hub, mut listener: PgListener, cursor: &mut Cursor) -> sqlx::Result<()> {
     // Changes queued before the first LISTEN are still in the table.
     deliver_changes(pool, hub).await?;
     loop {
-        let notification = listener.recv().await?;
+        let Some(notification) = listener.try_recv().await? else {
+            tracing::warn!("realtime listener lost its connection; reconnecting and catching up");
+            return Ok(());
+        };
         match notification.channel() {
             "realtime_messages" => deliver_message(pool, hub, notification.payload(), cursor).await?,
             _ => deliver_changes(pool, hub).await?,
