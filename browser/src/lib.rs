@@ -19,7 +19,7 @@ pub enum Heard {
     Lost,
 }
 
-struct Driver {
+struct Driver<S> {
     client: Client,
     url: String,
     socket: Option<WebSocket>,
@@ -27,21 +27,31 @@ struct Driver {
     generation: u32,
     handlers: Vec<Closure<dyn FnMut(web_sys::Event)>>,
     heard: Rc<dyn Fn(Heard)>,
+    /// What the owner keeps per connection (its topics, presence ...), stored with it.
+    owner: S,
 }
 
-/// A Realtime connection, absent until [`Socket::start`]; cheap to copy.
-#[derive(Clone, Copy)]
-pub struct Socket {
-    state: StoredValue<Option<Driver>, LocalStorage>,
+/// A Realtime connection, absent until [`Socket::start`], with the owner's state `S` for
+/// that connection; cheap to copy.
+pub struct Socket<S: 'static> {
+    state: StoredValue<Option<Driver<S>>, LocalStorage>,
 }
 
-impl Default for Socket {
+impl<S> Clone for Socket<S> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<S> Copy for Socket<S> {}
+
+impl<S> Default for Socket<S> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl Socket {
+impl<S> Socket<S> {
     /// Not connected yet; its heartbeat timer runs from now on.
     pub fn new() -> Self {
         let socket = Self { state: StoredValue::new_local(None) };
@@ -49,13 +59,14 @@ impl Socket {
         socket
     }
 
-    /// Connects to `url` with `client` (its channels already asked for) unless started;
-    /// what it hears goes to `heard`.
-    pub fn start(self, url: String, client: Client, heard: impl Fn(Heard) + 'static) {
+    /// Connects to `url` with `client` (its channels already asked for) and the owner's state,
+    /// unless started; what it hears goes to `heard`.
+    pub fn start(self, url: String, client: Client, owner: S, heard: impl Fn(Heard) + 'static) {
         if self.is_started() {
             return;
         }
-        let driver = Driver { client, url, socket: None, generation: 0, handlers: Vec::new(), heard: Rc::new(heard) };
+        let heard = Rc::new(heard);
+        let driver = Driver { client, url, socket: None, generation: 0, handlers: Vec::new(), heard, owner };
         self.state.set_value(Some(driver));
         self.connect();
     }
@@ -74,16 +85,17 @@ impl Socket {
         }
     }
 
-    /// Reads the protocol client (`None` before [`Socket::start`]).
-    pub fn with_client<R>(self, read: impl FnOnce(&Client) -> R) -> Option<R> {
-        self.state.with_value(|d| d.as_ref().map(|d| read(&d.client)))
+    /// Works on the owner's state, reading the protocol client (`None` before
+    /// [`Socket::start`]).
+    pub fn with_owner<R>(self, work: impl FnOnce(&mut S, &Client) -> R) -> Option<R> {
+        self.state.try_update_value(|d| d.as_mut().map(|d| work(&mut d.owner, &d.client))).flatten()
     }
 
     /// Lets the client make frames (a broadcast, a new token) and sends them if connected.
-    pub fn send_with(self, make: impl FnOnce(&mut Client) -> Vec<Outgoing>) {
+    pub fn send_with(self, make: impl FnOnce(&mut Client, &mut S) -> Vec<Outgoing>) {
         self.state.update_value(|driver| {
             if let Some(driver) = driver {
-                let frames = make(&mut driver.client);
+                let frames = make(&mut driver.client, &mut driver.owner);
                 if let Some(socket) = &driver.socket {
                     send(socket, frames);
                 }
@@ -123,7 +135,7 @@ impl Socket {
 
     fn opened(self, generation: u32) {
         if self.current(generation) {
-            self.send_with(Client::opened);
+            self.send_with(|client, _| client.opened());
         }
     }
 
@@ -183,9 +195,9 @@ impl Socket {
     }
 
     fn rejoin_later(self, topic: String) {
-        let delay = self.with_client(|c| c.rejoin_delay(&topic)).unwrap_or(1_000);
+        let delay = self.with_owner(|_, c| c.rejoin_delay(&topic)).unwrap_or(1_000);
         set_timeout(
-            move || self.send_with(|client| client.rejoin(&topic).into_iter().collect()),
+            move || self.send_with(|client, _| client.rejoin(&topic).into_iter().collect()),
             Duration::from_millis(u64::from(delay)),
         );
     }

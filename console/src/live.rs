@@ -17,8 +17,9 @@ pub fn site_news(auth: Auth, site_id: Uuid) -> ReadSignal<u64> {
     let mut client = Client::new(token);
     client.join(&topic, JoinConfig { private: true, ..JoinConfig::default() });
     let project = auth.project();
-    let socket = Socket::new();
-    socket.start(Client::socket_url(&project.realtime_url(), project.publishable_key()), client, move |heard| {
+    let socket = Socket::<()>::new();
+    let url = Client::socket_url(&project.realtime_url(), project.publishable_key());
+    socket.start(url, client, (), move |heard| {
         let fresh = match heard {
             Heard::Event(Event::Joined { topic: joined }) => joined == topic,
             Heard::Event(Event::Broadcast { topic: on, event, .. }) => {
@@ -33,7 +34,7 @@ pub fn site_news(auth: Auth, site_id: Uuid) -> ReadSignal<u64> {
     // Each refreshed token goes to the channel before the old one expires.
     Effect::new(move |_| {
         if let Some(token) = auth.session.with(|s| s.as_ref().map(|s| s.access_token.clone())) {
-            socket.send_with(|client| client.set_token(&token));
+            socket.send_with(|client, _| client.set_token(&token));
         }
     });
     on_cleanup(move || socket.stop());

@@ -13,6 +13,14 @@ before(async () => {
 after(async () => browser?.close());
 
 const console_ = `${edge}/console/`;
+/** Wait (up to 10 s) until `condition()` holds. */
+async function until(condition, what) {
+  for (let waited = 0; !condition(); waited += 50) {
+    assert.ok(waited < 10_000, `timed out: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 const saved = (page) => page.evaluate(() => JSON.parse(localStorage.getItem("chat-console:auth") || "null"));
 
 async function signIn(page, email, password = "demo-password") {
@@ -82,4 +90,37 @@ test("the operator signs in, a visitor's new chat appears in the queue live, the
   }, /refresh after sign-out: 4\d\d/);
   await context.close();
   await visitor.close();
+});
+
+test("after its connection drops, the inbox catches up with what happened meanwhile", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  // The console's Realtime socket runs through the test: it can be cut and kept down.
+  let down = false;
+  const open = [];
+  await page.routeWebSocket(/\/realtime\/v1\/websocket/, (ws) => {
+    if (down) return ws.close({ code: 1011, reason: "down for the test" });
+    ws.connectToServer();
+    open.push(ws);
+  });
+  await signIn(page, "operator@demo.test");
+  await page.getByRole("tab", { name: "Queue" }).click();
+  await page.locator("[data-testid=conversations], .empty").first().waitFor();
+  await until(() => open.length >= 1, "the console opens its live connection");
+
+  down = true;
+  for (const ws of open.splice(0)) await ws.close({ code: 1006, reason: "network lost" });
+  const visitor = await browser.newPage();
+  await startChat(visitor, "Missed Milo");
+  await send(visitor, "Written while the inbox was offline");
+  await visitor.locator('[data-testid=chat-message]:not([data-pending]) >> text="Written while the inbox was offline"').waitFor();
+  await page.waitForTimeout(1_500);
+  const row = page.locator("[data-testid=conversation]", { hasText: "Missed Milo" });
+  assert.equal(await row.count(), 0, "nothing reached the list while it was offline");
+
+  down = false;
+  await row.waitFor({ timeout: 20_000 });
+  assert.ok(open.length >= 1, "the list caught up through a new connection");
+  await visitor.close();
+  await context.close();
 });

@@ -10,8 +10,6 @@ use chat_client::realtime::client::{Client, Event, JoinConfig, PresenceConfig};
 use chat_client::realtime::presence::Presence;
 use chat_client::timing::TypingSender;
 use chat_core::api::{Message, RealtimeAccess, SenderType, Session, Typing};
-use leptos::prelude::*;
-use std::rc::Rc;
 
 /// What the live connection reports.
 pub enum LiveEvent {
@@ -34,20 +32,18 @@ struct State {
     conversation: String,
     presence: Presence,
     typing: TypingSender,
-    events: Rc<dyn Fn(LiveEvent)>,
 }
 
 /// The live connection of a chat (absent until the session has Realtime access).
 #[derive(Clone, Copy)]
 pub struct Live {
-    socket: Socket,
-    state: StoredValue<Option<State>, LocalStorage>,
+    socket: Socket<State>,
 }
 
 impl Live {
     /// Not connected yet.
     pub fn new() -> Self {
-        Self { socket: Socket::new(), state: StoredValue::new_local(None) }
+        Self { socket: Socket::new() }
     }
 
     /// Connects for `session` unless already connected; what it hears goes to `events`.
@@ -62,95 +58,74 @@ impl Live {
         let presence = PresenceConfig { enabled: true, key: String::new() };
         client.join(&access.site_topic(), JoinConfig { private: true, presence, ..JoinConfig::default() });
         let url = Client::socket_url(&access.url, &access.api_key);
-        let state = State {
-            conversation,
-            presence: Presence::default(),
-            typing: TypingSender::default(),
-            events: Rc::new(events),
-        };
-        self.state.set_value(Some(state));
-        self.socket.start(url, client, move |heard| self.heard(heard));
+        let state = State { conversation, presence: Presence::default(), typing: TypingSender::default() };
+        // The chat hears of it outside any borrow of the state (it may call back in).
+        self.socket.start(url, client, state, move |heard| {
+            if let Some(event) = self.translate(heard) {
+                events(event);
+            }
+        });
     }
 
     /// Disconnects for good (the chat ended).
     pub fn stop(self) {
         self.socket.stop();
-        self.state.set_value(None);
     }
 
     /// True while the conversation topic is joined (no polling needed).
     pub fn is_joined(self) -> bool {
-        let conversation = self.state.with_value(|s| s.as_ref().map(|s| s.conversation.clone())).unwrap_or_default();
-        self.socket.with_client(|c| c.is_joined(&conversation)).unwrap_or(false)
+        self.socket.with_owner(|s, client| client.is_joined(&s.conversation)).unwrap_or(false)
     }
 
     /// A fresh guest token for every channel.
     pub fn set_token(self, token: &str) {
-        self.socket.send_with(|client| client.set_token(token));
+        self.socket.send_with(|client, _| client.set_token(token));
     }
 
     /// The visitor typed (`true`, throttled) or sent / left the field (`false`).
     pub fn typing(self, active: bool) {
         let now = js_sys::Date::now();
-        let news = self
-            .state
-            .try_update_value(|s| s.as_mut().and_then(|s| Some((s.typing.input(active, now)?, s.conversation.clone()))))
-            .flatten();
-        let Some((active, conversation)) = news else { return };
-        let typing = Typing { typing: active, sender: SenderType::Customer, name: None };
-        self.socket.send_with(|client| client.broadcast(&conversation, "typing", &typing).into_iter().collect());
+        self.socket.send_with(|client, s| {
+            let Some(active) = s.typing.input(active, now) else { return Vec::new() };
+            let typing = Typing { typing: active, sender: SenderType::Customer, name: None };
+            client.broadcast(&s.conversation, "typing", &typing).into_iter().collect()
+        });
     }
 
-    /// Tells the chat, outside any borrow of the state (the chat may call back in).
-    fn emit(self, event: LiveEvent) {
-        if let Some(events) = self.state.with_value(|s| s.as_ref().map(|s| s.events.clone())) {
-            events(event);
-        }
-    }
-
-    fn heard(self, heard: Heard) {
-        let conversation = self.state.with_value(|s| s.as_ref().map(|s| s.conversation.clone())).unwrap_or_default();
+    /// What the chat hears of what the socket heard.
+    fn translate(self, heard: Heard) -> Option<LiveEvent> {
         let event = match heard {
             Heard::Lost => {
-                self.state.update_value(|s| s.iter_mut().for_each(|s| s.presence.reset()));
-                return self.emit(LiveEvent::Operators(None));
+                self.socket.with_owner(|s, _| s.presence.reset());
+                return Some(LiveEvent::Operators(None));
             }
             Heard::Event(event) => event,
         };
+        let conversation = self.socket.with_owner(|s, _| s.conversation.clone()).unwrap_or_default();
         match event {
-            Event::Joined { topic } if topic == conversation => self.emit(LiveEvent::Joined),
+            Event::Joined { topic } if topic == conversation => Some(LiveEvent::Joined),
             Event::Broadcast { topic, event, payload } if topic == conversation => match event.as_str() {
                 "INSERT" | "UPDATE" => {
-                    if let Some(change) = payload.decode::<RowChange<Message>>() {
-                        self.emit(LiveEvent::Row(change.record));
-                    }
+                    payload.decode::<RowChange<Message>>().map(|change| LiveEvent::Row(change.record))
                 }
-                "typing" => {
-                    if let Some(typing) = payload.decode::<Typing>()
-                        && typing.sender != SenderType::Customer
-                    {
-                        self.emit(LiveEvent::Typing { active: typing.typing, name: typing.name });
-                    }
-                }
-                _ => {}
+                "typing" => payload
+                    .decode::<Typing>()
+                    .filter(|typing| typing.sender != SenderType::Customer)
+                    .map(|typing| LiveEvent::Typing { active: typing.typing, name: typing.name }),
+                _ => None,
             },
             Event::Presence { full, payload, .. } => {
-                let online = self
-                    .state
-                    .try_update_value(|state| {
-                        state.as_mut().map(|state| {
-                            if full {
-                                state.presence.apply_state(&payload);
-                            } else {
-                                state.presence.apply_diff(&payload);
-                            }
-                            !state.presence.is_empty()
-                        })
-                    })
-                    .flatten();
-                self.emit(LiveEvent::Operators(online));
+                let online = self.socket.with_owner(|s, _| {
+                    if full {
+                        s.presence.apply_state(&payload);
+                    } else {
+                        s.presence.apply_diff(&payload);
+                    }
+                    !s.presence.is_empty()
+                });
+                Some(LiveEvent::Operators(online))
             }
-            _ => {}
+            _ => None,
         }
     }
 }
