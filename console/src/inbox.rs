@@ -3,8 +3,10 @@
 
 use crate::app::Problem;
 use crate::auth::Auth;
+use crate::conversation::ConversationPane;
 use crate::live::site_news;
 use chat_core::inbox::{InboxFilter, InboxQuery, InboxRow};
+use chat_core::text::displayable;
 use leptos::prelude::*;
 use serde::Deserialize;
 use thaw::*;
@@ -38,13 +40,17 @@ pub fn Inbox(auth: Auth) -> impl IntoView {
     }
 }
 
-/// One site's inbox.
+/// One site's inbox: the list, and the conversation picked from it.
 #[component]
 fn SiteInbox(auth: Auth, site: Site) -> impl IntoView {
     let filter = RwSignal::new(InboxFilter::Open.as_str().to_string());
+    let selected = RwSignal::new(None::<Uuid>);
     let news = site_news(auth, site.id);
+    // Bumped when the open conversation was marked read: its unread count drops.
+    let read = RwSignal::new(0_u64);
     let rows = LocalResource::new(move || {
         news.track();
+        read.track();
         let filter = InboxFilter::named(&filter.get()).unwrap_or(InboxFilter::Open);
         let query = InboxQuery {
             p_site_id: site.id,
@@ -59,51 +65,66 @@ fn SiteInbox(auth: Auth, site: Site) -> impl IntoView {
             auth.project().rpc::<Vec<InboxRow>>(&token, "inbox", &query).await
         }
     });
+    let site_id = site.id;
     view! {
-        <section class="inbox" aria-label=format!("Inbox of {}", site.name)>
-            <TabList selected_value=filter>
-                {InboxFilter::ALL.into_iter().map(|f| view! { <Tab value=f.as_str()>{label(f)}</Tab> }).collect::<Vec<_>>()}
-            </TabList>
-            {move || {
-                rows.get().map(|loaded| match loaded {
-                    Ok(rows) if rows.is_empty() => view! { <p class="empty">"No conversations here."</p> }.into_any(),
-                    Ok(rows) => view! { <ConversationList rows /> }.into_any(),
-                    Err(message) => view! { <Problem message /> }.into_any(),
-                })
+        <div class="panes">
+            <section class="inbox" aria-label=format!("Inbox of {}", site.name)>
+                <TabList selected_value=filter>
+                    {InboxFilter::ALL.into_iter().map(|f| view! { <Tab value=f.as_str()>{label(f)}</Tab> }).collect::<Vec<_>>()}
+                </TabList>
+                {move || {
+                    rows.get().map(|loaded| match loaded {
+                        Ok(rows) if rows.is_empty() => view! { <p class="empty">"No conversations here."</p> }.into_any(),
+                        Ok(rows) => view! { <ConversationList rows selected /> }.into_any(),
+                        Err(message) => view! { <Problem message /> }.into_any(),
+                    })
+                }}
+            </section>
+            {move || match selected.get() {
+                Some(id) => view! { <ConversationPane auth site_id id read /> }.into_any(),
+                None => view! { <p class="empty pick">"Pick a conversation."</p> }.into_any(),
             }}
-        </section>
+        </div>
     }
 }
 
 /// The conversations, keyed by what a row shows.
 #[component]
-fn ConversationList(rows: Vec<InboxRow>) -> impl IntoView {
+fn ConversationList(rows: Vec<InboxRow>, selected: RwSignal<Option<Uuid>>) -> impl IntoView {
     view! {
         <ul class="conversations" data-testid="conversations">
             <For each=move || rows.clone() key=|r| (r.id, r.last_message_at.clone(), r.unread, r.status.clone()) let:row>
-                <ConversationItem row />
+                <ConversationItem row selected />
             </For>
         </ul>
     }
 }
 
-/// A conversation in the list: who, the latest message, its state and unread count.
+/// A conversation in the list: who, the latest message, its state and unread count; a button
+/// that opens it.
 #[component]
-fn ConversationItem(row: InboxRow) -> impl IntoView {
+fn ConversationItem(row: InboxRow, selected: RwSignal<Option<Uuid>>) -> impl IntoView {
+    let id = row.id;
     let who = row.customer_name.clone().or_else(|| row.customer_email.clone()).unwrap_or_else(|| "Visitor".into());
     let unread = (row.unread > 0).then(|| {
         view! { <Badge color=BadgeColor::Danger>{row.unread.to_string()}</Badge> }
     });
     view! {
         <li class="conversation" data-testid="conversation" data-status=row.status.clone()>
-            <div class="line">
-                <strong class="who">{who}</strong>
-                <time datetime=row.last_message_at.clone()>{short_time(&row.last_message_at)}</time>
-            </div>
-            <div class="line">
-                <span class="preview">{row.last_message.clone().unwrap_or_default()}</span>
-                {unread}
-            </div>
+            <button
+                class="open"
+                aria-current=move || (selected.get() == Some(id)).then_some("true")
+                on:click=move |_| selected.set(Some(id))
+            >
+                <span class="line">
+                    <strong class="who">{who}</strong>
+                    <time datetime=row.last_message_at.clone()>{short_time(&row.last_message_at)}</time>
+                </span>
+                <span class="line">
+                    <span class="preview">{row.last_message.clone().map(|m| displayable(&m).into_owned()).unwrap_or_default()}</span>
+                    {unread}
+                </span>
+            </button>
         </li>
     }
 }
@@ -119,6 +140,6 @@ fn label(filter: InboxFilter) -> &'static str {
 }
 
 /// `HH:MM` of a timestamp as PostgREST writes it (`2026-12-02T06:41:00.123+00:00`).
-fn short_time(at: &str) -> String {
+pub fn short_time(at: &str) -> String {
     at.get(11..16).unwrap_or(at).to_string()
 }

@@ -4,6 +4,7 @@
 
 mod app;
 mod auth;
+mod conversation;
 mod inbox;
 mod live;
 mod project;

@@ -88,6 +88,26 @@ pub struct InboxRow {
     pub unread: i32,
 }
 
+/// A message as staff read it (`messages` under RLS): with internal notes, which guests never see.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffMessage {
+    /// The message.
+    pub id: Uuid,
+    /// Its place in the conversation.
+    pub seq: i64,
+    /// `customer`, `operator`, `ai` or `system`.
+    pub sender_type: String,
+    /// The text.
+    pub content: String,
+    /// A note for staff only.
+    pub internal: bool,
+    /// When it was written.
+    pub created_at: String,
+}
+
+/// The columns of [`StaffMessage`], as a PostgREST `select`.
+pub const STAFF_MESSAGE_COLUMNS: &str = "id,seq,sender_type,content,internal,created_at";
+
 #[cfg(test)]
 mod tests {
     use super::*;

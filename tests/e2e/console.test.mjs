@@ -2,7 +2,7 @@
 // (the devstack's) and reading the inbox through PostgREST as the signed-in operator.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { DEMO_SITE_ID, api, artifacts, edge, launch, rest, send, setDemoSettings, site, startChat } from "./support.mjs";
+import { DEMO_OWNER_ID, DEMO_SITE_ID, api, artifacts, edge, launch, rest, savedSession, send, setDemoSettings, site, startChat } from "./support.mjs";
 
 let browser;
 before(async () => {
@@ -121,6 +121,41 @@ test("after its connection drops, the inbox catches up with what happened meanwh
   down = false;
   await row.waitFor({ timeout: 20_000 });
   assert.ok(open.length >= 1, "the list caught up through a new connection");
+  await visitor.close();
+  await context.close();
+});
+
+test("the operator opens a conversation: its messages in order, a note marked for staff, new ones live, unread cleared", async () => {
+  const visitor = await browser.newPage();
+  await startChat(visitor, "Open Olive");
+  await send(visitor, "First question");
+  await visitor.locator('[data-testid=chat-message]:not([data-pending]) >> text="First question"').waitFor();
+  const { conversation_id } = await savedSession(visitor);
+  await rest("messages", {
+    method: "POST",
+    body: { conversation_id, site_id: DEMO_SITE_ID, sender_type: "operator", sender_user_id: DEMO_OWNER_ID, content: "Staff only: a VIP", internal: true },
+  });
+
+  const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+  const page = await context.newPage();
+  await signIn(page, "operator@demo.test");
+  await page.getByRole("tab", { name: "Queue" }).click();
+  const row = page.locator("[data-testid=conversation]", { hasText: "Open Olive" });
+  await row.locator(".thaw-badge").waitFor();
+  await row.getByRole("button").click();
+  const pane = page.locator("[data-testid=conversation-pane]");
+  await pane.locator("[data-testid=message]", { hasText: "First question" }).waitFor();
+  const note = pane.locator("[data-testid=message][data-internal=true]");
+  assert.match(await note.textContent(), /Internal note.*Staff only: a VIP/);
+  const texts = await pane.locator("[data-testid=message] .text").allTextContents();
+  assert.ok(texts.indexOf("First question") < texts.indexOf("Staff only: a VIP"), `in order: ${texts}`);
+  await row.locator(".thaw-badge").waitFor({ state: "detached" });
+
+  await send(visitor, "Second question");
+  await pane.locator("[data-testid=message]", { hasText: "Second question" }).waitFor({ timeout: 10_000 });
+  await page.screenshot({ path: `${artifacts}/console-conversation-laptop.png` });
+  // The note never reached the visitor's screen.
+  assert.equal(await visitor.locator("text=Staff only: a VIP").count(), 0);
   await visitor.close();
   await context.close();
 });
