@@ -4,6 +4,7 @@
 //!
 //! - [`auth`]: Supabase Auth's grants, the signed-in session and its refusals (the console).
 //! - [`call`]: how a call to the edge can fail.
+//! - [`refusal`]: PostgREST's answers as API errors (the edge and the console).
 //! - [`outbox`]: messages written but not confirmed, their delivery states and the retry policy.
 //! - [`history`]: the confirmed messages merged from pages, answers and live rows, the cursor.
 //! - [`realtime`]: the Supabase Realtime protocol (its wire format, shared with the devstack's
@@ -18,5 +19,6 @@ pub mod history;
 pub mod json;
 pub mod outbox;
 pub mod realtime;
+pub mod refusal;
 pub mod storage;
 pub mod timing;

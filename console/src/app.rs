@@ -3,6 +3,7 @@
 use crate::auth::Auth;
 use crate::inbox::Inbox;
 use crate::project::Project;
+use crate::project::sentence;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use thaw::*;
@@ -19,7 +20,7 @@ pub fn App() -> impl IntoView {
                         .get()
                         .map(|loaded| match loaded {
                             Ok(project) => view! { <Signed project /> }.into_any(),
-                            Err(message) => view! { <Problem message /> }.into_any(),
+                            Err(error) => view! { <Problem message=sentence(&error) /> }.into_any(),
                         })
                 }}
             </Suspense>

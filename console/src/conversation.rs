@@ -5,6 +5,7 @@ use crate::app::Problem;
 use crate::auth::Auth;
 use crate::inbox::short_time;
 use crate::live::{Watch, news};
+use crate::project::sentence;
 use chat_core::inbox::{STAFF_MESSAGE_COLUMNS, StaffMessage};
 use chat_core::text::displayable;
 use leptos::prelude::*;
@@ -37,7 +38,7 @@ pub fn ConversationPane(auth: Auth, site_id: Uuid, id: Uuid, read: RwSignal<u64>
             let mut page = auth.project().select::<Vec<StaffMessage>>(&token, "messages", &query).await?;
             page.reverse();
             mark_read(auth, id, read);
-            Ok::<_, String>(page)
+            Ok(page)
         }
     });
     view! {
@@ -45,7 +46,7 @@ pub fn ConversationPane(auth: Auth, site_id: Uuid, id: Uuid, read: RwSignal<u64>
             {move || {
                 messages.get().map(|loaded| match loaded {
                     Ok(page) => view! { <MessageList page /> }.into_any(),
-                    Err(message) => view! { <Problem message /> }.into_any(),
+                    Err(error) => view! { <Problem message=sentence(&error) /> }.into_any(),
                 })
             }}
         </section>

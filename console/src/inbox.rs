@@ -5,6 +5,7 @@ use crate::app::Problem;
 use crate::auth::Auth;
 use crate::conversation::ConversationPane;
 use crate::live::site_news;
+use crate::project::sentence;
 use chat_core::inbox::{InboxFilter, InboxQuery, InboxRow};
 use chat_core::text::displayable;
 use leptos::prelude::*;
@@ -35,7 +36,7 @@ pub fn Inbox(auth: Auth) -> impl IntoView {
                 Some(site) => view! { <SiteInbox auth site /> }.into_any(),
                 None => view! { <p class="empty">"You are not a member of any site yet."</p> }.into_any(),
             },
-            Err(message) => view! { <Problem message /> }.into_any(),
+            Err(error) => view! { <Problem message=sentence(&error) /> }.into_any(),
         })
     }
 }
@@ -76,7 +77,7 @@ fn SiteInbox(auth: Auth, site: Site) -> impl IntoView {
                     rows.get().map(|loaded| match loaded {
                         Ok(rows) if rows.is_empty() => view! { <p class="empty">"No conversations here."</p> }.into_any(),
                         Ok(rows) => view! { <ConversationList rows selected /> }.into_any(),
-                        Err(message) => view! { <Problem message /> }.into_any(),
+                        Err(error) => view! { <Problem message=sentence(&error) /> }.into_any(),
                     })
                 }}
             </section>

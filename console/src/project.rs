@@ -2,6 +2,9 @@
 //! Auth and PostgREST under the project URL.
 
 use chat_client::auth::{AuthRefusal, AuthSession, PasswordGrant, RefreshGrant};
+use chat_client::call::{CallError, UNREADABLE};
+use chat_client::refusal;
+use chat_core::ErrorCode;
 use chat_core::api::ConsoleConfig;
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::Serialize;
@@ -13,12 +16,23 @@ pub struct Project {
     config: ConsoleConfig,
 }
 
-/// A call that failed, in words for the person using the console.
-pub type Failure = String;
+/// A failed call in words for the person using the console.
+pub fn sentence(error: &CallError) -> String {
+    match error {
+        CallError::Api(error) if error.code == ErrorCode::UpstreamUnavailable => {
+            "The server cannot be reached. Check the connection; the console keeps trying.".into()
+        }
+        CallError::Api(error) if error.code == ErrorCode::Internal => {
+            "Something went wrong on the server. Please try again.".into()
+        }
+        CallError::Api(error) => error.message.clone(),
+        CallError::Unreadable => UNREADABLE.into(),
+    }
+}
 
 impl Project {
     /// The deployment's public settings (`GET /v1/console/config` on the console's own origin).
-    pub async fn load() -> Result<Self, Failure> {
+    pub async fn load() -> Result<Self, CallError> {
         let response = Request::get("/v1/console/config").send().await.map_err(|_| unreachable())?;
         let config = json(response).await?;
         Ok(Self { config })
@@ -42,9 +56,15 @@ impl Project {
     }
 
     /// `POST /rest/v1/rpc/{name}` as the signed-in user.
-    pub async fn rpc<T: DeserializeOwned>(&self, token: &str, name: &str, body: &impl Serialize) -> Result<T, Failure> {
+    pub async fn rpc<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        name: &str,
+        body: &impl Serialize,
+    ) -> Result<T, CallError> {
         let request = self.request(Request::post(&self.url(&format!("/rest/v1/rpc/{name}"))), token);
-        let response = request.json(body).map_err(|e| e.to_string())?.send().await.map_err(|_| unreachable())?;
+        let response =
+            request.json(body).map_err(|_| CallError::Unreadable)?.send().await.map_err(|_| unreachable())?;
         json(response).await
     }
 
@@ -54,7 +74,7 @@ impl Project {
         token: &str,
         table: &str,
         query: &[(&str, &str)],
-    ) -> Result<T, Failure> {
+    ) -> Result<T, CallError> {
         let request = self.request(Request::get(&self.url(&format!("/rest/v1/{table}"))), token);
         json(request.query(query.iter().copied()).send().await.map_err(|_| unreachable())?).await
     }
@@ -63,12 +83,17 @@ impl Project {
         let url = self.url(&format!("/auth/v1/token?grant_type={grant_type}"));
         let request = Request::post(&url).header("apikey", &self.config.publishable_key);
         let refused = |msg: String| AuthRefusal { msg: Some(msg), ..AuthRefusal::default() };
-        let response =
-            request.json(body).map_err(|e| refused(e.to_string()))?.send().await.map_err(|_| refused(unreachable()))?;
+        let unreadable = || refused(UNREADABLE.into());
+        let response = request
+            .json(body)
+            .map_err(|_| unreadable())?
+            .send()
+            .await
+            .map_err(|_| refused(sentence(&unreachable())))?;
         if response.ok() {
-            return response.json().await.map_err(|_| refused(unreadable()));
+            return response.json().await.map_err(|_| unreadable());
         }
-        Err(response.json().await.unwrap_or_else(|_| refused(unreadable())))
+        Err(response.json().await.unwrap_or_else(|_| unreadable()))
     }
 
     /// The Realtime endpoint.
@@ -90,22 +115,16 @@ impl Project {
     }
 }
 
-/// A 2xx body as `T`, or the sentence of the error the API sent (PostgREST's refusals put it
-/// in `details`, their stable code in `message`).
-async fn json<T: DeserializeOwned>(response: Response) -> Result<T, Failure> {
-    if response.ok() {
-        return response.json().await.map_err(|_| unreadable());
-    }
+/// A 2xx body as `T`, or the API error PostgREST sent (`chat_client::refusal`).
+async fn json<T: DeserializeOwned>(response: Response) -> Result<T, CallError> {
     let status = response.status();
-    let body: serde_json::Value = response.json().await.unwrap_or_default();
-    let text = |key: &str| body.get(key).and_then(|v| v.as_str()).filter(|s| !s.is_empty()).map(str::to_string);
-    Err(text("details").or_else(|| text("message")).unwrap_or_else(|| format!("The server answered {status}.")))
+    let text = response.text().await.map_err(|_| unreachable())?;
+    if response.ok() {
+        return serde_json::from_str(&text).map_err(|_| CallError::Unreadable);
+    }
+    Err(CallError::Api(refusal::from_postgrest(status, &text)))
 }
 
-fn unreachable() -> Failure {
-    "The server cannot be reached. Check the connection and try again.".into()
-}
-
-fn unreadable() -> Failure {
-    "The server sent an answer the console cannot read. Please reload the page.".into()
+fn unreachable() -> CallError {
+    CallError::Api(refusal::unreachable())
 }

@@ -66,9 +66,9 @@ async fn fetch(env: &Env) -> Result<JwkSet, ApiError> {
     let request = Request::new_with_init(&url, &init).map_err(|e| internal(e.to_string()))?;
     let mut response = Fetch::Request(request).send().await.map_err(|e| {
         tracing::error!("cannot fetch the project's JWKS: {e}");
-        crate::refusal::unreachable()
+        chat_client::refusal::unreachable()
     })?;
-    let text = response.text().await.map_err(|_| crate::refusal::unreachable())?;
+    let text = response.text().await.map_err(|_| chat_client::refusal::unreachable())?;
     if response.status_code() != 200 {
         return Err(internal(format!("the project's JWKS answered {}: {text}", response.status_code())));
     }

@@ -4,7 +4,7 @@
 //! workerd's own networking. workerd refuses a body on GET, which postgrest-rs always sets,
 //! so the body is forwarded only for other methods.
 
-use crate::refusal;
+use chat_client::refusal;
 use chat_core::{ApiError, ErrorCode};
 use postgrest::Postgrest;
 use worker::{Env, Fetch, Headers, Method, Request, RequestInit};

@@ -1,6 +1,6 @@
 //! `GET /v1/sites/{site_key}/widget`: reading a site's public settings, minus the I/O.
 
-use crate::refusal;
+use chat_client::refusal;
 use chat_core::widget::is_valid_site_key;
 use chat_core::{ApiError, ErrorCode, WidgetState};
 

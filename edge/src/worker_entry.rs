@@ -47,7 +47,7 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Respo
 async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     match crate::supabase::Supabase::service(&env) {
         Ok(service) => match service.rpc("cleanup_expired", "{}".into()).await {
-            Ok(summary) => match crate::refusal::cleanup_failures(&summary) {
+            Ok(summary) => match crate::cleanup::cleanup_failures(&summary) {
                 None => tracing::info!("cleanup: {summary}"),
                 Some(failures) => tracing::error!("cleanup: steps failed: {failures}; {summary}"),
             },

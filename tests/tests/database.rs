@@ -209,6 +209,7 @@ async fn every_function_is_executable_only_by_its_callers() {
         ("open_link_session", false, false),
         ("operator_stats", false, true),
         ("post_message", false, true),
+        ("post_staff_message", false, true),
         ("priority_rank", false, false),
         ("rate_session", false, true),
         ("realtime_topic_id", true, true),

@@ -371,3 +371,104 @@ async fn link_analytics_and_cleanup() {
     assert_eq!(reasons, vec!["timeout", "timeout"]);
     tx.rollback().await.unwrap();
 }
+
+/// Staff reply and write notes exactly once per client_msg_id (the console's outbox retries
+/// with the same id); a viewer writes nothing; a reply to a closed conversation is refused, a
+/// note is not; the note stays out of the guest's view.
+#[tokio::test]
+async fn staff_messages_are_stored_once_per_id_and_viewers_write_nothing() {
+    let db = database().await;
+    let desk = desk(&db, 1, 3, "online", false).await;
+    let session = visitor(&desk).await;
+    let conversation = id(&session, "conversation_id");
+    let post = "select public.post_staff_message($1, $2, $3, $4)";
+    let mut operator = connect_as_user(desk.operators[0]).await;
+    let reply = Uuid::new_v4();
+    let first: Value = sqlx::query_scalar(post)
+        .bind(conversation)
+        .bind(reply)
+        .bind("Hello, how can I help?")
+        .bind(false)
+        .fetch_one(&mut operator)
+        .await
+        .unwrap();
+    assert_eq!((&first["created"], &first["sender_type"]), (&Value::Bool(true), &Value::from("operator")));
+    let again: Value = sqlx::query_scalar(post)
+        .bind(conversation)
+        .bind(reply)
+        .bind("Hello, how can I help?")
+        .bind(false)
+        .fetch_one(&mut operator)
+        .await
+        .unwrap();
+    assert_eq!((&again["created"], &again["id"]), (&Value::Bool(false), &first["id"]), "a retry answers with the row");
+    let changed = sqlx::query_scalar::<_, Value>(post)
+        .bind(conversation)
+        .bind(reply)
+        .bind("Another text")
+        .bind(false)
+        .fetch_one(&mut operator)
+        .await
+        .unwrap_err();
+    assert_eq!(refusal(changed), "idempotency_conflict");
+    let empty = sqlx::query_scalar::<_, Value>(post)
+        .bind(conversation)
+        .bind(Uuid::new_v4())
+        .bind(" ")
+        .bind(false)
+        .fetch_one(&mut operator)
+        .await;
+    assert_eq!(refusal(empty.unwrap_err()), "invalid_content");
+
+    let viewer = new_user(&db).await;
+    sqlx::query("insert into public.site_members (site_id, user_id, role) values ($1, $2, 'viewer')")
+        .bind(desk.site)
+        .bind(viewer)
+        .execute(&db)
+        .await
+        .unwrap();
+    let mut viewer = connect_as_user(viewer).await;
+    let refused = sqlx::query_scalar::<_, Value>(post)
+        .bind(conversation)
+        .bind(Uuid::new_v4())
+        .bind("Viewers cannot write")
+        .bind(false)
+        .fetch_one(&mut viewer)
+        .await
+        .unwrap_err();
+    assert_eq!(refusal(refused), "conversation_not_found");
+
+    let mut owner = connect_as_user(desk.owner).await;
+    sqlx::query("select public.close_conversation($1)").bind(conversation).execute(&mut owner).await.unwrap();
+    let closed = sqlx::query_scalar::<_, Value>(post)
+        .bind(conversation)
+        .bind(Uuid::new_v4())
+        .bind("Too late")
+        .bind(false)
+        .fetch_one(&mut operator)
+        .await
+        .unwrap_err();
+    assert_eq!(refusal(closed), "conversation_closed");
+    let note: Value = sqlx::query_scalar(post)
+        .bind(conversation)
+        .bind(Uuid::new_v4())
+        .bind("Follow up next week")
+        .bind(true)
+        .fetch_one(&mut operator)
+        .await
+        .unwrap();
+    assert_eq!(note["internal"], true);
+    let mut guest = connect_as_guest(&session).await;
+    let seen: Vec<String> = sqlx::query_scalar("select content from public.guest_messages order by seq")
+        .fetch_all(&mut guest)
+        .await
+        .unwrap();
+    assert!(seen.contains(&"Hello, how can I help?".to_string()), "{seen:?}");
+    assert!(!seen.iter().any(|c| c == "Follow up next week"), "the note never reaches the guest: {seen:?}");
+    let stored: i64 = sqlx::query_scalar("select count(*) from public.messages where client_msg_id = $1")
+        .bind(reply)
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(stored, 1);
+}

@@ -1,4 +1,4 @@
-//! Turning PostgREST's answers into our API errors.
+//! PostgREST's answers as API errors, for every caller of the Data API (the edge, the console).
 //!
 //! The SQL functions refuse with SQLSTATE P0001, a stable code as the message, a sentence for
 //! people in the detail and, for rate limits, the seconds to wait in the hint. PostgREST passes
@@ -63,16 +63,6 @@ fn upstream(message: String) -> ApiError {
     ApiError::new(ErrorCode::UpstreamUnavailable, message)
 }
 
-/// The failed steps `cleanup_expired()` reports (`{"errors": [{"step", "error"}]}`), or `None`
-/// when every step ran. A summary that cannot be read counts as a failure.
-pub fn cleanup_failures(summary: &str) -> Option<String> {
-    match serde_json::from_str::<serde_json::Value>(summary).ok().and_then(|v| v.get("errors").cloned()) {
-        Some(serde_json::Value::Array(errors)) if errors.is_empty() => None,
-        Some(errors) => Some(errors.to_string()),
-        None => Some(format!("unreadable summary {summary}")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,14 +95,5 @@ mod tests {
         assert_eq!(from_postgrest(413, "").code, ErrorCode::Internal);
         assert_eq!(from_postgrest(502, "<html>").code, ErrorCode::UpstreamUnavailable);
         assert_eq!(from_postgrest(401, r#"{"code":"PGRST301","message":"JWT expired"}"#).code, ErrorCode::Unauthorized);
-    }
-
-    #[test]
-    fn cleanup_failures_are_reported_never_swallowed() {
-        assert_eq!(cleanup_failures(r#"{"links_expired": 1, "errors": []}"#), None);
-        let failed = cleanup_failures(r#"{"errors": [{"step": "messages_purged", "error": "boom"}]}"#).unwrap();
-        assert!(failed.contains("messages_purged") && failed.contains("boom"));
-        assert!(cleanup_failures("{}").is_some(), "a summary without errors is no success");
-        assert!(cleanup_failures("not json").is_some());
     }
 }
