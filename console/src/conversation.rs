@@ -3,6 +3,7 @@
 
 use crate::app::Problem;
 use crate::auth::Auth;
+use crate::composer::Composer;
 use crate::inbox::short_time;
 use crate::live::{Watch, news};
 use crate::project::sentence;
@@ -23,8 +24,11 @@ pub fn ConversationPane(auth: Auth, site_id: Uuid, id: Uuid, read: RwSignal<u64>
         Watch { topic: format!("site:{site_id}"), events: &["NOTE_INSERT", "NOTE_UPDATE"] },
     ];
     let news = news(auth, watches);
+    // Bumped when the server confirmed a message written here.
+    let sent = RwSignal::new(0_u64);
     let messages = LocalResource::new(move || {
         news.track();
+        sent.track();
         async move {
             let token = auth.token().unwrap_or_default();
             let conversation = format!("eq.{id}");
@@ -49,6 +53,7 @@ pub fn ConversationPane(auth: Auth, site_id: Uuid, id: Uuid, read: RwSignal<u64>
                     Err(error) => view! { <Problem message=sentence(&error) /> }.into_any(),
                 })
             }}
+            <Composer auth id sent />
         </section>
     }
 }

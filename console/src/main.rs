@@ -4,6 +4,7 @@
 
 mod app;
 mod auth;
+mod composer;
 mod conversation;
 mod inbox;
 mod live;

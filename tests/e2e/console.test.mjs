@@ -125,7 +125,7 @@ test("after its connection drops, the inbox catches up with what happened meanwh
   await context.close();
 });
 
-test("the operator opens a conversation: its messages in order, a note marked for staff, new ones live, unread cleared", async () => {
+test("the operator opens a conversation: messages in order, notes marked, new ones live, unread cleared, a reply delivered once, a note kept from the visitor", async () => {
   const visitor = await browser.newPage();
   await startChat(visitor, "Open Olive");
   await send(visitor, "First question");
@@ -153,9 +153,34 @@ test("the operator opens a conversation: its messages in order, a note marked fo
 
   await send(visitor, "Second question");
   await pane.locator("[data-testid=message]", { hasText: "Second question" }).waitFor({ timeout: 10_000 });
+
+  // A reply whose answer is lost on the way is retried with the same id and stored once.
+  let tries = 0;
+  await page.route("**/rest/v1/rpc/post_staff_message", async (route) => {
+    tries += 1;
+    if (tries > 1) return route.continue();
+    await route.fetch();
+    return route.abort("connectionreset");
+  });
+  const composer = page.locator("[data-testid=composer]");
+  await composer.fill("Hi Olive, happy to help");
+  await composer.press("Enter");
+  await pane.locator("[data-testid=message]:not(.pending)", { hasText: "Hi Olive, happy to help" }).waitFor({ timeout: 20_000 });
+  assert.ok(tries >= 2, `${tries} tries`);
+  const replies = await rest(`messages?conversation_id=eq.${conversation_id}&content=eq.${encodeURIComponent("Hi Olive, happy to help")}&select=id`);
+  assert.equal(replies.length, 1, "stored exactly once");
+  await visitor.locator('[data-testid=chat-message][data-sender=operator] >> text="Hi Olive, happy to help"').waitFor({ timeout: 10_000 });
+
+  // A note, written with the box ticked: for staff only.
+  await page.getByLabel("Internal note").check();
+  await composer.fill("Checked the order: shipped");
+  await composer.press("Enter");
+  await pane.locator("[data-testid=message][data-internal=true]", { hasText: "Checked the order: shipped" }).waitFor();
   await page.screenshot({ path: `${artifacts}/console-conversation-laptop.png` });
-  // The note never reached the visitor's screen.
+  await visitor.waitForTimeout(1_000);
+  // The notes never reached the visitor's screen.
   assert.equal(await visitor.locator("text=Staff only: a VIP").count(), 0);
+  assert.equal(await visitor.locator("text=Checked the order").count(), 0);
   await visitor.close();
   await context.close();
 });
