@@ -23,6 +23,16 @@ pub struct Sending {
 }
 
 impl Sending {
+    /// Messages the server has (the conversation's page shows them) are done, however their
+    /// own answer went.
+    pub fn confirm_all(&mut self, ids: impl Iterator<Item = Uuid>) -> bool {
+        let mut changed = false;
+        for id in ids {
+            changed |= self.replies.confirm(id) | self.notes.confirm(id);
+        }
+        changed
+    }
+
     fn of(&mut self, internal: bool) -> &mut Outbox {
         if internal { &mut self.notes } else { &mut self.replies }
     }
@@ -39,11 +49,10 @@ impl Sending {
     }
 }
 
-/// The composer of conversation `id`, and what it is still sending. `sent` is bumped when the
+/// The composer of conversation `id`, and what it is still `sending`. `sent` is bumped when the
 /// server confirmed a message (the list refetches).
 #[component]
-pub fn Composer(auth: Auth, id: Uuid, sent: RwSignal<u64>) -> impl IntoView {
-    let sending = RwSignal::new(Sending::default());
+pub fn Composer(auth: Auth, id: Uuid, sending: RwSignal<Sending>, sent: RwSignal<u64>) -> impl IntoView {
     let busy = StoredValue::new(false);
     let text = RwSignal::new(String::new());
     let note = RwSignal::new(false);

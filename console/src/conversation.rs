@@ -3,7 +3,7 @@
 
 use crate::app::Problem;
 use crate::auth::Auth;
-use crate::composer::Composer;
+use crate::composer::{Composer, Sending};
 use crate::inbox::short_time;
 use crate::live::{Watch, news};
 use crate::project::sentence;
@@ -26,6 +26,7 @@ pub fn ConversationPane(auth: Auth, site_id: Uuid, id: Uuid, read: RwSignal<u64>
     let news = news(auth, watches);
     // Bumped when the server confirmed a message written here.
     let sent = RwSignal::new(0_u64);
+    let sending = RwSignal::new(Sending::default());
     let messages = LocalResource::new(move || {
         news.track();
         sent.track();
@@ -41,6 +42,8 @@ pub fn ConversationPane(auth: Auth, site_id: Uuid, id: Uuid, read: RwSignal<u64>
             ];
             let mut page = auth.project().select::<Vec<StaffMessage>>(&token, "messages", &query).await?;
             page.reverse();
+            // What the page holds is delivered, even if its own answer was lost on the way.
+            sending.maybe_update(|s| s.confirm_all(page.iter().filter_map(|m| m.client_msg_id)));
             mark_read(auth, id, read);
             Ok(page)
         }
@@ -53,7 +56,7 @@ pub fn ConversationPane(auth: Auth, site_id: Uuid, id: Uuid, read: RwSignal<u64>
                     Err(error) => view! { <Problem message=sentence(&error) /> }.into_any(),
                 })
             }}
-            <Composer auth id sent />
+            <Composer auth id sending sent />
         </section>
     }
 }

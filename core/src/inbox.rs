@@ -101,12 +101,14 @@ pub struct StaffMessage {
     pub content: String,
     /// A note for staff only.
     pub internal: bool,
+    /// The writer's id for it, when written through an outbox.
+    pub client_msg_id: Option<Uuid>,
     /// When it was written.
     pub created_at: String,
 }
 
 /// The columns of [`StaffMessage`], as a PostgREST `select`.
-pub const STAFF_MESSAGE_COLUMNS: &str = "id,seq,sender_type,content,internal,created_at";
+pub const STAFF_MESSAGE_COLUMNS: &str = "id,seq,sender_type,content,internal,client_msg_id,created_at";
 
 #[cfg(test)]
 mod tests {

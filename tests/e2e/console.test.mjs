@@ -154,21 +154,35 @@ test("the operator opens a conversation: messages in order, notes marked, new on
   await send(visitor, "Second question");
   await pane.locator("[data-testid=message]", { hasText: "Second question" }).waitFor({ timeout: 10_000 });
 
-  // A reply whose answer is lost on the way is retried with the same id and stored once.
-  let tries = 0;
+  // A reply whose answer is lost on the way: the message shows once (the page confirms it) and
+  // is stored once. A reply the network refuses at first: retried with back-off until stored.
+  const posts = [];
+  let fault = "lose the answer";
   await page.route("**/rest/v1/rpc/post_staff_message", async (route) => {
-    tries += 1;
-    if (tries > 1) return route.continue();
-    await route.fetch();
-    return route.abort("connectionreset");
+    posts.push(fault);
+    const now = fault;
+    fault = null;
+    if (now === "lose the answer") {
+      await route.fetch();
+      return route.abort("connectionreset");
+    }
+    if (now === "refuse") return route.abort("connectionrefused");
+    return route.continue();
   });
   const composer = page.locator("[data-testid=composer]");
-  await composer.fill("Hi Olive, happy to help");
-  await composer.press("Enter");
-  await pane.locator("[data-testid=message]:not(.pending)", { hasText: "Hi Olive, happy to help" }).waitFor({ timeout: 20_000 });
-  assert.ok(tries >= 2, `${tries} tries`);
-  const replies = await rest(`messages?conversation_id=eq.${conversation_id}&content=eq.${encodeURIComponent("Hi Olive, happy to help")}&select=id`);
-  assert.equal(replies.length, 1, "stored exactly once");
+  const stored = async (text) =>
+    (await rest(`messages?conversation_id=eq.${conversation_id}&content=eq.${encodeURIComponent(text)}&select=id`)).length;
+  const shown = (text) => pane.locator("[data-testid=message]", { hasText: text });
+  for (const [text, how] of [["Hi Olive, happy to help", "lose the answer"], ["Are you still there?", "refuse"]]) {
+    fault = how;
+    await composer.fill(text);
+    await composer.press("Enter");
+    await pane.locator("[data-testid=message]:not(.pending)", { hasText: text }).waitFor({ timeout: 20_000 });
+    await pane.locator("[data-testid=pending-message]").first().waitFor({ state: "detached", timeout: 20_000 });
+    assert.equal(await shown(text).count(), 1, `${text}: shown once`);
+    assert.equal(await stored(text), 1, `${text}: stored once`);
+  }
+  assert.ok(posts.length >= 3, `the refused reply was retried: ${posts}`);
   await visitor.locator('[data-testid=chat-message][data-sender=operator] >> text="Hi Olive, happy to help"').waitFor({ timeout: 10_000 });
 
   // A note, written with the box ticked: for staff only.
