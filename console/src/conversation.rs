@@ -5,7 +5,7 @@ use crate::app::Problem;
 use crate::auth::Auth;
 use crate::composer::{Composer, Sending};
 use crate::inbox::short_time;
-use crate::live::{Watch, news};
+use crate::live::{Watch, latest, news};
 use crate::project::sentence;
 use chat_core::inbox::{STAFF_MESSAGE_COLUMNS, StaffMessage};
 use chat_core::text::displayable;
@@ -48,6 +48,7 @@ pub fn ConversationPane(auth: Auth, site_id: Uuid, id: Uuid, read: RwSignal<u64>
             Ok(page)
         }
     });
+    let messages = latest(messages);
     view! {
         <section class="conversation-pane" aria-label="Conversation" data-testid="conversation-pane">
             {move || {

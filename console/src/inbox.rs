@@ -4,7 +4,7 @@
 use crate::app::Problem;
 use crate::auth::Auth;
 use crate::conversation::ConversationPane;
-use crate::live::site_news;
+use crate::live::{latest, site_news};
 use crate::project::sentence;
 use chat_core::inbox::{InboxFilter, InboxQuery, InboxRow};
 use chat_core::text::displayable;
@@ -66,6 +66,7 @@ fn SiteInbox(auth: Auth, site: Site) -> impl IntoView {
             auth.project().rpc::<Vec<InboxRow>>(&token, "inbox", &query).await
         }
     });
+    let rows = latest(rows);
     let site_id = site.id;
     view! {
         <div class="panes">

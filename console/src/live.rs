@@ -57,3 +57,15 @@ pub fn news(auth: Auth, watches: Vec<Watch>) -> ReadSignal<u64> {
     on_cleanup(move || socket.stop());
     news.read_only()
 }
+
+/// The latest value `resource` produced, kept while it reloads, so a refetch on news never
+/// flashes an empty list.
+pub fn latest<T: Clone + Send + Sync + 'static>(resource: LocalResource<T>) -> ReadSignal<Option<T>> {
+    let latest = RwSignal::new(None);
+    Effect::new(move |_| {
+        if let Some(value) = resource.get() {
+            latest.set(Some(value));
+        }
+    });
+    latest.read_only()
+}
