@@ -42,35 +42,33 @@ pub fn ConversationPane(auth: Auth, site_id: Uuid, id: Uuid, read: RwSignal<u64>
             ];
             let mut page = auth.project().select::<Vec<StaffMessage>>(&token, "messages", &query).await?;
             page.reverse();
-            // What the page holds is delivered, even if its own answer was lost on the way.
-            sending.maybe_update(|s| s.confirm_all(page.iter().filter_map(|m| m.client_msg_id)));
             mark_read(auth, id, read);
             Ok(page)
         }
     });
     let messages = latest(messages);
+    // What the page shows is delivered, even if its own answer was lost on the way.
+    Effect::new(move |_| {
+        messages.with(|loaded| {
+            if let Some(Ok(page)) = loaded {
+                sending.maybe_update(|s| s.confirm_all(page.iter().filter_map(|m| m.client_msg_id)));
+            }
+        })
+    });
+    let page =
+        move || messages.with(|loaded| loaded.as_ref().and_then(|l| l.as_ref().ok()).cloned().unwrap_or_default());
+    let problem = move || messages.with(|loaded| loaded.as_ref().and_then(|l| l.as_ref().err()).map(sentence));
+    // One keyed list for the pane's life: a refetch moves, adds and drops rows, never redraws all.
     view! {
         <section class="conversation-pane" aria-label="Conversation" data-testid="conversation-pane">
-            {move || {
-                messages.get().map(|loaded| match loaded {
-                    Ok(page) => view! { <MessageList page /> }.into_any(),
-                    Err(error) => view! { <Problem message=sentence(&error) /> }.into_any(),
-                })
-            }}
+            {move || problem().map(|message| view! { <Problem message /> })}
+            <ol class="messages" data-testid="messages">
+                <For each=page key=|m| (m.id, m.content.clone()) let:message>
+                    <MessageItem message />
+                </For>
+            </ol>
             <Composer auth id sending sent />
         </section>
-    }
-}
-
-/// The messages, keyed by id.
-#[component]
-fn MessageList(page: Vec<StaffMessage>) -> impl IntoView {
-    view! {
-        <ol class="messages" data-testid="messages">
-            <For each=move || page.clone() key=|m| (m.id, m.content.clone()) let:message>
-                <MessageItem message />
-            </For>
-        </ol>
     }
 }
 

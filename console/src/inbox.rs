@@ -67,6 +67,9 @@ fn SiteInbox(auth: Auth, site: Site) -> impl IntoView {
         }
     });
     let rows = latest(rows);
+    let list = move || rows.with(|loaded| loaded.as_ref().and_then(|l| l.as_ref().ok()).cloned().unwrap_or_default());
+    let empty = move || rows.with(|loaded| matches!(loaded, Some(Ok(rows)) if rows.is_empty()));
+    let problem = move || rows.with(|loaded| loaded.as_ref().and_then(|l| l.as_ref().err()).map(sentence));
     let site_id = site.id;
     view! {
         <div class="panes">
@@ -74,31 +77,20 @@ fn SiteInbox(auth: Auth, site: Site) -> impl IntoView {
                 <TabList selected_value=filter>
                     {InboxFilter::ALL.into_iter().map(|f| view! { <Tab value=f.as_str()>{label(f)}</Tab> }).collect::<Vec<_>>()}
                 </TabList>
-                {move || {
-                    rows.get().map(|loaded| match loaded {
-                        Ok(rows) if rows.is_empty() => view! { <p class="empty">"No conversations here."</p> }.into_any(),
-                        Ok(rows) => view! { <ConversationList rows selected /> }.into_any(),
-                        Err(error) => view! { <Problem message=sentence(&error) /> }.into_any(),
-                    })
-                }}
+                {move || problem().map(|message| view! { <Problem message /> })}
+                <p class="empty" hidden=move || !empty()>"No conversations here."</p>
+                // One keyed list for the inbox's life: news moves, adds and drops rows.
+                <ul class="conversations" data-testid="conversations">
+                    <For each=list key=|r| (r.id, r.last_message_at.clone(), r.unread, r.status.clone()) let:row>
+                        <ConversationItem row selected />
+                    </For>
+                </ul>
             </section>
             {move || match selected.get() {
                 Some(id) => view! { <ConversationPane auth site_id id read /> }.into_any(),
                 None => view! { <p class="empty pick">"Pick a conversation."</p> }.into_any(),
             }}
         </div>
-    }
-}
-
-/// The conversations, keyed by what a row shows.
-#[component]
-fn ConversationList(rows: Vec<InboxRow>, selected: RwSignal<Option<Uuid>>) -> impl IntoView {
-    view! {
-        <ul class="conversations" data-testid="conversations">
-            <For each=move || rows.clone() key=|r| (r.id, r.last_message_at.clone(), r.unread, r.status.clone()) let:row>
-                <ConversationItem row selected />
-            </For>
-        </ul>
     }
 }
 
