@@ -73,7 +73,11 @@ fn SiteInbox(auth: Auth, site: Site) -> impl IntoView {
     let site_id = site.id;
     view! {
         <div class="panes">
-            <section class="inbox" aria-label=format!("Inbox of {}", site.name)>
+            <section
+                class="inbox"
+                aria-label=format!("Inbox of {}", site.name)
+                aria-busy=move || if rows.with(Option::is_none) { "true" } else { "false" }
+            >
                 <TabList selected_value=filter>
                     {InboxFilter::ALL.into_iter().map(|f| view! { <Tab value=f.as_str()>{label(f)}</Tab> }).collect::<Vec<_>>()}
                 </TabList>

@@ -44,7 +44,7 @@ test("the operator signs in, a visitor's new chat appears in the queue live, the
   await signIn(page, "operator@demo.test");
   await page.locator("[data-testid=signed-in-as] >> text=operator@demo.test").waitFor();
   await page.getByRole("tab", { name: "Queue" }).click();
-  await page.locator("[data-testid=conversations], .empty").first().waitFor();
+  await page.locator(".inbox[aria-busy=false]").waitFor();
 
   // No reload: the list hears of the new conversation on the site's topic.
   const visitor = await browser.newPage();
@@ -105,7 +105,7 @@ test("after its connection drops, the inbox catches up with what happened meanwh
   });
   await signIn(page, "operator@demo.test");
   await page.getByRole("tab", { name: "Queue" }).click();
-  await page.locator("[data-testid=conversations], .empty").first().waitFor();
+  await page.locator(".inbox[aria-busy=false]").waitFor();
   await until(() => open.length >= 1, "the console opens its live connection");
 
   down = true;
