@@ -27,6 +27,8 @@ struct Driver<S> {
     generation: u32,
     handlers: Vec<Closure<dyn FnMut(web_sys::Event)>>,
     heard: Rc<dyn Fn(Heard)>,
+    /// The heartbeat timer, running while the connection is wanted.
+    heartbeat: Option<IntervalHandle>,
     /// What the owner keeps per connection (its topics, presence ...), stored with it.
     owner: S,
 }
@@ -52,11 +54,9 @@ impl<S> Default for Socket<S> {
 }
 
 impl<S> Socket<S> {
-    /// Not connected yet; its heartbeat timer runs from now on.
+    /// Not connected yet.
     pub fn new() -> Self {
-        let socket = Self { state: StoredValue::new_local(None) };
-        set_interval(move || socket.heartbeat(), Duration::from_millis(u64::from(HEARTBEAT_INTERVAL_MS)));
-        socket
+        Self { state: StoredValue::new_local(None) }
     }
 
     /// Connects to `url` with `client` (its channels already asked for) and the owner's state,
@@ -66,7 +66,9 @@ impl<S> Socket<S> {
             return;
         }
         let heard = Rc::new(heard);
-        let driver = Driver { client, url, socket: None, generation: 0, handlers: Vec::new(), heard, owner };
+        let every = Duration::from_millis(u64::from(HEARTBEAT_INTERVAL_MS));
+        let heartbeat = set_interval_with_handle(move || self.heartbeat(), every).ok();
+        let driver = Driver { client, url, socket: None, generation: 0, handlers: Vec::new(), heard, heartbeat, owner };
         self.state.set_value(Some(driver));
         self.connect();
     }
@@ -76,11 +78,13 @@ impl<S> Socket<S> {
         self.state.with_value(Option::is_some)
     }
 
-    /// Disconnects for good.
+    /// Disconnects for good, its timer with it.
     pub fn stop(self) {
-        if let Some(driver) = self.state.try_update_value(Option::take).flatten()
-            && let Some(socket) = driver.socket
-        {
+        let Some(driver) = self.state.try_update_value(Option::take).flatten() else { return };
+        if let Some(timer) = driver.heartbeat {
+            timer.clear();
+        }
+        if let Some(socket) = driver.socket {
             let _ = socket.close();
         }
     }

@@ -381,43 +381,15 @@ async fn staff_messages_are_stored_once_per_id_and_viewers_write_nothing() {
     let desk = desk(&db, 1, 3, "online", false).await;
     let session = visitor(&desk).await;
     let conversation = id(&session, "conversation_id");
-    let post = "select public.post_staff_message($1, $2, $3, $4)";
     let mut operator = connect_as_user(desk.operators[0]).await;
     let reply = Uuid::new_v4();
-    let first: Value = sqlx::query_scalar(post)
-        .bind(conversation)
-        .bind(reply)
-        .bind("Hello, how can I help?")
-        .bind(false)
-        .fetch_one(&mut operator)
-        .await
-        .unwrap();
+    let first = write_as_staff(&mut operator, conversation, reply, "Hello, how can I help?", false).await.unwrap();
     assert_eq!((&first["created"], &first["sender_type"]), (&Value::Bool(true), &Value::from("operator")));
-    let again: Value = sqlx::query_scalar(post)
-        .bind(conversation)
-        .bind(reply)
-        .bind("Hello, how can I help?")
-        .bind(false)
-        .fetch_one(&mut operator)
-        .await
-        .unwrap();
+    let again = write_as_staff(&mut operator, conversation, reply, "Hello, how can I help?", false).await.unwrap();
     assert_eq!((&again["created"], &again["id"]), (&Value::Bool(false), &first["id"]), "a retry answers with the row");
-    let changed = sqlx::query_scalar::<_, Value>(post)
-        .bind(conversation)
-        .bind(reply)
-        .bind("Another text")
-        .bind(false)
-        .fetch_one(&mut operator)
-        .await
-        .unwrap_err();
+    let changed = write_as_staff(&mut operator, conversation, reply, "Another text", false).await.unwrap_err();
     assert_eq!(refusal(changed), "idempotency_conflict");
-    let empty = sqlx::query_scalar::<_, Value>(post)
-        .bind(conversation)
-        .bind(Uuid::new_v4())
-        .bind(" ")
-        .bind(false)
-        .fetch_one(&mut operator)
-        .await;
+    let empty = write_as_staff(&mut operator, conversation, Uuid::new_v4(), " ", false).await;
     assert_eq!(refusal(empty.unwrap_err()), "invalid_content");
 
     let viewer = new_user(&db).await;
@@ -428,35 +400,14 @@ async fn staff_messages_are_stored_once_per_id_and_viewers_write_nothing() {
         .await
         .unwrap();
     let mut viewer = connect_as_user(viewer).await;
-    let refused = sqlx::query_scalar::<_, Value>(post)
-        .bind(conversation)
-        .bind(Uuid::new_v4())
-        .bind("Viewers cannot write")
-        .bind(false)
-        .fetch_one(&mut viewer)
-        .await
-        .unwrap_err();
-    assert_eq!(refusal(refused), "conversation_not_found");
+    let refused = write_as_staff(&mut viewer, conversation, Uuid::new_v4(), "Viewers cannot write", false).await;
+    assert_eq!(refusal(refused.unwrap_err()), "conversation_not_found");
 
     let mut owner = connect_as_user(desk.owner).await;
     sqlx::query("select public.close_conversation($1)").bind(conversation).execute(&mut owner).await.unwrap();
-    let closed = sqlx::query_scalar::<_, Value>(post)
-        .bind(conversation)
-        .bind(Uuid::new_v4())
-        .bind("Too late")
-        .bind(false)
-        .fetch_one(&mut operator)
-        .await
-        .unwrap_err();
-    assert_eq!(refusal(closed), "conversation_closed");
-    let note: Value = sqlx::query_scalar(post)
-        .bind(conversation)
-        .bind(Uuid::new_v4())
-        .bind("Follow up next week")
-        .bind(true)
-        .fetch_one(&mut operator)
-        .await
-        .unwrap();
+    let closed = write_as_staff(&mut operator, conversation, Uuid::new_v4(), "Too late", false).await;
+    assert_eq!(refusal(closed.unwrap_err()), "conversation_closed");
+    let note = write_as_staff(&mut operator, conversation, Uuid::new_v4(), "Follow up next week", true).await.unwrap();
     assert_eq!(note["internal"], true);
     let mut guest = connect_as_guest(&session).await;
     let seen: Vec<String> = sqlx::query_scalar("select content from public.guest_messages order by seq")
@@ -471,4 +422,21 @@ async fn staff_messages_are_stored_once_per_id_and_viewers_write_nothing() {
         .await
         .unwrap();
     assert_eq!(stored, 1);
+}
+
+/// `post_staff_message` as the caller of `conn`.
+async fn write_as_staff(
+    conn: &mut PgConnection,
+    conversation: Uuid,
+    client_msg_id: Uuid,
+    content: &str,
+    internal: bool,
+) -> Result<Value, sqlx::Error> {
+    sqlx::query_scalar("select public.post_staff_message($1, $2, $3, $4)")
+        .bind(conversation)
+        .bind(client_msg_id)
+        .bind(content)
+        .bind(internal)
+        .fetch_one(conn)
+        .await
 }
