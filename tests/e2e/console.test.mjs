@@ -147,7 +147,11 @@ test("the operator opens a conversation: messages in order, notes marked, new on
   await pane.locator("[data-testid=message]", { hasText: "First question" }).waitFor();
   const note = pane.locator("[data-testid=message][data-internal=true]");
   assert.match(await note.textContent(), /Internal note.*Staff only: a VIP/);
-  const texts = await pane.locator("[data-testid=message] .text").allTextContents();
+  // Read once both are on screen (a refetch on news may be redrawing the list this instant).
+  const texts = await (await page.waitForFunction(() => {
+    const shown = [...document.querySelectorAll("[data-testid=conversation-pane] [data-testid=message] .text")].map((e) => e.textContent);
+    return shown.includes("First question") && shown.includes("Staff only: a VIP") && shown;
+  })).jsonValue();
   assert.ok(texts.indexOf("First question") < texts.indexOf("Staff only: a VIP"), `in order: ${texts}`);
   await row.locator(".thaw-badge").waitFor({ state: "detached" });
 
