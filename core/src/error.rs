@@ -80,6 +80,10 @@ pub enum ErrorCode {
     ConversationClosed,
     /// Another operator holds the conversation.
     NotAssignedToYou,
+    /// Someone else holds the conversation already (take it from them by transfer).
+    AlreadyAssigned,
+    /// The conversation was escalated above the caller's support level.
+    LevelTooLow,
     /// The person named does not answer chats on the site.
     OperatorNotMember,
     /// The database API (PostgREST) could not be reached or answered unexpectedly.
@@ -90,7 +94,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in declaration order.
-    pub const ALL: [ErrorCode; 37] = [
+    pub const ALL: [ErrorCode; 39] = [
         Self::BadRequest,
         Self::ValidationFailed,
         Self::NotFound,
@@ -125,6 +129,8 @@ impl ErrorCode {
         Self::ConversationNotFound,
         Self::ConversationClosed,
         Self::NotAssignedToYou,
+        Self::AlreadyAssigned,
+        Self::LevelTooLow,
         Self::OperatorNotMember,
         Self::UpstreamUnavailable,
         Self::Internal,
@@ -147,7 +153,8 @@ impl ErrorCode {
             | Self::WidgetDisabled
             | Self::IpNotAllowed
             | Self::DomainNotAllowed
-            | Self::NotAssignedToYou => 403,
+            | Self::NotAssignedToYou
+            | Self::LevelTooLow => 403,
             Self::NotFound | Self::SiteNotFound | Self::LinkNotFound | Self::ConversationNotFound => 404,
             Self::MethodNotAllowed => 405,
             Self::SessionEnded
@@ -157,7 +164,8 @@ impl ErrorCode {
             | Self::OperatorAtCapacity
             | Self::NotAssigned
             | Self::ConversationClosed
-            | Self::AlreadyRated => 409,
+            | Self::AlreadyRated
+            | Self::AlreadyAssigned => 409,
             Self::SessionExpired | Self::LinkExpired | Self::LinkInactive => 410,
             Self::ValidationFailed
             | Self::InvalidContent
@@ -208,6 +216,8 @@ impl ErrorCode {
             Self::ConversationClosed => "conversation_closed",
             Self::AlreadyRated => "already_rated",
             Self::NotAssignedToYou => "not_assigned_to_you",
+            Self::AlreadyAssigned => "already_assigned",
+            Self::LevelTooLow => "level_too_low",
             Self::OperatorNotMember => "operator_not_member",
             Self::UpstreamUnavailable => "upstream_unavailable",
             Self::Internal => "internal",

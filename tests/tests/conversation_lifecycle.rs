@@ -374,6 +374,94 @@ async fn owners_and_admins_assign_within_capacity() {
 }
 
 #[tokio::test]
+async fn operators_take_a_conversation_picked_from_the_queue() {
+    let db = database().await;
+    let desk = desk(&db, 2, 1, "online", false).await;
+    let conversations = [id(&visitor(&desk).await, "conversation_id"), id(&visitor(&desk).await, "conversation_id")];
+    let [first, second] = [desk.operators[0], desk.operators[1]];
+    let mut taker = connect_as_user(first).await;
+    // The newer one, not the oldest: take_next would have given the other.
+    let taken = call(&mut taker, "select public.take_conversation($1)", conversations[1], None).await.unwrap();
+    assert_eq!(
+        (taken["status"].as_str(), taken["assigned_operator_id"].as_str()),
+        (Some("active"), Some(first.to_string().as_str()))
+    );
+    let again = call(&mut taker, "select public.take_conversation($1)", conversations[1], None).await.unwrap();
+    assert_eq!(again["assigned_at"], taken["assigned_at"], "taking twice changes nothing");
+    assert_eq!(releases(&db, conversations[1]).await, vec![(first, None)]);
+
+    let mut other = connect_as_user(second).await;
+    let refused = call(&mut other, "select public.take_conversation($1)", conversations[1], None).await;
+    assert_eq!(refusal(refused.unwrap_err()), "already_assigned");
+    let full = call(&mut taker, "select public.take_conversation($1)", conversations[0], None).await;
+    assert_eq!(refusal(full.unwrap_err()), "operator_at_capacity");
+    set_availability(&db, second, "away").await;
+    let away = call(&mut other, "select public.take_conversation($1)", conversations[0], None).await;
+    assert_eq!(refusal(away.unwrap_err()), "operator_unavailable");
+    set_availability(&db, second, "online").await;
+    sqlx::query("update public.conversations set escalation_level = 't2' where id = $1")
+        .bind(conversations[0])
+        .execute(&db)
+        .await
+        .unwrap();
+    let low = call(&mut other, "select public.take_conversation($1)", conversations[0], None).await;
+    assert_eq!(refusal(low.unwrap_err()), "level_too_low");
+    assert_eq!(state(&db, conversations[0]).await, ("waiting".into(), None), "a refusal changes nothing");
+
+    // A viewer and a stranger learn nothing; a closed conversation is reopened first.
+    let viewer = new_user(&db).await;
+    sqlx::query(
+        "insert into public.site_members (site_id, user_id, role, availability) values ($1, $2, 'viewer', 'online')",
+    )
+    .bind(desk.site)
+    .bind(viewer)
+    .execute(&db)
+    .await
+    .unwrap();
+    for outsider in [viewer, new_user(&db).await] {
+        let mut conn = connect_as_user(outsider).await;
+        let refused = call(&mut conn, "select public.take_conversation($1)", conversations[0], None).await;
+        assert_eq!(refusal(refused.unwrap_err()), "conversation_not_found");
+    }
+    call(&mut taker, "select public.close_conversation($1)", conversations[1], None).await.unwrap();
+    let closed = call(&mut taker, "select public.take_conversation($1)", conversations[1], None).await;
+    assert_eq!(refusal(closed.unwrap_err()), "conversation_closed");
+}
+
+#[tokio::test]
+async fn members_change_only_their_own_availability_name_and_picture() {
+    let db = database().await;
+    let desk = desk(&db, 1, 3, "offline", false).await;
+    let op = desk.operators[0];
+    let mut operator = connect_as_user(op).await;
+    let own = "update public.site_members set availability = 'away', display_name = 'Olga' where user_id = $1 and site_id = $2";
+    let changed = sqlx::query(own).bind(op).bind(desk.site).execute(&mut operator).await.unwrap();
+    assert_eq!(changed.rows_affected(), 1);
+    for raise in [
+        "update public.site_members set support_level = 'manager' where user_id = $1 and site_id = $2",
+        "update public.site_members set max_concurrent_chats = 50 where user_id = $1 and site_id = $2",
+    ] {
+        let refused = sqlx::query(raise).bind(op).bind(desk.site).execute(&mut operator).await;
+        assert_eq!(refusal(refused.unwrap_err()), "forbidden", "{raise}");
+    }
+    let row: (String, String, i32, Option<String>) = sqlx::query_as(
+        "select availability, support_level, max_concurrent_chats, display_name from public.site_members where user_id = $1",
+    )
+    .bind(op)
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!(row, ("away".into(), "t1".into(), 3, Some("Olga".into())));
+    let mut owner = connect_as_user(desk.owner).await;
+    sqlx::query("update public.site_members set support_level = 't2', max_concurrent_chats = 4 where user_id = $1 and site_id = $2")
+        .bind(op)
+        .bind(desk.site)
+        .execute(&mut owner)
+        .await
+        .expect("owners set levels and seats");
+}
+
+#[tokio::test]
 async fn snoozes_end_at_their_time_or_with_the_customers_next_message() {
     let db = database().await;
     let desk = desk(&db, 1, 3, "online", false).await;

@@ -356,6 +356,14 @@ impl Client {
         Some(frame(join_ref.as_deref(), &reference, &Self::full_topic(topic), "presence", &body))
     }
 
+    /// Stops tracking presence on a joined channel (this client's key leaves).
+    pub fn untrack(&mut self, topic: &str) -> Option<Outgoing> {
+        let join_ref = self.channel(topic).filter(|c| c.state == State::Joined && self.open)?.join_ref.clone();
+        let reference = self.make_ref();
+        let body = Track { kind: "presence", event: "untrack", payload: &Empty {} };
+        Some(frame(join_ref.as_deref(), &reference, &Self::full_topic(topic), "presence", &body))
+    }
+
     /// A new token: kept for later joins and sent to every joined channel.
     pub fn set_token(&mut self, token: impl Into<String>) -> Vec<Outgoing> {
         let token = token.into();
@@ -514,6 +522,26 @@ mod tests {
         let again = text(client.heartbeat());
         assert_eq!(again[1], json!("2"));
         assert_eq!(client.heartbeat(), None, "the previous heartbeat is still unanswered");
+    }
+
+    #[test]
+    fn tracks_and_untracks_presence_on_joined_channels_only() {
+        let mut client = Client::new("jwt");
+        client.opened();
+        client.join("site:1", JoinConfig { presence: PresenceConfig { enabled: true, key: "me".into() }, ..private() });
+        assert_eq!(client.track("site:1", &json!({"status": "online"})), None, "not joined yet");
+        client.receive_text(r#"["1","1","realtime:site:1","phx_reply",{"status":"ok","response":{}}]"#);
+        let track = text(client.track("site:1", &json!({"status": "online"})));
+        assert_eq!(
+            track,
+            json!(["1", "2", "realtime:site:1", "presence", {"type": "presence", "event": "track", "payload": {"status": "online"}}])
+        );
+        let untrack = text(client.untrack("site:1"));
+        assert_eq!(
+            untrack,
+            json!(["1", "3", "realtime:site:1", "presence", {"type": "presence", "event": "untrack", "payload": {}}])
+        );
+        assert_eq!(client.untrack("elsewhere"), None);
     }
 
     #[test]
