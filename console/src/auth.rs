@@ -3,6 +3,7 @@
 //! up, refreshes on its next check).
 
 use crate::project::Project;
+use crate::store;
 use chat_client::auth::{AuthSession, PasswordGrant};
 use chat_client::timing::refresh_due;
 use leptos::prelude::*;
@@ -27,7 +28,7 @@ impl Auth {
     /// The saved session (refreshed at once if it is due), with its refresh check running.
     pub fn start(project: Project) -> Self {
         let auth = Self {
-            session: RwSignal::new(load()),
+            session: RwSignal::new(store::load(STORAGE_KEY)),
             project: StoredValue::new(project),
             refreshing: StoredValue::new(false),
         };
@@ -84,24 +85,7 @@ impl Auth {
     }
 
     fn set(self, session: Option<AuthSession>) {
-        save(session.as_ref());
+        store::save(STORAGE_KEY, session.as_ref());
         self.session.set(session);
     }
-}
-
-fn storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok()?
-}
-
-fn load() -> Option<AuthSession> {
-    let text = storage()?.get_item(STORAGE_KEY).ok()??;
-    serde_json::from_str(&text).ok()
-}
-
-fn save(session: Option<&AuthSession>) {
-    let Some(storage) = storage() else { return };
-    let _ = match session.and_then(|s| serde_json::to_string(s).ok()) {
-        Some(text) => storage.set_item(STORAGE_KEY, &text),
-        None => storage.remove_item(STORAGE_KEY),
-    };
 }

@@ -1,37 +1,54 @@
-//! One conversation as staff see it: its messages oldest first, internal notes marked as such,
-//! kept current by the conversation's topic and the site's notes. Opening it marks it read.
+//! One conversation as staff see it: its header (state and actions), its messages oldest
+//! first (internal notes marked as such), the visitor's typing, the composer, and the customer
+//! pane; kept current by the conversation's topic and the site's. Opening it marks it read.
 
+use crate::actions::ConversationHeader;
 use crate::app::Problem;
-use crate::auth::Auth;
 use crate::composer::{Composer, Sending};
+use crate::customer::CustomerPane;
+use crate::desk::Desk;
 use crate::inbox::short_time;
-use crate::live::{Watch, latest, news};
+use crate::live::latest;
 use crate::project::sentence;
-use chat_core::inbox::{STAFF_MESSAGE_COLUMNS, StaffMessage};
+use chat_client::realtime::client::Event;
+use chat_client::timing::{TYPING_SHOWN_MS, TypingShown};
+use chat_core::api::{SenderType, Typing};
+use chat_core::inbox::{CONVERSATION_STATE_COLUMNS, ConversationState, STAFF_MESSAGE_COLUMNS, StaffMessage};
 use chat_core::text::displayable;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use std::time::Duration;
 use uuid::Uuid;
 
 /// The newest messages shown (older ones: paging upward, next).
 const SHOWN: &str = "100";
 
-/// The conversation `id` of site `site_id`; `read` is bumped each time it was marked read.
+/// The conversation `id` of the desk's site (called `site_name`); `read` is bumped each time
+/// it was marked read, `selected` opens another one.
 #[component]
-pub fn ConversationPane(auth: Auth, site_id: Uuid, id: Uuid, read: RwSignal<u64>) -> impl IntoView {
-    let watches = vec![
-        Watch { topic: format!("conversation:{id}"), events: &["INSERT", "UPDATE"] },
-        Watch { topic: format!("site:{site_id}"), events: &["NOTE_INSERT", "NOTE_UPDATE"] },
-    ];
-    let news = news(auth, watches);
-    // Bumped when the server confirmed a message written here.
+pub fn ConversationPane(
+    desk: Desk,
+    site_name: String,
+    id: Uuid,
+    read: RwSignal<u64>,
+    selected: RwSignal<Option<Uuid>>,
+) -> impl IntoView {
+    let topic = format!("conversation:{id}");
+    let news = desk.live.news(topic.clone(), &["INSERT", "UPDATE"]);
+    let notes = desk.live.news(desk.topic(), &["NOTE_INSERT", "NOTE_UPDATE"]);
+    let updated = desk.live.news(desk.topic(), &["conversation_updated"]);
+    let visitor = desk.live.present(topic.clone());
+    let typing = visitor_typing(desk, topic.clone());
+    // Bumped when the server confirmed a message written here, or an action went through.
     let sent = RwSignal::new(0_u64);
-    let sending = RwSignal::new(Sending::default());
+    let changed = RwSignal::new(0_u64);
+    let sending = RwSignal::new(Sending::restore(id));
     let messages = LocalResource::new(move || {
         news.track();
+        notes.track();
         sent.track();
         async move {
-            let token = auth.token().unwrap_or_default();
+            let token = desk.auth.token().unwrap_or_default();
             let conversation = format!("eq.{id}");
             let query = [
                 ("select", STAFF_MESSAGE_COLUMNS),
@@ -40,13 +57,25 @@ pub fn ConversationPane(auth: Auth, site_id: Uuid, id: Uuid, read: RwSignal<u64>
                 ("order", "seq.desc"),
                 ("limit", SHOWN),
             ];
-            let mut page = auth.project().select::<Vec<StaffMessage>>(&token, "messages", &query).await?;
+            let mut page = desk.auth.project().select::<Vec<StaffMessage>>(&token, "messages", &query).await?;
             page.reverse();
-            mark_read(auth, id, read);
+            mark_read(desk, id, read);
             Ok(page)
         }
     });
     let messages = latest(messages);
+    let state = LocalResource::new(move || {
+        updated.track();
+        changed.track();
+        async move {
+            let token = desk.auth.token().unwrap_or_default();
+            let conversation = format!("eq.{id}");
+            let query = [("select", CONVERSATION_STATE_COLUMNS), ("id", conversation.as_str())];
+            let rows = desk.auth.project().select::<Vec<ConversationState>>(&token, "conversations", &query).await?;
+            Ok::<_, chat_client::call::CallError>(rows.into_iter().next())
+        }
+    });
+    let state = latest(state);
     // What the page shows is delivered, even if its own answer was lost on the way.
     Effect::new(move |_| {
         messages.with(|loaded| {
@@ -58,18 +87,60 @@ pub fn ConversationPane(auth: Auth, site_id: Uuid, id: Uuid, read: RwSignal<u64>
     let page =
         move || messages.with(|loaded| loaded.as_ref().and_then(|l| l.as_ref().ok()).cloned().unwrap_or_default());
     let problem = move || messages.with(|loaded| loaded.as_ref().and_then(|l| l.as_ref().err()).map(sentence));
+    let current = move || state.with(|s| s.as_ref().and_then(|s| s.as_ref().ok()).cloned().flatten());
+    let customer = Memo::new(move |_| current().map(|s| s.customer_id));
+    let closed = Memo::new(move |_| current().is_some_and(|s| s.status == "closed"));
+    let online = Signal::derive(move || !visitor.with(Vec::is_empty));
+    let refresh = Signal::derive(move || updated.get() + changed.get());
     // One keyed list for the pane's life: a refetch moves, adds and drops rows, never redraws all.
     view! {
         <section class="conversation-pane" aria-label="Conversation" data-testid="conversation-pane">
+            {move || current().map(|state| view! { <ConversationHeader desk state changed /> })}
             {move || problem().map(|message| view! { <Problem message /> })}
             <ol class="messages" data-testid="messages">
                 <For each=page key=|m| (m.id, m.content.clone()) let:message>
                     <MessageItem message />
                 </For>
             </ol>
-            <Composer auth id sending sent />
+            <p class="typing" data-testid="visitor-typing" aria-live="polite">
+                {move || typing.get().then_some("The visitor is typing…")}
+            </p>
+            {move || {
+                desk.answers().then(|| view! { <Composer desk id topic=topic.clone() sending sent closed /> })
+            }}
         </section>
+        {move || {
+            customer.get().map(|customer| {
+                view! { <CustomerPane desk site_name=site_name.clone() id customer news=refresh online selected /> }
+            })
+        }}
     }
+}
+
+/// Whether the visitor is typing in the conversation on `topic` (shown until news stops).
+fn visitor_typing(desk: Desk, topic: String) -> ReadSignal<bool> {
+    let shown = RwSignal::new(false);
+    let state = StoredValue::new(TypingShown::default());
+    desk.live.listen(topic, move |event| {
+        let news = match event {
+            Some(Event::Broadcast { event, payload, .. }) if event == "typing" => payload.decode::<Typing>(),
+            _ => None,
+        };
+        let Some(typing) = news.filter(|t| t.sender == SenderType::Customer) else { return };
+        state.update_value(|s| s.news(typing.typing, js_sys::Date::now()));
+        shown.set(typing.typing);
+        if typing.typing {
+            set_timeout(
+                move || {
+                    if state.try_with_value(|s| !s.shown(js_sys::Date::now())).unwrap_or(false) {
+                        shown.try_set(false);
+                    }
+                },
+                Duration::from_millis(TYPING_SHOWN_MS as u64 + 50),
+            );
+        }
+    });
+    shown.read_only()
 }
 
 /// A message; text only, notes marked for staff.
@@ -99,11 +170,11 @@ fn MessageItem(message: StaffMessage) -> impl IntoView {
 }
 
 /// Mark what the operator sees as read, then bump `read`; a failure only leaves the badge.
-fn mark_read(auth: Auth, id: Uuid, read: RwSignal<u64>) {
+fn mark_read(desk: Desk, id: Uuid, read: RwSignal<u64>) {
     spawn_local(async move {
-        let token = auth.token().unwrap_or_default();
+        let token = desk.auth.token().unwrap_or_default();
         let body = serde_json::json!({ "p_conversation_id": id });
-        if auth.project().rpc::<serde_json::Value>(&token, "mark_conversation_read", &body).await.is_ok() {
+        if desk.auth.project().rpc::<serde_json::Value>(&token, "mark_conversation_read", &body).await.is_ok() {
             read.update(|n| *n += 1);
         }
     });

@@ -1,10 +1,14 @@
 //! The inbox: the conversations of the operator's site, by filter, newest activity first, kept
-//! current by the site's live news.
+//! current by the site's live news; the conversation picked from it; the operator's status,
+//! alerts and keyboard shortcuts; the unread count in the tab's title.
 
+use crate::alerts::Alerts;
 use crate::app::Problem;
 use crate::auth::Auth;
 use crate::conversation::ConversationPane;
-use crate::live::{latest, site_news};
+use crate::desk::{Desk, StatusPicker};
+use crate::keys::{Help, Shortcuts, use_shortcuts};
+use crate::live::{Live, latest};
 use crate::project::sentence;
 use chat_core::inbox::{InboxFilter, InboxQuery, InboxRow};
 use chat_core::text::displayable;
@@ -30,10 +34,13 @@ pub fn Inbox(auth: Auth) -> impl IntoView {
         let token = auth.token().unwrap_or_default();
         auth.project().select::<Vec<Site>>(&token, "sites", &[("select", "id,name"), ("order", "name")]).await
     });
+    let live = Live::start(auth);
     move || {
         sites.get().map(|loaded| match loaded {
             Ok(sites) => match sites.into_iter().next() {
-                Some(site) => view! { <SiteInbox auth site /> }.into_any(),
+                Some(site) => {
+                    view! { <SiteInbox desk=Desk::open(auth, live, site.id) site_name=site.name /> }.into_any()
+                }
                 None => view! { <p class="empty">"You are not a member of any site yet."</p> }.into_any(),
             },
             Err(error) => view! { <Problem message=sentence(&error) /> }.into_any(),
@@ -43,18 +50,20 @@ pub fn Inbox(auth: Auth) -> impl IntoView {
 
 /// One site's inbox: the list, and the conversation picked from it.
 #[component]
-fn SiteInbox(auth: Auth, site: Site) -> impl IntoView {
+fn SiteInbox(desk: Desk, site_name: String) -> impl IntoView {
     let filter = RwSignal::new(InboxFilter::Open.as_str().to_string());
     let selected = RwSignal::new(None::<Uuid>);
-    let news = site_news(auth, site.id);
+    let news = desk.live.news(desk.topic(), &["conversation_created", "conversation_updated"]);
+    let alerts = Alerts::start(desk);
     // Bumped when the open conversation was marked read: its unread count drops.
     let read = RwSignal::new(0_u64);
+    let site_id = desk.site_id;
     let rows = LocalResource::new(move || {
         news.track();
         read.track();
         let filter = InboxFilter::named(&filter.get()).unwrap_or(InboxFilter::Open);
         let query = InboxQuery {
-            p_site_id: site.id,
+            p_site_id: site_id,
             p_filter: filter,
             p_search: None,
             p_cursor_at: None,
@@ -62,20 +71,40 @@ fn SiteInbox(auth: Auth, site: Site) -> impl IntoView {
             p_limit: PAGE,
         };
         async move {
-            let token = auth.token().unwrap_or_default();
-            auth.project().rpc::<Vec<InboxRow>>(&token, "inbox", &query).await
+            let token = desk.auth.token().unwrap_or_default();
+            desk.auth.project().rpc::<Vec<InboxRow>>(&token, "inbox", &query).await
         }
     });
     let rows = latest(rows);
     let list = move || rows.with(|loaded| loaded.as_ref().and_then(|l| l.as_ref().ok()).cloned().unwrap_or_default());
     let empty = move || rows.with(|loaded| matches!(loaded, Some(Ok(rows)) if rows.is_empty()));
     let problem = move || rows.with(|loaded| loaded.as_ref().and_then(|l| l.as_ref().err()).map(sentence));
-    let site_id = site.id;
+    unread_in_title(desk, news, read);
+    let help = RwSignal::new(false);
+    let said = RwSignal::new(None::<String>);
+    let order = Signal::derive(move || {
+        rows.with(|l| {
+            l.as_ref().and_then(|l| l.as_ref().ok()).map(|r| r.iter().map(|r| r.id).collect()).unwrap_or_default()
+        })
+    });
+    use_shortcuts(Shortcuts { desk, selected, order, help, said });
     view! {
+        <div class="desk-bar">
+            <StatusPicker desk />
+            {alerts.controls()}
+            <Button appearance=ButtonAppearance::Subtle on_click=move |_| help.set(true) attr:aria-keyshortcuts="?">
+                "Shortcuts"
+            </Button>
+            {move || said.get().map(|message| view! { <Problem message /> })}
+            <span class="connection" data-testid="connection" role="status">
+                {move || if desk.live.connected.get() { "" } else { "Reconnecting…" }}
+            </span>
+        </div>
+        <Help open=help />
         <div class="panes">
             <section
                 class="inbox"
-                aria-label=format!("Inbox of {}", site.name)
+                aria-label=format!("Inbox of {site_name}")
                 aria-busy=move || if rows.with(Option::is_none) { "true" } else { "false" }
             >
                 <TabList selected_value=filter>
@@ -91,11 +120,39 @@ fn SiteInbox(auth: Auth, site: Site) -> impl IntoView {
                 </ul>
             </section>
             {move || match selected.get() {
-                Some(id) => view! { <ConversationPane auth site_id id read /> }.into_any(),
+                Some(id) => view! { <ConversationPane desk site_name=site_name.clone() id read selected /> }.into_any(),
                 None => view! { <p class="empty pick">"Pick a conversation."</p> }.into_any(),
             }}
         </div>
     }
+}
+
+/// The tab's title: how many open conversations have messages the operator has not read.
+fn unread_in_title(desk: Desk, news: ReadSignal<u64>, read: RwSignal<u64>) {
+    let unread = LocalResource::new(move || {
+        news.track();
+        read.track();
+        let query = InboxQuery {
+            p_site_id: desk.site_id,
+            p_filter: InboxFilter::Open,
+            p_search: None,
+            p_cursor_at: None,
+            p_cursor_id: None,
+            p_limit: 100,
+        };
+        async move {
+            let token = desk.auth.token().unwrap_or_default();
+            let rows = desk.auth.project().rpc::<Vec<InboxRow>>(&token, "inbox", &query).await;
+            rows.map(|rows| rows.iter().filter(|r| r.unread > 0).count()).ok()
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Some(count)) = unread.get() {
+            let title = if count > 0 { format!("({count}) Inbox · Console") } else { "Inbox · Console".into() };
+            document().set_title(&title);
+        }
+    });
+    on_cleanup(|| document().set_title("Console"));
 }
 
 /// A conversation in the list: who, the latest message, its state and unread count; a button

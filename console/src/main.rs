@@ -2,13 +2,19 @@
 //! Realtime) directly with the signed-in user's token, and to the edge only for its public
 //! settings.
 
+mod actions;
+mod alerts;
 mod app;
 mod auth;
 mod composer;
 mod conversation;
+mod customer;
+mod desk;
 mod inbox;
+mod keys;
 mod live;
 mod project;
+mod store;
 
 fn main() {
     leptos::mount::mount_to_body(app::App);

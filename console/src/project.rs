@@ -79,6 +79,24 @@ impl Project {
         json(request.query(query.iter().copied()).send().await.map_err(|_| unreachable())?).await
     }
 
+    /// `PATCH /rest/v1/{table}?{query}` as the signed-in user: the rows changed, none when RLS
+    /// let none through.
+    pub async fn update<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        table: &str,
+        query: &[(&str, &str)],
+        body: &impl Serialize,
+    ) -> Result<Vec<T>, CallError> {
+        let request = self
+            .request(Request::patch(&self.url(&format!("/rest/v1/{table}"))), token)
+            .header("Prefer", "return=representation")
+            .query(query.iter().copied());
+        let response =
+            request.json(body).map_err(|_| CallError::Unreadable)?.send().await.map_err(|_| unreachable())?;
+        json(response).await
+    }
+
     async fn grant<B: Serialize>(&self, grant_type: &str, body: &B) -> Result<AuthSession, AuthRefusal> {
         let url = self.url(&format!("/auth/v1/token?grant_type={grant_type}"));
         let request = Request::post(&url).header("apikey", &self.config.publishable_key);

@@ -2,7 +2,7 @@
 // (the devstack's) and reading the inbox through PostgREST as the signed-in operator.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { DEMO_OWNER_ID, DEMO_SITE_ID, api, artifacts, edge, launch, rest, savedSession, send, setDemoSettings, site, startChat } from "./support.mjs";
+import { DEMO_OWNER_ID, DEMO_SITE_ID, api, artifacts, edge, launch, rest, savedSession, send, setDemoSettings, signIn, site, startChat } from "./support.mjs";
 
 let browser;
 before(async () => {
@@ -12,7 +12,6 @@ before(async () => {
 });
 after(async () => browser?.close());
 
-const console_ = `${edge}/console/`;
 /** Wait (up to 10 s) until `condition()` holds. */
 async function until(condition, what) {
   for (let waited = 0; !condition(); waited += 50) {
@@ -22,13 +21,6 @@ async function until(condition, what) {
 }
 
 const saved = (page) => page.evaluate(() => JSON.parse(localStorage.getItem("chat-console:auth") || "null"));
-
-async function signIn(page, email, password = "demo-password") {
-  await page.goto(console_);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-}
 
 test("a wrong password is said plainly and signs nobody in", async () => {
   const page = await browser.newPage();

@@ -3,14 +3,12 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { RealtimeClient } from "@supabase/realtime-js";
 import { sign } from "../shared/jwt.mjs";
-import { DEMO_OWNER_ID, DEMO_SITE_ID, api, launch, rest, savedSession, setDemoSettings, site } from "./support.mjs";
+import { DEMO_OWNER_ID, DEMO_SITE_ID, api, launch, rest, restartDevstack, savedSession, setDemoSettings, site } from "./support.mjs";
 
 const anonKey = process.env.STACK_PUBLISHABLE_KEY;
-const pidFile = process.env.STACK_DEVSTACK_PID_FILE;
-assert.ok(anonKey && pidFile, "run with `cargo xtask test`");
+assert.ok(anonKey, "run with `cargo xtask test`");
 let browser;
 const operators = [];
 before(async () => {
@@ -139,20 +137,12 @@ test("killing and restarting the devstack mid-chat loses no message", async (t) 
   t.after(() => console.log(`browser log:\n${logs.filter((l) => passed ? l.includes("chat widget") : true).join("\n")}`));
   const session = await startChat(page);
 
-  const pid = Number(readFileSync(pidFile, "utf8").trim());
-  process.kill(pid, "SIGKILL");
+  const back = await restartDevstack();
   // While the stand-in is down, the visitor writes; the message waits in the outbox.
   await page.locator("[data-testid=chat-input]").fill("Written while the backend restarts");
   await page.locator("[data-testid=chat-input]").press("Enter");
   // The keeper restarts it; wait for the API to answer again.
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const up = await fetch(`${api}/auth/v1/health`).then((r) => r.ok, () => false);
-    if (up) break;
-    assert.ok(Date.now() < deadline, "the devstack did not come back");
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  assert.notEqual(Number(readFileSync(pidFile, "utf8").trim()), pid, "a new devstack process");
+  await back();
   // A reply written right after the restart arrives (live after the rejoin, or by the backfill).
   await insertReply(session.conversation_id, `Back again ${randomUUID().slice(0, 4)}`);
   await page.locator("[data-testid=chat-message][data-sender=operator]").waitFor({ timeout: 30_000 });

@@ -2,7 +2,7 @@
 // service role (the way an operator console or the seed would change data).
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 import { sign } from "../shared/jwt.mjs";
 
@@ -12,7 +12,8 @@ export const edge = process.env.STACK_EDGE_URL;
 const serviceKey = process.env.STACK_SECRET_KEY;
 const publishableKey = process.env.STACK_PUBLISHABLE_KEY;
 export const artifacts = process.env.STACK_ARTIFACTS;
-assert.ok(site && api && edge && serviceKey && publishableKey && artifacts, "run with `cargo xtask test`");
+const devstackPidFile = process.env.STACK_DEVSTACK_PID_FILE;
+assert.ok(site && api && edge && serviceKey && publishableKey && artifacts && devstackPidFile, "run with `cargo xtask test`");
 mkdirSync(artifacts, { recursive: true });
 
 /** The seeded demo site and its owner (devstack/sql/seed.sql). */
@@ -85,4 +86,44 @@ export async function startChat(page, name = "Ann") {
 export async function send(page, text) {
   await page.locator("[data-testid=chat-input]").fill(text);
   await page.locator("[data-testid=chat-input]").press("Enter");
+}
+
+/** A new Auth user who works on the demo site as `role` under `name`, `availability` given. */
+export async function newStaff(role, name, availability = "offline") {
+  const email = `${name.toLowerCase()}-${randomUUID().slice(0, 8)}@demo.test`;
+  const password = "staff-password";
+  const response = await fetch(`${api}/auth/v1/signup`, {
+    method: "POST",
+    headers: { apikey: publishableKey, "content-type": "application/json" },
+    body: JSON.stringify({ email, password }),
+  });
+  const body = await response.json();
+  assert.ok(response.ok, `signup: ${response.status} ${JSON.stringify(body)}`);
+  const id = (body.user ?? body).id;
+  await rest("site_members", { method: "POST", body: { site_id: DEMO_SITE_ID, user_id: id, role, display_name: name, availability } });
+  return { id, email, password, name };
+}
+
+/** Kill the devstack (its keeper starts a new one); resolves once the new one answers. */
+export async function restartDevstack() {
+  const pid = Number(readFileSync(devstackPidFile, "utf8").trim());
+  process.kill(pid, "SIGKILL");
+  return async function back() {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const up = await fetch(`${api}/auth/v1/health`).then((r) => r.ok, () => false);
+      if (up) break;
+      assert.ok(Date.now() < deadline, "the devstack did not come back");
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.notEqual(Number(readFileSync(devstackPidFile, "utf8").trim()), pid, "a new devstack process");
+  };
+}
+
+/** Sign in to the console (served by the edge at /console/) as `email`. */
+export async function signIn(page, email, password = "demo-password") {
+  await page.goto(`${edge}/console/`);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
 }

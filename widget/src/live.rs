@@ -1,6 +1,7 @@
-//! Live updates over Supabase Realtime: new messages from the database, typing both ways and
-//! operator presence. The protocol lives in `chat_client::realtime`, the WebSocket in
-//! `chat_browser::Socket`; this module joins the chat's topics and reports what it hears as
+//! Live updates over Supabase Realtime: new messages from the database, typing both ways,
+//! operator presence, and the visitor's own presence on the conversation (for staff). The
+//! protocol lives in `chat_client::realtime`, the WebSocket in `chat_browser::Socket`; this
+//! module joins the chat's topics and reports what it hears as
 //! [`LiveEvent`]s. While the socket is down the chat polls instead, and every (re)join
 //! backfills from the history, so a gap never loses a message.
 
@@ -28,6 +29,10 @@ pub enum LiveEvent {
     Operators(Option<bool>),
 }
 
+/// The visitor's presence on the conversation: being there is all it says.
+#[derive(serde::Serialize)]
+struct Here {}
+
 struct State {
     conversation: String,
     presence: Presence,
@@ -54,9 +59,14 @@ impl Live {
         }
         let conversation = RealtimeAccess::conversation_topic(session.conversation_id);
         let mut client = Client::new(session.guest_jwt.clone());
-        client.join(&conversation, JoinConfig { private: true, ..JoinConfig::default() });
-        let presence = PresenceConfig { enabled: true, key: String::new() };
-        client.join(&access.site_topic(), JoinConfig { private: true, presence, ..JoinConfig::default() });
+        // Both topics carry presence: operators on the site's, the visitor on the conversation's.
+        let config = JoinConfig {
+            private: true,
+            presence: PresenceConfig { enabled: true, key: String::new() },
+            ..JoinConfig::default()
+        };
+        client.join(&conversation, config.clone());
+        client.join(&access.site_topic(), config);
         let url = Client::socket_url(&access.url, &access.api_key);
         let state = State { conversation, presence: Presence::default(), typing: TypingSender::default() };
         // The chat hears of it outside any borrow of the state (it may call back in).
@@ -103,7 +113,12 @@ impl Live {
         };
         let conversation = self.socket.with_owner(|s, _| s.conversation.clone()).unwrap_or_default();
         match event {
-            Event::Joined { topic } if topic == conversation => Some(LiveEvent::Joined),
+            Event::Joined { topic } if topic == conversation => {
+                // The visitor is present on the conversation while the chat is open (staff see
+                // "Online now"); tracked again after each join.
+                self.socket.send_with(|client, s| client.track(&s.conversation, &Here {}).into_iter().collect());
+                Some(LiveEvent::Joined)
+            }
             Event::Broadcast { topic, event, payload } if topic == conversation => match event.as_str() {
                 "INSERT" | "UPDATE" => {
                     payload.decode::<RowChange<Message>>().map(|change| LiveEvent::Row(change.record))
@@ -114,7 +129,7 @@ impl Live {
                     .map(|typing| LiveEvent::Typing { active: typing.typing, name: typing.name }),
                 _ => None,
             },
-            Event::Presence { full, payload, .. } => {
+            Event::Presence { topic, full, payload } if topic != conversation => {
                 let online = self.socket.with_owner(|s, _| {
                     if full {
                         s.presence.apply_state(&payload);

@@ -5,7 +5,8 @@
 //! - `cargo xtask build`: build the deployable artifacts (edge Worker with the widget as assets).
 //! - `cargo xtask dev`: run the whole product locally until Ctrl-C.
 //! - `cargo xtask deploy [--dry-run]`: deploy to a Supabase project and Cloudflare.
-//! - `cargo xtask test`: run every test layer against a fresh database.
+//! - `cargo xtask test`: run every test layer against a fresh database; `test browser [FILE...]`
+//!   only the browser tests (all, or the files named), for working on them.
 //! - `cargo xtask bench`: the hot queries at 10M messages, as ratios against 100k.
 
 mod artifacts;
@@ -36,7 +37,7 @@ fn main() -> ExitCode {
             .and_then(|tools| artifacts::build(&root, &tools, artifacts::WidgetBuild::from_args()))
             .map(drop),
         Some("dev") => dev::run(&root),
-        Some("test") => test::run(&root),
+        Some("test") => test::run(&root, test::Only::from_args(std::env::args().skip(2))),
         Some("deploy") => deploy::run(&root, std::env::args().any(|a| a == "--dry-run")),
         Some("bench") => bench::run(&root, std::env::args().nth(2).as_deref()),
         _ => {
@@ -66,6 +67,7 @@ fn print_help() {
          deploy  push migrations, set the Worker's secrets, deploy it, print the embed snippet (README \"Deploy\")\n  \
          \x20       --dry-run: check everything that needs no credential and say what would be done\n  \
          test    run unit, database, integration, conformance and browser tests on a fresh database\n  \
+         \x20       browser [FILE...]: only the browser tests (every tests/e2e file, or those named)\n  \
          bench   [queries|api] hot queries at 10M messages vs 100k; POST /v1/messages vs a read (same run)"
     );
 }

@@ -30,13 +30,34 @@ pub const SIGNING_KEY_INTEGRATION_TESTS: [&str; 3] = ["auth", "edge_chat", "edge
 const SIGNING_KEY_CONFORMANCE_TESTS: [&str; 2] =
     ["tests/conformance/supabase-js.test.mjs", "tests/conformance/realtime.test.mjs"];
 
-/// Run all layers.
-pub fn run(root: &Path) -> Result<()> {
+/// Which tests run.
+pub enum Only {
+    /// Every layer: what CI runs.
+    Everything,
+    /// Only the browser layer, on these files (every `tests/e2e` file when empty).
+    Browser(Vec<String>),
+}
+
+impl Only {
+    /// `browser [FILE...]`, or everything.
+    pub fn from_args(mut args: impl Iterator<Item = String>) -> Self {
+        match args.next().as_deref() {
+            Some("browser") => Self::Browser(args.collect()),
+            _ => Self::Everything,
+        }
+    }
+}
+
+/// Run all layers (or only the browser's, while working on it).
+pub fn run(root: &Path, only: Only) -> Result<()> {
     let started = Instant::now();
     let tools = crate::setup::run(root)?;
     let devstack = crate::artifacts::build(root, &tools, crate::artifacts::WidgetBuild::Size)?;
     let logs = root.join("target/test-logs");
     let _ = std::fs::remove_dir_all(&logs);
+    if let Only::Browser(files) = &only {
+        return browser_only(root, &tools, &devstack, &logs, files);
+    }
 
     let mut results = vec![layer("unit", || {
         run_visible(crate::artifacts::cargo(root).args(["fmt", "--all", "--check"]))
@@ -148,6 +169,31 @@ pub fn run(root: &Path) -> Result<()> {
     } else {
         Err(format!("failed layers: {} (service logs in {})", failed.join(", "), logs.display()))
     }
+}
+
+/// Only the browser layer, on a fresh database with the legacy keys.
+fn browser_only(root: &Path, tools: &Tools, devstack: &Path, logs: &Path, files: &[String]) -> Result<()> {
+    let url = format!("postgres://postgres@127.0.0.1:5432/chat_test_{}_{}", std::process::id(), epoch_seconds());
+    run_visible(
+        Command::new(devstack)
+            .arg("prepare")
+            .current_dir(root)
+            .env("DEVSTACK_DATABASE_URL", &url)
+            .env("DEVSTACK_ROOT", root),
+    )?;
+    let outcome = (|| {
+        let legacy = stack::legacy_keys(devstack, stack::jwt_secret(&logs.join("jwt-secret"))?)?;
+        let mut stack = Stack::new(Output::Logs(logs.to_path_buf()));
+        let target = Target { root, tools, devstack, database_url: &url };
+        let env = target.start(&mut stack, "", TEST_PORTS, &legacy)?;
+        let all = ["tests/e2e/*.test.mjs".to_string()];
+        let files: Vec<&str> = if files.is_empty() { &all[..] } else { files }.iter().map(String::as_str).collect();
+        let result = target.node(&env, &files);
+        stack.stop();
+        result
+    })();
+    let dropped = run_visible(Command::new(devstack).arg("drop-database").env("DEVSTACK_DATABASE_URL", &url));
+    outcome.and(dropped)
 }
 
 /// What the stack under test runs on.
