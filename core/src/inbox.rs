@@ -68,7 +68,7 @@ pub struct InboxRow {
     pub id: Uuid,
     /// `waiting`, `active`, `snoozed` or `closed`.
     pub status: String,
-    /// `low`, `normal`, `high` or `urgent`.
+    /// `low`, `medium`, `high` or `urgent`.
     pub priority: String,
     /// A subject, when one was given.
     pub subject: Option<String>,
@@ -109,6 +109,111 @@ pub struct StaffMessage {
 
 /// The columns of [`StaffMessage`], as a PostgREST `select`.
 pub const STAFF_MESSAGE_COLUMNS: &str = "id,seq,sender_type,content,internal,client_msg_id,created_at";
+
+/// A conversation's state as staff read it (`conversations` under RLS).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationState {
+    /// The conversation.
+    pub id: Uuid,
+    /// `waiting`, `active`, `snoozed` or `closed`.
+    pub status: String,
+    /// `low`, `medium`, `high` or `urgent`.
+    pub priority: String,
+    /// Labels staff gave it.
+    pub tags: Vec<String>,
+    /// Who holds it.
+    pub assigned_operator_id: Option<Uuid>,
+    /// The support level it needs (`t1` ... `manager`).
+    pub escalation_level: String,
+    /// When a snooze ends (none: when the customer writes).
+    pub snoozed_until: Option<String>,
+    /// Who it is with.
+    pub customer_id: Option<Uuid>,
+    /// `widget`, `link`, `sms` ...
+    pub source: String,
+    /// When it began.
+    pub created_at: String,
+}
+
+/// The columns of [`ConversationState`], as a PostgREST `select`.
+pub const CONVERSATION_STATE_COLUMNS: &str =
+    "id,status,priority,tags,assigned_operator_id,escalation_level,snoozed_until,customer_id,source,created_at";
+
+/// The priorities, lowest first.
+pub const PRIORITIES: [&str; 4] = ["low", "medium", "high", "urgent"];
+
+/// The support levels, lowest first (escalation goes up this ladder).
+pub const SUPPORT_LEVELS: [&str; 4] = ["t1", "t2", "t3", "manager"];
+
+/// Someone who works on a site (`site_members` under RLS).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    /// The user.
+    pub user_id: Uuid,
+    /// `owner`, `admin`, `operator` or `viewer`.
+    pub role: String,
+    /// The name shown to colleagues and visitors.
+    pub display_name: Option<String>,
+    /// `online`, `away` or `offline`.
+    pub availability: String,
+    /// `t1` ... `manager`.
+    pub support_level: String,
+}
+
+/// The columns of [`Member`], as a PostgREST `select`.
+pub const MEMBER_COLUMNS: &str = "user_id,role,display_name,availability,support_level";
+
+impl Member {
+    /// Whether this member answers chats (a viewer only reads).
+    pub fn answers(&self) -> bool {
+        self.role != "viewer"
+    }
+
+    /// Whether this member manages the site (assigns, and sees the owner sections).
+    pub fn manages(&self) -> bool {
+        matches!(self.role.as_str(), "owner" | "admin")
+    }
+}
+
+/// The customer of a conversation, as staff read them (`customers` under RLS).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Customer {
+    /// The customer.
+    pub id: Uuid,
+    /// Their name, when given.
+    pub name: Option<String>,
+    /// Their email, when given.
+    pub email: Option<String>,
+    /// Their phone number (E.164), when given.
+    pub phone: Option<String>,
+    /// The pre-chat form's other answers.
+    pub custom_fields: serde_json::Map<String, serde_json::Value>,
+    /// When they were last seen.
+    pub last_seen_at: Option<String>,
+}
+
+/// The columns of [`Customer`], as a PostgREST `select`.
+pub const CUSTOMER_COLUMNS: &str = "id,name,email,phone,custom_fields,last_seen_at";
+
+/// A visit of a conversation (`chat_sessions` under RLS): where it came from and how it was rated.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Visit {
+    /// When it began.
+    pub started_at: String,
+    /// The page the chat was opened on.
+    pub referrer: Option<String>,
+    /// The browser.
+    pub user_agent: Option<String>,
+    /// Two-letter country code, when known.
+    pub country: Option<String>,
+    /// The visitor's rating, 1 to 5.
+    pub rating: Option<i16>,
+    /// What they wrote with it.
+    pub feedback: Option<String>,
+}
+
+/// The columns of [`Visit`], as a PostgREST `select`.
+pub const VISIT_COLUMNS: &str = "started_at,referrer,user_agent,country,rating,feedback";
 
 #[cfg(test)]
 mod tests {
