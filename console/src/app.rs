@@ -8,22 +8,19 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use thaw::*;
 
-/// The console.
+/// The console. No `<Suspense>` wraps it: every view keeps its last data while it refetches
+/// (`live::latest`), and a boundary around everything would swap the whole page for its
+/// fallback on each refetch, taking focus from whatever field the person is typing in.
 #[component]
 pub fn App() -> impl IntoView {
     let project = LocalResource::new(Project::load);
     view! {
         <ConfigProvider>
-            <Suspense fallback=|| view! { <Spinner label="Loading…" /> }>
-                {move || {
-                    project
-                        .get()
-                        .map(|loaded| match loaded {
-                            Ok(project) => view! { <Signed project /> }.into_any(),
-                            Err(error) => view! { <Problem message=sentence(&error) /> }.into_any(),
-                        })
-                }}
-            </Suspense>
+            {move || match project.get() {
+                None => view! { <Spinner label="Loading…" /> }.into_any(),
+                Some(Ok(project)) => view! { <Signed project /> }.into_any(),
+                Some(Err(error)) => view! { <Problem message=sentence(&error) /> }.into_any(),
+            }}
         </ConfigProvider>
     }
 }

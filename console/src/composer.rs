@@ -151,6 +151,10 @@ pub fn Composer(
     let tell_typing = {
         let topic = topic.clone();
         move |active: bool| {
+            // Not joined yet: nothing would go out, and the throttle would hold the next news back.
+            if !desk.live.is_joined(&topic) {
+                return;
+            }
             let Some(active) = typing.try_update_value(|t| t.input(active, js_sys::Date::now())).flatten() else {
                 return;
             };

@@ -10,6 +10,7 @@ use crate::desk::Desk;
 use crate::inbox::short_time;
 use crate::live::latest;
 use crate::project::sentence;
+use chat_client::call::CallError;
 use chat_client::realtime::client::Event;
 use chat_client::timing::{TYPING_SHOWN_MS, TypingShown};
 use chat_core::api::{SenderType, Typing};
@@ -20,8 +21,12 @@ use leptos::task::spawn_local;
 use std::time::Duration;
 use uuid::Uuid;
 
-/// The newest messages shown (older ones: paging upward, next).
-const SHOWN: &str = "100";
+/// The newest messages shown when a conversation opens.
+const SHOWN: usize = 100;
+/// Earlier messages loaded per step upward.
+const EARLIER: usize = 50;
+/// The most messages one read returns (a longer conversation shows its newest ones).
+const MOST: &str = "1000";
 
 /// The conversation `id` of the desk's site (called `site_name`); `read` is bumped each time
 /// it was marked read, `selected` opens another one.
@@ -43,26 +48,39 @@ pub fn ConversationPane(
     let sent = RwSignal::new(0_u64);
     let changed = RwSignal::new(0_u64);
     let sending = RwSignal::new(Sending::restore(id));
+    // The oldest message shown: every read after the first returns all from there on, so the
+    // list grows with new messages and with each step upward, without gaps.
+    let floor = StoredValue::new(None::<i64>);
+    let more = RwSignal::new(false);
+    let earlier = RwSignal::new(0_u64);
     let messages = LocalResource::new(move || {
         news.track();
         notes.track();
         sent.track();
+        earlier.track();
         async move {
-            let token = desk.auth.token().unwrap_or_default();
-            let conversation = format!("eq.{id}");
-            let query = [
-                ("select", STAFF_MESSAGE_COLUMNS),
-                ("conversation_id", conversation.as_str()),
-                ("deleted_at", "is.null"),
-                ("order", "seq.desc"),
-                ("limit", SHOWN),
-            ];
-            let mut page = desk.auth.project().select::<Vec<StaffMessage>>(&token, "messages", &query).await?;
-            page.reverse();
+            let from = floor.get_value();
+            let page = read_messages(desk, id, from.map_or(Range::Newest(SHOWN), Range::From)).await?;
+            if from.is_none() {
+                more.set(page.len() == SHOWN);
+            }
+            floor.set_value(page.first().map(|m| m.seq).or(from));
             mark_read(desk, id, read);
             Ok(page)
         }
     });
+    let load_earlier = move |_| {
+        let Some(before) = floor.get_value() else { return };
+        spawn_local(async move {
+            if let Ok(step) = read_messages(desk, id, Range::Before(before, EARLIER)).await {
+                more.set(step.len() == EARLIER);
+                if let Some(first) = step.first() {
+                    floor.set_value(Some(first.seq));
+                    earlier.update(|n| *n += 1);
+                }
+            }
+        });
+    };
     let messages = latest(messages);
     let state = LocalResource::new(move || {
         updated.track();
@@ -72,7 +90,7 @@ pub fn ConversationPane(
             let conversation = format!("eq.{id}");
             let query = [("select", CONVERSATION_STATE_COLUMNS), ("id", conversation.as_str())];
             let rows = desk.auth.project().select::<Vec<ConversationState>>(&token, "conversations", &query).await?;
-            Ok::<_, chat_client::call::CallError>(rows.into_iter().next())
+            Ok::<_, CallError>(rows.into_iter().next())
         }
     });
     let state = latest(state);
@@ -87,16 +105,21 @@ pub fn ConversationPane(
     let page =
         move || messages.with(|loaded| loaded.as_ref().and_then(|l| l.as_ref().ok()).cloned().unwrap_or_default());
     let problem = move || messages.with(|loaded| loaded.as_ref().and_then(|l| l.as_ref().err()).map(sentence));
-    let current = move || state.with(|s| s.as_ref().and_then(|s| s.as_ref().ok()).cloned().flatten());
-    let customer = Memo::new(move |_| current().map(|s| s.customer_id));
-    let closed = Memo::new(move |_| current().is_some_and(|s| s.status == "closed"));
+    // Views below are redrawn only when what they show changed, not on every refetch.
+    let current = Memo::new(move |_| state.with(|s| s.as_ref().and_then(|s| s.as_ref().ok()).cloned().flatten()));
+    let answers = Memo::new(move |_| desk.answers());
+    let customer = Memo::new(move |_| current.get().map(|s| s.customer_id));
+    let closed = Memo::new(move |_| current.get().is_some_and(|s| s.status == "closed"));
     let online = Signal::derive(move || !visitor.with(Vec::is_empty));
     let refresh = Signal::derive(move || updated.get() + changed.get());
     // One keyed list for the pane's life: a refetch moves, adds and drops rows, never redraws all.
     view! {
         <section class="conversation-pane" aria-label="Conversation" data-testid="conversation-pane">
-            {move || current().map(|state| view! { <ConversationHeader desk state changed /> })}
+            {move || current.get().map(|state| view! { <ConversationHeader desk state changed /> })}
             {move || problem().map(|message| view! { <Problem message /> })}
+            <button class="link earlier-messages" hidden=move || !more.get() on:click=load_earlier>
+                "Load earlier messages"
+            </button>
             <ol class="messages" data-testid="messages">
                 <For each=page key=|m| (m.id, m.content.clone()) let:message>
                     <MessageItem message />
@@ -106,7 +129,7 @@ pub fn ConversationPane(
                 {move || typing.get().then_some("The visitor is typing…")}
             </p>
             {move || {
-                desk.answers().then(|| view! { <Composer desk id topic=topic.clone() sending sent closed /> })
+                answers.get().then(|| view! { <Composer desk id topic=topic.clone() sending sent closed /> })
             }}
         </section>
         {move || {
@@ -115,6 +138,42 @@ pub fn ConversationPane(
             })
         }}
     }
+}
+
+/// Which messages a read returns.
+enum Range {
+    /// The newest `n`.
+    Newest(usize),
+    /// From this `seq` on (at most [`MOST`]).
+    From(i64),
+    /// The `n` before this `seq`.
+    Before(i64, usize),
+}
+
+/// The conversation's messages in `range`, oldest first, notes included, deleted ones left out.
+async fn read_messages(desk: Desk, id: Uuid, range: Range) -> Result<Vec<StaffMessage>, CallError> {
+    let token = desk.auth.token().unwrap_or_default();
+    let conversation = format!("eq.{id}");
+    let (seq, order, limit) = match range {
+        Range::Newest(n) => (None, "seq.desc", n.to_string()),
+        Range::From(seq) => (Some(format!("gte.{seq}")), "seq.asc", MOST.to_string()),
+        Range::Before(seq, n) => (Some(format!("lt.{seq}")), "seq.desc", n.to_string()),
+    };
+    let mut query = vec![
+        ("select", STAFF_MESSAGE_COLUMNS),
+        ("conversation_id", conversation.as_str()),
+        ("deleted_at", "is.null"),
+        ("order", order),
+        ("limit", limit.as_str()),
+    ];
+    if let Some(seq) = &seq {
+        query.push(("seq", seq.as_str()));
+    }
+    let mut page = desk.auth.project().select::<Vec<StaffMessage>>(&token, "messages", &query).await?;
+    if order == "seq.desc" {
+        page.reverse();
+    }
+    Ok(page)
 }
 
 /// Whether the visitor is typing in the conversation on `topic` (shown until news stops).

@@ -10,15 +10,19 @@ use crate::desk::{Desk, StatusPicker};
 use crate::keys::{Help, Shortcuts, use_shortcuts};
 use crate::live::{Live, latest};
 use crate::project::sentence;
+use chat_client::call::CallError;
 use chat_core::inbox::{InboxFilter, InboxQuery, InboxRow};
 use chat_core::text::displayable;
 use leptos::prelude::*;
 use serde::Deserialize;
+use std::time::Duration;
 use thaw::*;
 use uuid::Uuid;
 
 /// Conversations per page.
 const PAGE: u32 = 50;
+/// The search runs once typing paused this long.
+const SEARCH_PAUSE_MS: u64 = 300;
 
 /// A site the signed-in user works on.
 #[derive(Clone, Debug, Deserialize)]
@@ -57,36 +61,45 @@ fn SiteInbox(desk: Desk, site_name: String) -> impl IntoView {
     let alerts = Alerts::start(desk);
     // Bumped when the open conversation was marked read: its unread count drops.
     let read = RwSignal::new(0_u64);
-    let site_id = desk.site_id;
+    // The search as typed, and as asked for once typing paused.
+    let typed = RwSignal::new(String::new());
+    let search = RwSignal::new(String::new());
+    Effect::watch(
+        move || typed.get(),
+        move |now, _, _| {
+            let now = now.clone();
+            set_timeout(
+                move || {
+                    if typed.try_get_untracked().is_some_and(|t| t == now) {
+                        search.set(now.trim().to_string());
+                    }
+                },
+                Duration::from_millis(SEARCH_PAUSE_MS),
+            );
+        },
+        false,
+    );
+    // Pages shown: a new filter or search starts again from one.
+    let pages = RwSignal::new(1_usize);
+    Effect::watch(move || (filter.get(), search.get()), move |_, _, _| pages.set(1), false);
     let rows = LocalResource::new(move || {
         news.track();
         read.track();
         let filter = InboxFilter::named(&filter.get()).unwrap_or(InboxFilter::Open);
-        let query = InboxQuery {
-            p_site_id: site_id,
-            p_filter: filter,
-            p_search: None,
-            p_cursor_at: None,
-            p_cursor_id: None,
-            p_limit: PAGE,
-        };
-        async move {
-            let token = desk.auth.token().unwrap_or_default();
-            desk.auth.project().rpc::<Vec<InboxRow>>(&token, "inbox", &query).await
-        }
+        let (search, pages) = (search.get(), pages.get());
+        async move { read_inbox(desk, filter, search, pages).await }
     });
     let rows = latest(rows);
-    let list = move || rows.with(|loaded| loaded.as_ref().and_then(|l| l.as_ref().ok()).cloned().unwrap_or_default());
-    let empty = move || rows.with(|loaded| matches!(loaded, Some(Ok(rows)) if rows.is_empty()));
+    let list = move || {
+        rows.with(|loaded| loaded.as_ref().and_then(|l| l.as_ref().ok()).map(|p| p.rows.clone()).unwrap_or_default())
+    };
+    let more = move || rows.with(|loaded| matches!(loaded, Some(Ok(p)) if p.more));
+    let empty = move || rows.with(|loaded| matches!(loaded, Some(Ok(p)) if p.rows.is_empty()));
     let problem = move || rows.with(|loaded| loaded.as_ref().and_then(|l| l.as_ref().err()).map(sentence));
     unread_in_title(desk, news, read);
     let help = RwSignal::new(false);
     let said = RwSignal::new(None::<String>);
-    let order = Signal::derive(move || {
-        rows.with(|l| {
-            l.as_ref().and_then(|l| l.as_ref().ok()).map(|r| r.iter().map(|r| r.id).collect()).unwrap_or_default()
-        })
-    });
+    let order = Signal::derive(move || list().into_iter().map(|r| r.id).collect());
     use_shortcuts(Shortcuts { desk, selected, order, help, said });
     view! {
         <div class="desk-bar">
@@ -107,6 +120,10 @@ fn SiteInbox(desk: Desk, site_name: String) -> impl IntoView {
                 aria-label=format!("Inbox of {site_name}")
                 aria-busy=move || if rows.with(Option::is_none) { "true" } else { "false" }
             >
+                <div class="search">
+                    <label class="sr-only" for="search">"Search conversations"</label>
+                    <Input id="search" value=typed placeholder="Search names, emails, messages" input_type=InputType::Search />
+                </div>
                 <TabList selected_value=filter>
                     {InboxFilter::ALL.into_iter().map(|f| view! { <Tab value=f.as_str()>{label(f)}</Tab> }).collect::<Vec<_>>()}
                 </TabList>
@@ -118,6 +135,9 @@ fn SiteInbox(desk: Desk, site_name: String) -> impl IntoView {
                         <ConversationItem row selected />
                     </For>
                 </ul>
+                <Button appearance=ButtonAppearance::Subtle attr:hidden=move || !more() on_click=move |_| pages.update(|n| *n += 1)>
+                    "Load more"
+                </Button>
             </section>
             {move || match selected.get() {
                 Some(id) => view! { <ConversationPane desk site_name=site_name.clone() id read selected /> }.into_any(),
@@ -125,6 +145,38 @@ fn SiteInbox(desk: Desk, site_name: String) -> impl IntoView {
             }}
         </div>
     }
+}
+
+/// Loaded pages of the inbox, and whether more follow.
+#[derive(Clone)]
+struct Listing {
+    rows: Vec<InboxRow>,
+    more: bool,
+}
+
+/// The first `pages` pages of the inbox for `filter` and `search`, each after the last row
+/// of the one before (keyset paging: a page never skips or repeats a row).
+async fn read_inbox(desk: Desk, filter: InboxFilter, search: String, pages: usize) -> Result<Listing, CallError> {
+    let token = desk.auth.token().unwrap_or_default();
+    let mut listing = Listing { rows: Vec::new(), more: false };
+    for _ in 0..pages {
+        let last = listing.rows.last();
+        let query = InboxQuery {
+            p_site_id: desk.site_id,
+            p_filter: filter,
+            p_search: Some(search.clone()).filter(|s| !s.is_empty()),
+            p_cursor_at: last.map(|r| r.last_message_at.clone()),
+            p_cursor_id: last.map(|r| r.id),
+            p_limit: PAGE,
+        };
+        let page = desk.auth.project().rpc::<Vec<InboxRow>>(&token, "inbox", &query).await?;
+        listing.more = page.len() == PAGE as usize;
+        listing.rows.extend(page);
+        if !listing.more {
+            break;
+        }
+    }
+    Ok(listing)
 }
 
 /// The tab's title: how many open conversations have messages the operator has not read.

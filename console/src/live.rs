@@ -11,6 +11,10 @@ use chat_client::realtime::presence::Presence;
 use leptos::prelude::*;
 use serde::Serialize;
 use std::rc::Rc;
+use std::time::Duration;
+
+/// How long news waits for the rest of its burst.
+const COALESCE_MS: u64 = 150;
 
 /// Hears what happens on a topic; `None` when the connection was lost.
 type Hear = Rc<dyn Fn(Option<&Event>)>;
@@ -95,7 +99,7 @@ impl Live {
             client.join(&topic, config).into_iter().collect()
         });
         // A listener that came after the join hears of it too (it refetches).
-        if self.socket.with_owner(|_, client| client.is_joined(&joined)).unwrap_or(false) {
+        if self.is_joined(&joined) {
             let hear = self.socket.with_owner(|hub, _| hub.listeners.iter().find(|l| l.0 == id).map(|l| l.2.clone()));
             if let Some(Some(hear)) = hear {
                 hear(Some(&Event::Joined { topic: joined.clone() }));
@@ -113,17 +117,27 @@ impl Live {
         });
     }
 
-    /// A counter bumped on every (re)join of `topic` and every broadcast named in `events`.
+    /// A counter bumped after every (re)join of `topic` and every broadcast named in
+    /// `events`; a burst moves it once, [`COALESCE_MS`] after its first event, so a view
+    /// refetches once per burst, not once per event.
     pub fn news(self, topic: String, events: &'static [&'static str]) -> ReadSignal<u64> {
         let news = RwSignal::new(0_u64);
+        let waiting = StoredValue::new(false);
         self.listen(topic, move |event| {
             let fresh = match event {
                 Some(Event::Joined { .. }) => true,
                 Some(Event::Broadcast { event, .. }) => events.contains(&event.as_str()),
                 _ => false,
             };
-            if fresh {
-                news.update(|n| *n += 1);
+            if fresh && !waiting.get_value() {
+                waiting.set_value(true);
+                set_timeout(
+                    move || {
+                        waiting.try_set_value(false);
+                        news.try_update(|n| *n += 1);
+                    },
+                    Duration::from_millis(COALESCE_MS),
+                );
             }
         });
         news.read_only()
@@ -163,6 +177,11 @@ impl Live {
                 None => client.untrack(topic).into_iter().collect(),
             }
         });
+    }
+
+    /// Whether `topic` is joined now (a broadcast on it would be sent).
+    pub fn is_joined(self, topic: &str) -> bool {
+        self.socket.with_owner(|_, client| client.is_joined(topic)).unwrap_or(false)
     }
 
     /// Broadcasts `payload` as `event` on a joined `topic` (dropped while disconnected).

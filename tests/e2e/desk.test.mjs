@@ -3,7 +3,7 @@
 // kept from the visitor (screen, REST, Realtime frames), transfer with a notification, close
 // and rating, the visitor's reply reopening it, the devstack killed mid-session, drafts,
 // canned responses and keyboard shortcuts.
-import { test, before, after } from "node:test";
+import { test, before, after, beforeEach, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import {
@@ -13,6 +13,12 @@ import {
 
 const OLIVIA = "00000000-0000-4000-8000-000000000002";
 let browser;
+// What the consoles said that went wrong, printed when a test fails.
+const logs = [];
+beforeEach(() => logs.splice(0));
+afterEach((t) => {
+  if (logs.length) t.diagnostic(logs.join("\n"));
+});
 before(async () => {
   browser = await launch();
   await rest(`sites?id=eq.${DEMO_SITE_ID}`, { method: "PATCH", body: { allowed_origins: [site] } });
@@ -41,6 +47,9 @@ async function desk(who) {
     window.Notification.requestPermission = (...args) => Real.requestPermission(...args);
   });
   const page = await context.newPage();
+  const name = who?.name ?? "Olivia";
+  page.on("console", (m) => m.type() === "error" || m.type() === "warning" ? logs.push(`${name}: ${m.type()}: ${m.text()}`) : null);
+  page.on("response", (r) => r.status() >= 400 ? logs.push(`${name}: HTTP ${r.status()} ${r.request().method()} ${r.url()}`) : null);
   await signIn(page, who?.email ?? "operator@demo.test", who?.password);
   await page.locator(".inbox[aria-busy=false]").waitFor();
   return page;
@@ -298,3 +307,57 @@ async function until(condition, what) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+test("a long conversation pages upward, the inbox pages by keyset, and search finds by name", async () => {
+  // 130 messages in one conversation: the newest 100 show, then the rest on request.
+  const visitor = await (await browser.newContext()).newPage();
+  await startChat(visitor, "Long Lou");
+  await send(visitor, "Message 1");
+  await visitor.locator('[data-testid=chat-message]:not([data-pending]) >> text="Message 1"').waitFor();
+  const { conversation_id } = await savedSession(visitor);
+  const [{ customer_id }] = await rest(`conversations?id=eq.${conversation_id}&select=customer_id`);
+  const rows = Array.from({ length: 129 }, (_, i) => ({
+    conversation_id, site_id: DEMO_SITE_ID, sender_type: "customer", sender_customer_id: customer_id, content: `Message ${i + 2}`,
+  }));
+  await rest("messages", { method: "POST", body: rows });
+
+  // 60 closed conversations of customers named alike: more than a page.
+  const tag = randomUUID().slice(0, 6);
+  const customers = await rest("customers", {
+    method: "POST",
+    body: Array.from({ length: 60 }, (_, i) => ({ site_id: DEMO_SITE_ID, name: `Pager ${tag} ${i}` })),
+  });
+  const now = Date.now();
+  await rest("conversations", {
+    method: "POST",
+    body: customers.map((c, i) => ({
+      site_id: DEMO_SITE_ID, customer_id: c.id, status: "closed", closed_at: new Date(now).toISOString(),
+      last_message_at: new Date(now - i * 60_000).toISOString(),
+    })),
+  });
+
+  const olivia = await desk();
+  await open(olivia, "Queue", "Long Lou");
+  const pane = olivia.locator("[data-testid=conversation-pane]");
+  await pane.locator("[data-testid=message]", { hasText: "Message 130" }).waitFor();
+  assert.equal(await pane.locator("[data-testid=message]").count(), 100, "the newest 100");
+  await pane.getByRole("button", { name: "Load earlier messages" }).click();
+  await pane.locator("[data-testid=message] .text", { hasText: /^Message 1$/ }).waitFor();
+  // The visitor's messages (an automatic "we are offline" answer sits among them).
+  const texts = await pane.locator("[data-testid=message].customer .text").allTextContents();
+  assert.deepEqual(texts, Array.from({ length: 130 }, (_, i) => `Message ${i + 1}`), "all, in order, once");
+  assert.equal(await pane.getByRole("button", { name: "Load earlier messages" }).isVisible(), false);
+
+  await olivia.getByLabel("Search conversations").fill(tag);
+  await olivia.getByRole("tab", { name: "Closed" }).click();
+  const found = olivia.locator("[data-testid=conversation]", { hasText: `Pager ${tag}` });
+  await olivia.waitForFunction(() => document.querySelectorAll("[data-testid=conversation]").length === 50);
+  assert.equal(await found.count(), 50, "one page, each a match");
+  await olivia.getByRole("button", { name: "Load more" }).click();
+  await olivia.waitForFunction(() => document.querySelectorAll("[data-testid=conversation]").length === 60);
+  const names = await found.locator(".who").allTextContents();
+  assert.deepEqual(names, Array.from({ length: 60 }, (_, i) => `Pager ${tag} ${i}`), "newest first, none twice, none skipped");
+  assert.equal(await olivia.getByRole("button", { name: "Load more" }).isVisible(), false);
+  await olivia.context().close();
+  await visitor.context().close();
+});
