@@ -4,6 +4,8 @@
 //! - `bench/hot_queries.sql`: the latest page and the inbox under RLS at 10M messages vs 100k.
 //! - `bench/post_messages.mjs`: `POST /v1/messages` through the edge vs a read through it.
 //! - `bench/open_links.mjs`: 50 concurrent link-session opens vs 50 concurrent reads.
+//! - `bench/console_inbox.mjs`: the console's first render with 1,000 open conversations vs
+//!   none (Chromium, signed in as the demo operator).
 //! - `bench/realtime.mjs`: typing broadcasts and sockets held by the local Realtime server (a
 //!   release build of the dev stack) vs a minimal Node `ws` broadcast server.
 
@@ -66,7 +68,7 @@ pub fn run(root: &Path, only: Option<&str>) -> Result<()> {
         let api_url = format!("http://127.0.0.1:{}", BENCH_PORTS.api);
         stack.start_devstack("devstack", root, &devstack, BENCH_PORTS, &database_url, &keys)?;
         stack.start_edge("edge", root, &tools, BENCH_PORTS, &api_url, &keys)?;
-        for script in ["bench/post_messages.mjs", "bench/open_links.mjs"] {
+        for script in ["bench/post_messages.mjs", "bench/open_links.mjs", "bench/console_inbox.mjs"] {
             run_visible(
                 Command::new(&tools.node)
                     .arg(script)
