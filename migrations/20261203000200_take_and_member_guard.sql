@@ -8,7 +8,10 @@
 -- row so long as the role stayed the same, which let an operator raise their own support level
 -- or seat count. A trigger now refuses a change of anything but availability, display name and
 -- picture unless the caller is an owner or admin of the site (or the service role).
--- Affects: take_conversation (new), guard_member_update (new), a trigger on site_members.
+-- Tags had no bound: at most 20 per conversation, each of 1 to 40 characters
+-- (chat_core::limits::TAGS_PER_CONVERSATION, TAG_CHARS).
+-- Affects: take_conversation (new), guard_member_update (new), a trigger on site_members,
+--          tags_fit (new), a check on conversations.tags.
 
 create function public.take_conversation(p_conversation_id uuid) returns jsonb
 language plpgsql security definer
@@ -68,3 +71,15 @@ $$;
 revoke execute on function public.guard_member_update() from public, anon, authenticated;
 create trigger site_members_guard_update before update on public.site_members
   for each row execute function public.guard_member_update();
+
+-- Whether a conversation's tags fit: at most 20, each of 1 to 40 characters.
+create function public.tags_fit(p_tags text[]) returns boolean
+language sql immutable
+set search_path = ''
+as $$
+  select cardinality(p_tags) <= 20 and coalesce(bool_and(char_length(t) between 1 and 40), true)
+  from unnest(p_tags) as t
+$$;
+revoke execute on function public.tags_fit(text[]) from public, anon;
+grant execute on function public.tags_fit(text[]) to authenticated, service_role;
+alter table public.conversations add constraint conversations_tags_check check (public.tags_fit(tags));

@@ -7,6 +7,7 @@ use crate::app::Problem;
 use crate::desk::Desk;
 use crate::project::sentence;
 use chat_core::inbox::{ConversationState, PRIORITIES, SUPPORT_LEVELS};
+use chat_core::limits;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::{Value, json};
@@ -174,6 +175,15 @@ fn Tags(
         event.prevent_default();
         let tag = adding.get_untracked().trim().to_lowercase();
         if tag.is_empty() || all.with_value(|t| t.contains(&tag)) {
+            return;
+        }
+        let (most, longest) = (*limits::TAGS_PER_CONVERSATION.end(), *limits::TAG_CHARS.end());
+        if tag.chars().count() as i64 > longest {
+            problem.set(Some(format!("A tag has at most {longest} characters.")));
+            return;
+        }
+        if all.with_value(Vec::len) as i64 >= most {
+            problem.set(Some(format!("A conversation has at most {most} tags.")));
             return;
         }
         adding.set(String::new());

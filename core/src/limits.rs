@@ -34,6 +34,10 @@ pub const SMS_RATE_LIMIT_PER_HOUR: RangeInclusive<i64> = 1..=100;
 pub const SMS_MAX_DAILY_CONVERSATIONS: RangeInclusive<i64> = 1..=1000;
 /// Minutes an SMS conversation waits for an answer.
 pub const SMS_RESPONSE_TIMEOUT_MINUTES: RangeInclusive<i64> = 1..=1440;
+/// Tags on one conversation.
+pub const TAGS_PER_CONVERSATION: RangeInclusive<i64> = 0..=20;
+/// Characters of one tag.
+pub const TAG_CHARS: RangeInclusive<i64> = 1..=40;
 /// Concurrent conversations one operator may hold.
 pub const OPERATOR_MAX_CONCURRENT: RangeInclusive<i64> = 1..=50;
 /// Days messages are kept (sites choose within this range).

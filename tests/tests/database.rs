@@ -231,6 +231,7 @@ async fn every_function_is_executable_only_by_its_callers() {
         ("staff_conversation", false, false),
         ("start_widget_session", false, false),
         ("support_level_rank", false, true),
+        ("tags_fit", false, true),
         ("take_conversation", false, true),
         ("take_next_conversation", false, true),
         ("transfer_conversation", false, true),

@@ -144,6 +144,18 @@ fn cases() -> Vec<(&'static str, &'static str, RangeInclusive<i64>, Kind)> {
             Number,
         ),
         (
+            "tags per conversation",
+            "update public.conversations set tags = string_to_array($1, null) where id = 'a4000000-0000-4000-8000-000000000001'",
+            limits::TAGS_PER_CONVERSATION,
+            Chars,
+        ),
+        (
+            "tag characters",
+            "update public.conversations set tags = array[$1] where id = 'a4000000-0000-4000-8000-000000000001'",
+            limits::TAG_CHARS,
+            Chars,
+        ),
+        (
             "operator capacity",
             "update public.site_members set max_concurrent_chats = $1::integer where user_id = 'a0000000-0000-4000-8000-000000000003' and site_id = 'a1000000-0000-4000-8000-000000000000'",
             limits::OPERATOR_MAX_CONCURRENT,
