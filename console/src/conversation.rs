@@ -64,7 +64,9 @@ pub fn ConversationPane(
             if from.is_none() {
                 more.set(page.len() == SHOWN);
             }
-            floor.set_value(page.first().map(|m| m.seq).or(from));
+            // Only ever lower: a read started before a step upward must not undo it.
+            let oldest = page.first().map(|m| m.seq);
+            floor.update_value(|f| *f = [*f, oldest].into_iter().flatten().min());
             mark_read(desk, id, read);
             Ok(page)
         }
@@ -75,7 +77,7 @@ pub fn ConversationPane(
             if let Ok(step) = read_messages(desk, id, Range::Before(before, EARLIER)).await {
                 more.set(step.len() == EARLIER);
                 if let Some(first) = step.first() {
-                    floor.set_value(Some(first.seq));
+                    floor.update_value(|f| *f = Some(f.map_or(first.seq, |f| f.min(first.seq))));
                     earlier.update(|n| *n += 1);
                 }
             }

@@ -5,6 +5,7 @@
 // canned responses and keyboard shortcuts.
 import { test, before, after, beforeEach, afterEach } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import {
   DEMO_SITE_ID, api, artifacts, edge, launch, newStaff, rest, restartDevstack, savedSession, send, setDemoSettings, signIn, site,
@@ -45,6 +46,13 @@ async function desk(who) {
     };
     Object.defineProperty(window.Notification, "permission", { get: () => Real.permission });
     window.Notification.requestPermission = (...args) => Real.requestPermission(...args);
+    // Counts the chime's tones (the real ones still play).
+    window.tones = 0;
+    const create = AudioContext.prototype.createOscillator;
+    AudioContext.prototype.createOscillator = function () {
+      window.tones += 1;
+      return create.call(this);
+    };
   });
   const page = await context.newPage();
   const name = who?.name ?? "Olivia";
@@ -133,10 +141,13 @@ test("queue, take, reply, typing, presence, notes, transfer, close, rating, reop
   // Transfer to Tom (a third context): it shows in his inbox with a notification.
   const tomPage = await desk(tom);
   await setStatus(tomPage, "online");
+  // A click: from now on the page may play sound (the browser's autoplay rule).
+  await tomPage.getByRole("tab", { name: "Mine" }).click();
   await olivia.getByLabel("Transfer").selectOption({ label: "Tom (online now)" });
   await status(olivia).filter({ hasText: "With Tom" }).waitFor({ timeout: 10_000 });
   await tomPage.locator("[data-testid=alert]", { hasText: "transferred to you" }).waitFor({ timeout: 10_000 });
   assert.ok((await tomPage.evaluate(() => window.shown)).includes("A conversation was transferred to you"), "a desktop notification");
+  assert.ok((await tomPage.evaluate(() => window.tones)) > 0, "a chime");
   await tomPage.getByRole("tab", { name: "Mine" }).click();
   await row(tomPage, "Desk Dana").waitFor({ timeout: 10_000 });
   await tomPage.screenshot({ path: `${artifacts}/console-transfer.png` });
@@ -264,7 +275,7 @@ test("every action of the header: assign, priority, tags, escalate, snooze, clos
   const owner = await desk({ email: "owner@demo.test", password: "demo-password" });
   await open(owner, "Queue", "Action Ada");
 
-  await owner.getByLabel("Assign").selectOption({ label: "Olivia (online)" });
+  await owner.getByLabel("Assign").selectOption(OLIVIA);
   await status(owner).filter({ hasText: "With Olivia" }).waitFor();
   assert.equal((await stored()).assigned_operator_id, OLIVIA);
 
@@ -358,6 +369,22 @@ test("a long conversation pages upward, the inbox pages by keyset, and search fi
   const names = await found.locator(".who").allTextContents();
   assert.deepEqual(names, Array.from({ length: 60 }, (_, i) => `Pager ${tag} ${i}`), "newest first, none twice, none skipped");
   assert.equal(await olivia.getByRole("button", { name: "Load more" }).isVisible(), false);
+  await olivia.context().close();
+  await visitor.context().close();
+});
+
+test("the devstack's database connections terminated: the inbox still hears of new chats", async () => {
+  const olivia = await desk();
+  await olivia.getByRole("tab", { name: "Queue" }).click();
+  await olivia.locator(".inbox[aria-busy=false]").waitFor();
+  const sql = "select count(pg_terminate_backend(pid)) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()";
+  const terminated = execFileSync("psql", ["-X", "-At", "-c", sql, process.env.STACK_DATABASE_URL], { encoding: "utf8" });
+  assert.ok(Number(terminated) > 0, `the devstack's connections were terminated: ${terminated}`);
+  const visitor = await (await browser.newContext()).newPage();
+  const name = `Terminated ${randomUUID().slice(0, 4)}`;
+  await startChat(visitor, name);
+  await send(visitor, "Written after the database dropped every connection");
+  await row(olivia, name).waitFor({ timeout: 15_000 });
   await olivia.context().close();
   await visitor.context().close();
 });
