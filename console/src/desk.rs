@@ -64,7 +64,7 @@ impl Desk {
         self.mine().is_some_and(|m| m.answers())
     }
 
-    /// The name of a colleague (their email's stand-in when they gave none).
+    /// The name a colleague gave ("a colleague" without one, "you" for the signed-in user).
     pub fn name_of(self, user: Uuid) -> String {
         self.members.with(|all| {
             all.iter()
@@ -74,8 +74,8 @@ impl Desk {
         })
     }
 
-    /// Reads the site's members again; the signed-in user's presence follows their status.
-    pub fn reload_members(self) {
+    /// Reads the site's members; the signed-in user's presence follows their status.
+    fn reload_members(self) {
         spawn_local(async move {
             let token = self.auth.token().unwrap_or_default();
             let site = format!("eq.{}", self.site_id);

@@ -21,6 +21,9 @@ use uuid::Uuid;
 
 /// Conversations per page.
 const PAGE: u32 = 50;
+/// The title counts unread conversations among this many newest open ones (the inbox's
+/// largest page).
+const TITLE_COUNTS: u32 = 100;
 /// The search runs once typing paused this long.
 const SEARCH_PAUSE_MS: u64 = 300;
 
@@ -179,7 +182,8 @@ async fn read_inbox(desk: Desk, filter: InboxFilter, search: String, pages: usiz
     Ok(listing)
 }
 
-/// The tab's title: how many open conversations have messages the operator has not read.
+/// The tab's title: how many open conversations (of the newest [`TITLE_COUNTS`]) have
+/// messages the operator has not read.
 fn unread_in_title(desk: Desk, news: ReadSignal<u64>, read: RwSignal<u64>) {
     let unread = LocalResource::new(move || {
         news.track();
@@ -190,7 +194,7 @@ fn unread_in_title(desk: Desk, news: ReadSignal<u64>, read: RwSignal<u64>) {
             p_search: None,
             p_cursor_at: None,
             p_cursor_id: None,
-            p_limit: 100,
+            p_limit: TITLE_COUNTS,
         };
         async move {
             let token = desk.auth.token().unwrap_or_default();

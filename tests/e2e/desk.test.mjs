@@ -97,6 +97,8 @@ test("queue, take, reply, typing, presence, notes, transfer, close, rating, reop
   await send(visitor, "Hello, is my parcel lost?");
   await olivia.getByRole("tab", { name: "Queue" }).click();
   await row(olivia, "Desk Dana").waitFor({ timeout: 10_000 });
+  // The tab's title counts the conversations with unread messages.
+  await olivia.waitForFunction(() => /^\(\d+\) Inbox/.test(document.title));
   await open(olivia, "Queue", "Desk Dana");
   assert.equal(await status(olivia).textContent(), "Waiting in the queue");
   await olivia.getByRole("button", { name: "Take" }).click();
