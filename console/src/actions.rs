@@ -69,6 +69,9 @@ pub fn ConversationHeader(desk: Desk, state: ConversationState, changed: RwSigna
             </Select>
         }
     });
+    // Said with a transfer (to the next holder) or an escalation (its reason), then cleared.
+    let why = RwSignal::new(String::new());
+    let said = move || Some(why.get_untracked().trim().to_string()).filter(|w| !w.is_empty());
     // Who may hand it on: its holder, or an owner or admin (who also assigns one nobody holds).
     let hand_on = (open && (mine || manages)).then(|| {
         let assigning = !held;
@@ -77,7 +80,12 @@ pub fn ConversationHeader(desk: Desk, state: ConversationState, changed: RwSigna
             if assigning {
                 act("assign_conversation", json!({ "p_conversation_id": id, "p_operator_id": operator }));
             } else {
-                act("transfer_conversation", json!({ "p_conversation_id": id, "p_operator_id": operator }));
+                let note = said();
+                act(
+                    "transfer_conversation",
+                    json!({ "p_conversation_id": id, "p_operator_id": operator, "p_note": note }),
+                );
+                why.set(String::new());
             }
         });
         let holder = state.assigned_operator_id;
@@ -111,8 +119,9 @@ pub fn ConversationHeader(desk: Desk, state: ConversationState, changed: RwSigna
             .copied()
             .collect();
         let choice = picker(move |level: String| {
-            let reason = "Escalated from the console";
+            let reason = said().unwrap_or_else(|| "Escalated from the console".into());
             act("escalate_conversation", json!({ "p_conversation_id": id, "p_to_level": level, "p_reason": reason }));
+            why.set(String::new());
         });
         (!above.is_empty()).then(|| {
             view! {
@@ -145,6 +154,10 @@ pub fn ConversationHeader(desk: Desk, state: ConversationState, changed: RwSigna
                 {snooze}
                 {hand_on}
                 {escalate}
+                {open.then(|| view! {
+                    <label class="sr-only" for="why">"Note for a transfer or escalation"</label>
+                    <Input id="why" value=why placeholder="Note for a transfer or escalation" />
+                })}
                 <label class="sr-only" for="priority">"Priority"</label>
                 <Select id="priority" value=priority>
                     {PRIORITIES.iter().map(|p| view! { <option value=*p selected=*p == state.priority>{*p}</option> }).collect::<Vec<_>>()}

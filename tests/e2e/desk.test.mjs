@@ -145,9 +145,10 @@ test("queue, take, reply, typing, presence, notes, transfer, close, rating, reop
   await setStatus(tomPage, "online");
   // A click: from now on the page may play sound (the browser's autoplay rule).
   await tomPage.getByRole("tab", { name: "Mine" }).click();
+  await olivia.getByLabel("Note for a transfer or escalation").fill("Parcel 1042, over to you");
   await olivia.getByLabel("Transfer").selectOption({ label: "Tom (online now)" });
   await status(olivia).filter({ hasText: "With Tom" }).waitFor({ timeout: 10_000 });
-  await tomPage.locator("[data-testid=alert]", { hasText: "transferred to you" }).waitFor({ timeout: 10_000 });
+  await tomPage.locator("[data-testid=alert]", { hasText: "transferred to you: Parcel 1042, over to you" }).waitFor({ timeout: 10_000 });
   assert.ok((await tomPage.evaluate(() => window.shown)).includes("A conversation was transferred to you"), "a desktop notification");
   assert.ok((await tomPage.evaluate(() => window.tones)) > 0, "a chime");
   await tomPage.getByRole("tab", { name: "Mine" }).click();
@@ -293,9 +294,12 @@ test("every action of the header: assign, priority, tags, escalate, snooze, clos
   await owner.locator("[data-testid=tags] .thaw-tag", { hasText: "vip" }).waitFor({ state: "detached" });
   assert.deepEqual((await stored()).tags, []);
 
+  await owner.getByLabel("Note for a transfer or escalation").fill("Needs a specialist");
   await owner.getByLabel("Escalate").selectOption("t2");
   await status(owner).filter({ hasText: "Waiting in the queue · T2" }).waitFor();
   assert.equal((await stored()).escalation_level, "t2");
+  const [escalation] = await rest(`escalations?conversation_id=eq.${conversation_id}&select=reason,to_level`);
+  assert.deepEqual(escalation, { reason: "Needs a specialist", to_level: "t2" });
 
   await owner.getByLabel("Snooze").selectOption("reply");
   await status(owner).filter({ hasText: "Snoozed until the visitor writes" }).waitFor();
