@@ -63,9 +63,10 @@ async function desk(who) {
   return page;
 }
 
-async function setStatus(page, status) {
+/** Pick `status` in the page of the member `id`; resolves once it is stored. */
+async function setStatus(page, status, id = OLIVIA) {
   await page.getByLabel("Status").selectOption(status);
-  await page.waitForFunction((s) => document.querySelector("#status")?.value === s, status);
+  await until(async () => (await rest(`site_members?user_id=eq.${id}&select=availability`))[0].availability === status, `${status} stored`);
 }
 
 function row(page, name) {
@@ -85,8 +86,6 @@ test("queue, take, reply, typing, presence, notes, transfer, close, rating, reop
   const vera = await newStaff("viewer", "Vera", "offline");
   const olivia = await desk();
   await setStatus(olivia, "online");
-  const [member] = await rest(`site_members?user_id=eq.${OLIVIA}&select=availability`);
-  assert.equal(member.availability, "online");
 
   // The visitor sees an operator online (the console's presence), starts a chat.
   const visitor = await (await browser.newContext()).newPage();
@@ -142,11 +141,11 @@ test("queue, take, reply, typing, presence, notes, transfer, close, rating, reop
 
   // Transfer to Tom (a third context): it shows in his inbox with a notification.
   const tomPage = await desk(tom);
-  await setStatus(tomPage, "online");
+  await setStatus(tomPage, "online", tom.id);
   // A click: from now on the page may play sound (the browser's autoplay rule).
   await tomPage.getByRole("tab", { name: "Mine" }).click();
   await olivia.getByLabel("Note for a transfer or escalation").fill("Parcel 1042, over to you");
-  await olivia.getByLabel("Transfer").selectOption({ label: "Tom (online now)" });
+  await olivia.getByLabel("Transfer", { exact: true }).selectOption({ label: "Tom (online now)" });
   await status(olivia).filter({ hasText: "With Tom" }).waitFor({ timeout: 10_000 });
   await tomPage.locator("[data-testid=alert]", { hasText: "transferred to you: Parcel 1042, over to you" }).waitFor({ timeout: 10_000 });
   assert.ok((await tomPage.evaluate(() => window.shown)).includes("A conversation was transferred to you"), "a desktop notification");
@@ -162,7 +161,7 @@ test("queue, take, reply, typing, presence, notes, transfer, close, rating, reop
   await status(tomPage).filter({ hasText: "Closed" }).waitFor();
   await visitor.locator("[data-testid=chat-message][data-sender=system] >> text=/conversation was closed/").waitFor({ timeout: 10_000 });
   await visitor.locator("[data-testid=chat-rate]").waitFor();
-  await setStatus(tomPage, "offline");
+  await setStatus(tomPage, "offline", tom.id);
   await olivia.getByRole("tab", { name: "Queue" }).click();
   await send(visitor, "One more thing");
   await row(olivia, "Desk Dana").waitFor({ timeout: 10_000 });
@@ -295,7 +294,7 @@ test("every action of the header: assign, priority, tags, escalate, snooze, clos
   assert.deepEqual((await stored()).tags, []);
 
   await owner.getByLabel("Note for a transfer or escalation").fill("Needs a specialist");
-  await owner.getByLabel("Escalate").selectOption("t2");
+  await owner.getByLabel("Escalate", { exact: true }).selectOption("t2");
   await status(owner).filter({ hasText: "Waiting in the queue · T2" }).waitFor();
   assert.equal((await stored()).escalation_level, "t2");
   const [escalation] = await rest(`escalations?conversation_id=eq.${conversation_id}&select=reason,to_level`);
