@@ -34,6 +34,10 @@ pub const SMS_RATE_LIMIT_PER_HOUR: RangeInclusive<i64> = 1..=100;
 pub const SMS_MAX_DAILY_CONVERSATIONS: RangeInclusive<i64> = 1..=1000;
 /// Minutes an SMS conversation waits for an answer.
 pub const SMS_RESPONSE_TIMEOUT_MINUTES: RangeInclusive<i64> = 1..=1440;
+/// Allowed origins of one site.
+pub const ORIGINS_PER_SITE: RangeInclusive<i64> = 0..=50;
+/// Characters of one allowed origin (`http://` and a one-letter host at least).
+pub const ORIGIN_CHARS: RangeInclusive<i64> = 8..=255;
 /// Tags on one conversation.
 pub const TAGS_PER_CONVERSATION: RangeInclusive<i64> = 0..=20;
 /// Characters of one tag.

@@ -209,6 +209,7 @@ async fn every_function_is_executable_only_by_its_callers() {
         ("offer_to_last_assignee", false, false),
         ("open_link_session", false, false),
         ("operator_stats", false, true),
+        ("origins_valid", false, true),
         ("post_message", false, true),
         ("post_staff_message", false, true),
         ("priority_rank", false, false),
@@ -241,6 +242,44 @@ async fn every_function_is_executable_only_by_its_callers() {
     let expected: Vec<(String, bool, bool)> = expected.iter().map(|(n, a, b)| (n.to_string(), *a, *b)).collect();
     let got: Vec<(String, bool, bool)> = rows.into_iter().map(|(n, a, b, _)| (n, a, b)).collect();
     assert_eq!(got, expected);
+}
+
+#[tokio::test]
+async fn allowed_origins_are_origins_as_browsers_send_them() {
+    let db = database().await;
+    let valid = |origin: &'static str| {
+        let db = db.clone();
+        async move {
+            sqlx::query_scalar::<_, bool>("select public.origins_valid(array[$1])")
+                .bind(origin)
+                .fetch_one(&db)
+                .await
+                .unwrap()
+        }
+    };
+    for good in [
+        "https://shop.example",
+        "http://127.0.0.1:8080",
+        "http://localhost:8080",
+        "https://[::1]:8443",
+        "https://a-b.c.example",
+    ] {
+        assert!(valid(good).await, "{good} should be accepted");
+    }
+    for bad in [
+        "https://shop.example/",
+        "https://shop.example/path",
+        "shop.example",
+        "https://*.example",
+        "HTTPS://Shop.example",
+        "ftp://shop.example",
+        "https://shop.example:",
+        "https://-shop.example",
+        "https://shop.example ",
+        "",
+    ] {
+        assert!(!valid(bad).await, "{bad:?} should be refused");
+    }
 }
 
 #[tokio::test]

@@ -144,6 +144,18 @@ fn cases() -> Vec<(&'static str, &'static str, RangeInclusive<i64>, Kind)> {
             Number,
         ),
         (
+            "origins per site",
+            "update public.sites set allowed_origins = array_fill('https://a.example'::text, array[char_length($1)]) where id = 'a1000000-0000-4000-8000-000000000000'",
+            limits::ORIGINS_PER_SITE,
+            Chars,
+        ),
+        (
+            "origin characters",
+            "update public.sites set allowed_origins = array['http://' || repeat('a', greatest(char_length($1) - 7, 0))] where id = 'a1000000-0000-4000-8000-000000000000'",
+            limits::ORIGIN_CHARS,
+            Chars,
+        ),
+        (
             "tags per conversation",
             "update public.conversations set tags = string_to_array($1, null) where id = 'a4000000-0000-4000-8000-000000000001'",
             limits::TAGS_PER_CONVERSATION,
