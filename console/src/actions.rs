@@ -76,6 +76,7 @@ pub fn ConversationHeader(desk: Desk, state: ConversationState, changed: RwSigna
     let hand_on = (open && (mine || manages)).then(|| {
         let assigning = !held;
         let choice = picker(move |choice: String| {
+            // "queue" parses to no operator: back to the queue.
             let operator = Uuid::parse_str(&choice).ok();
             if assigning {
                 act("assign_conversation", json!({ "p_conversation_id": id, "p_operator_id": operator }));
@@ -237,7 +238,7 @@ fn picker(chosen: impl Fn(String) + 'static) -> RwSignal<String> {
             if picked.is_empty() {
                 return;
             }
-            chosen(if picked == "queue" || picked == "reply" { String::new() } else { picked.clone() });
+            chosen(picked.clone());
             choice.set(String::new());
         },
         false,

@@ -88,11 +88,13 @@ impl Live {
         let config = join_config(&topic, self.me.get_value());
         let mut id = 0;
         let joined = topic.clone();
+        let hear: Hear = Rc::new(hear);
+        let heard = hear.clone();
         self.socket.send_with(|client, hub| {
             hub.next += 1;
             id = hub.next;
             let first = !hub.listeners.iter().any(|(_, t, _)| *t == topic);
-            hub.listeners.push((id, topic.clone(), Rc::new(hear)));
+            hub.listeners.push((id, topic.clone(), heard));
             if !first {
                 return Vec::new();
             }
@@ -100,10 +102,7 @@ impl Live {
         });
         // A listener that came after the join hears of it too (it refetches).
         if self.is_joined(&joined) {
-            let hear = self.socket.with_owner(|hub, _| hub.listeners.iter().find(|l| l.0 == id).map(|l| l.2.clone()));
-            if let Some(Some(hear)) = hear {
-                hear(Some(&Event::Joined { topic: joined.clone() }));
-            }
+            hear(Some(&Event::Joined { topic: joined.clone() }));
         }
         on_cleanup(move || {
             self.socket.send_with(|client, hub| {

@@ -2,7 +2,7 @@
 // (the devstack's) and reading the inbox through PostgREST as the signed-in operator.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { DEMO_OWNER_ID, DEMO_SITE_ID, api, artifacts, edge, launch, rest, savedSession, send, setDemoSettings, signIn, site, startChat } from "./support.mjs";
+import { DEMO_OWNER_ID, DEMO_SITE_ID, api, artifacts, edge, launch, rest, savedSession, send, setDemoSettings, signIn, site, startChat, until } from "./support.mjs";
 
 let browser;
 before(async () => {
@@ -11,14 +11,6 @@ before(async () => {
   await setDemoSettings({ require_name: true, require_email: true, auto_assignment: false });
 });
 after(async () => browser?.close());
-
-/** Wait (up to 10 s) until `condition()` holds. */
-async function until(condition, what) {
-  for (let waited = 0; !condition(); waited += 50) {
-    assert.ok(waited < 10_000, `timed out: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 const saved = (page) => page.evaluate(() => JSON.parse(localStorage.getItem("chat-console:auth") || "null"));
 

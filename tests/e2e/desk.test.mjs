@@ -9,7 +9,7 @@ import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import {
   DEMO_SITE_ID, api, artifacts, edge, launch, newStaff, rest, restartDevstack, savedSession, send, setDemoSettings, signIn, site,
-  startChat,
+  startChat, until,
 } from "./support.mjs";
 
 const OLIVIA = "00000000-0000-4000-8000-000000000002";
@@ -316,13 +316,6 @@ test("every action of the header: assign, priority, tags, escalate, snooze, clos
   await visitor.context().close();
 });
 
-/** Wait (up to 10 s) until `condition()` resolves true. */
-async function until(condition, what) {
-  for (const started = Date.now(); !(await condition()); ) {
-    assert.ok(Date.now() - started < 10_000, `timed out: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 test("a long conversation pages upward, the inbox pages by keyset, and search finds by name", async () => {
   // 130 messages in one conversation: the newest 100 show, then the rest on request.

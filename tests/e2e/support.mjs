@@ -127,3 +127,11 @@ export async function signIn(page, email, password = "demo-password") {
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
 }
+
+/** Wait (up to 10 s) until `condition()` holds (it may return a promise). */
+export async function until(condition, what) {
+  for (const started = Date.now(); !(await condition()); ) {
+    assert.ok(Date.now() - started < 10_000, `timed out: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
