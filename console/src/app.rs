@@ -1,9 +1,16 @@
 //! The console's frame: the project's settings, then the sign-in form or the signed-in shell.
 
 use crate::auth::Auth;
+use crate::desk::Desk;
 use crate::inbox::Inbox;
+use crate::live::Live;
 use crate::project::Project;
 use crate::project::sentence;
+use crate::site::{NewSite, SiteSection};
+use crate::sites::Sites;
+use crate::store;
+use crate::widget::WidgetSection;
+use serde::{Deserialize, Serialize};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use thaw::*;
@@ -73,19 +80,111 @@ fn SignIn(auth: Auth) -> impl IntoView {
     }
 }
 
-/// The signed-in console: who is signed in, and the inbox.
+/// The console's sections; the settings sections are for the site's owners and admins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Section {
+    Inbox,
+    Site,
+    Widget,
+}
+
+impl Section {
+    const ALL: [(Section, &'static str); 3] = [(Section::Inbox, "Inbox"), (Section::Site, "Site"), (Section::Widget, "Widget")];
+}
+
+/// Where the section shown last is kept.
+const SECTION_KEY: &str = "console:section";
+
+/// The signed-in console: the site and section pickers, who is signed in, and the section.
 #[component]
 fn Shell(auth: Auth) -> impl IntoView {
     let email = move || auth.session.with(|s| s.as_ref().and_then(|s| s.user.email.clone()).unwrap_or_default());
+    let sites = Sites::load(auth);
+    let live = Live::start(auth);
+    let chosen = RwSignal::new(store::load(SECTION_KEY).unwrap_or(Section::Inbox));
+    // The site shown and whether its settings are the user's to change: the only things that
+    // rebuild the section (a rename does not).
+    let shown = Memo::new(move |_| sites.shown().map(|s| (s.row.id, s.manages())));
+    let section = Memo::new(move |_| match shown.get() {
+        Some((_, true)) => chosen.get(),
+        _ => Section::Inbox,
+    });
+    let choose = move |picked: Section| {
+        store::save(SECTION_KEY, Some(&picked));
+        chosen.set(picked);
+    };
     view! {
         <div class="shell">
             <header class="top">
-                <strong>"Inbox"</strong>
+                <strong>"Console"</strong>
+                <SitePicker sites />
+                <nav class="sections" aria-label="Sections">
+                    {move || {
+                        let manages = shown.get().is_some_and(|(_, manages)| manages);
+                        Section::ALL
+                            .into_iter()
+                            .filter(|(s, _)| manages || *s == Section::Inbox)
+                            .map(|(s, label)| view! {
+                                <button class="section" aria-current=move || (section.get() == s).then_some("page")
+                                    on:click=move |_| choose(s)>{label}</button>
+                            })
+                            .collect_view()
+                    }}
+                </nav>
                 <span class="who" data-testid="signed-in-as">{email}</span>
                 <Button appearance=ButtonAppearance::Subtle on_click=move |_| auth.sign_out()>"Sign out"</Button>
             </header>
-            <Inbox auth />
+            {move || match (shown.get(), section.get()) {
+                (Some((site_id, _)), Section::Inbox) => {
+                    let name = sites.shown().map(|s| s.row.name).unwrap_or_default();
+                    view! { <Inbox desk=Desk::open(auth, live, site_id) site_name=name /> }.into_any()
+                }
+                (Some((site_id, _)), Section::Site) => view! { <SiteSection sites site_id /> }.into_any(),
+                (Some((site_id, _)), Section::Widget) => view! { <WidgetSection auth sites site_id /> }.into_any(),
+                (None, _) => view! { <NoSite sites /> }.into_any(),
+            }}
         </div>
+    }
+}
+
+/// While the sites load, why they did not, or the first site to create.
+#[component]
+fn NoSite(sites: Sites) -> impl IntoView {
+    move || match sites.list.get() {
+        None => view! { <Spinner label="Loading…" /> }.into_any(),
+        Some(Err(message)) => view! { <Problem message /> }.into_any(),
+        Some(Ok(_)) => view! {
+            <main class="settings">
+                <p class="empty">"You do not work on any site yet. Ask its owner for an invitation, or create your own."</p>
+                <NewSite sites />
+            </main>
+        }
+        .into_any(),
+    }
+}
+
+/// Which of the user's sites the console shows.
+#[component]
+fn SitePicker(sites: Sites) -> impl IntoView {
+    let value = RwSignal::new(String::new());
+    Effect::new(move |_| value.set(sites.current.get().map(|id| id.to_string()).unwrap_or_default()));
+    Effect::watch(
+        move || value.get(),
+        move |picked, _, _| {
+            if let Ok(id) = picked.parse()
+                && sites.current.get_untracked() != Some(id)
+            {
+                sites.pick(id);
+            }
+        },
+        false,
+    );
+    view! {
+        <label class="sr-only" for="site-picker">"Site"</label>
+        <Select id="site-picker" value>
+            {move || sites.all().into_iter().map(|s| view! { <option value=s.row.id.to_string()>{s.row.name}</option> }).collect_view()}
+        </Select>
     }
 }
 

@@ -4,17 +4,15 @@
 
 use crate::alerts::Alerts;
 use crate::app::Problem;
-use crate::auth::Auth;
 use crate::conversation::ConversationPane;
 use crate::desk::{Desk, StatusPicker};
 use crate::keys::{Help, Shortcuts, use_shortcuts};
-use crate::live::{Live, latest};
+use crate::live::latest;
 use crate::project::sentence;
 use chat_client::call::CallError;
 use chat_core::inbox::{InboxFilter, InboxQuery, InboxRow};
 use chat_core::text::displayable;
 use leptos::prelude::*;
-use serde::Deserialize;
 use std::time::Duration;
 use thaw::*;
 use uuid::Uuid;
@@ -27,37 +25,9 @@ const TITLE_COUNTS: u32 = 100;
 /// The search runs once typing paused this long.
 const SEARCH_PAUSE_MS: u64 = 300;
 
-/// A site the signed-in user works on.
-#[derive(Clone, Debug, Deserialize)]
-struct Site {
-    id: Uuid,
-    name: String,
-}
-
-/// The filters and the conversation list of the first site the user works on.
-#[component]
-pub fn Inbox(auth: Auth) -> impl IntoView {
-    let sites = LocalResource::new(move || async move {
-        let token = auth.token().unwrap_or_default();
-        auth.project().select::<Vec<Site>>(&token, "sites", &[("select", "id,name"), ("order", "name")]).await
-    });
-    let live = Live::start(auth);
-    move || {
-        sites.get().map(|loaded| match loaded {
-            Ok(sites) => match sites.into_iter().next() {
-                Some(site) => {
-                    view! { <SiteInbox desk=Desk::open(auth, live, site.id) site_name=site.name /> }.into_any()
-                }
-                None => view! { <p class="empty">"You are not a member of any site yet."</p> }.into_any(),
-            },
-            Err(error) => view! { <Problem message=sentence(&error) /> }.into_any(),
-        })
-    }
-}
-
 /// One site's inbox: the list, and the conversation picked from it.
 #[component]
-fn SiteInbox(desk: Desk, site_name: String) -> impl IntoView {
+pub fn Inbox(desk: Desk, site_name: String) -> impl IntoView {
     let filter = RwSignal::new(InboxFilter::Open.as_str().to_string());
     let selected = RwSignal::new(None::<Uuid>);
     let news = desk.live.news(desk.topic(), &["conversation_created", "conversation_updated"]);

@@ -1,6 +1,6 @@
-//! The console: the operators' inbox, a Leptos app that talks to Supabase (Auth, PostgREST,
-//! Realtime) directly with the signed-in user's token, and to the edge only for its public
-//! settings.
+//! The console: the operators' inbox and the owners' settings, a Leptos app that talks to
+//! Supabase (Auth, PostgREST, Realtime) directly with the signed-in user's token, and to the
+//! edge only for its public settings.
 
 mod actions;
 mod alerts;
@@ -13,8 +13,13 @@ mod desk;
 mod inbox;
 mod keys;
 mod live;
+mod preview;
 mod project;
+mod site;
+mod sites;
 mod store;
+mod versioned;
+mod widget;
 
 fn main() {
     leptos::mount::mount_to_body(app::App);

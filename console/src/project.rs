@@ -97,6 +97,16 @@ impl Project {
         json(response).await
     }
 
+    /// `POST /rest/v1/{table}` as the signed-in user: the rows created.
+    pub async fn insert<T: DeserializeOwned>(&self, token: &str, table: &str, body: &impl Serialize) -> Result<Vec<T>, CallError> {
+        let request = self
+            .request(Request::post(&self.url(&format!("/rest/v1/{table}"))), token)
+            .header("Prefer", "return=representation");
+        let response =
+            request.json(body).map_err(|_| CallError::Unreadable)?.send().await.map_err(|_| unreachable())?;
+        json(response).await
+    }
+
     async fn grant<B: Serialize>(&self, grant_type: &str, body: &B) -> Result<AuthSession, AuthRefusal> {
         let url = self.url(&format!("/auth/v1/token?grant_type={grant_type}"));
         let request = Request::post(&url).header("apikey", &self.config.publishable_key);

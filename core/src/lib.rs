@@ -12,6 +12,7 @@ pub mod inbox;
 pub mod keys;
 pub mod limits;
 pub mod links;
+pub mod settings;
 pub mod text;
 pub mod tools;
 pub mod widget;

@@ -34,6 +34,22 @@ pub const SMS_RATE_LIMIT_PER_HOUR: RangeInclusive<i64> = 1..=100;
 pub const SMS_MAX_DAILY_CONVERSATIONS: RangeInclusive<i64> = 1..=1000;
 /// Minutes an SMS conversation waits for an answer.
 pub const SMS_RESPONSE_TIMEOUT_MINUTES: RangeInclusive<i64> = 1..=1440;
+/// Characters of a site's name.
+pub const SITE_NAME_CHARS: RangeInclusive<i64> = 1..=200;
+/// Characters of the widget's title.
+pub const WIDGET_TITLE_CHARS: RangeInclusive<i64> = 1..=80;
+/// Characters of the widget's offline message.
+pub const OFFLINE_MESSAGE_CHARS: RangeInclusive<i64> = 1..=2000;
+/// Minutes an operator who went offline keeps their conversations.
+pub const OFFLINE_GRACE_MINUTES: RangeInclusive<i64> = 0..=1440;
+/// A site's own pre-chat fields.
+pub const CUSTOM_FIELDS_PER_SITE: RangeInclusive<i64> = 0..=20;
+/// Characters of a pre-chat field's label.
+pub const CUSTOM_FIELD_LABEL_CHARS: RangeInclusive<i64> = 1..=80;
+/// Spans of opening hours on one weekday.
+pub const SPANS_PER_DAY: RangeInclusive<i64> = 0..=4;
+/// Dates a site is closed all day (holidays).
+pub const CLOSED_DATES: RangeInclusive<i64> = 0..=100;
 /// Allowed origins of one site.
 pub const ORIGINS_PER_SITE: RangeInclusive<i64> = 0..=50;
 /// Characters of one allowed origin (`http://` and a one-letter host at least).

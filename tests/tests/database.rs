@@ -4,6 +4,7 @@
 mod common;
 
 use common::database;
+use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -173,6 +174,7 @@ async fn every_function_is_executable_only_by_its_callers() {
         ("broadcast_conversation", false, false),
         ("broadcast_message", false, false),
         ("broadcast_notification", false, false),
+        ("business_hours_valid", false, true),
         ("check_rating", false, false),
         ("cleanup_expired", false, false),
         ("close_conversation", false, true),
@@ -180,6 +182,7 @@ async fn every_function_is_executable_only_by_its_callers() {
         ("count_session_start", false, false),
         ("create_chat_link", false, true),
         ("create_default_widget_settings", false, false),
+        ("custom_fields_valid", false, true),
         ("detect_idle_assignments", false, false),
         ("drain_after_change", false, false),
         ("drain_queue", false, false),
@@ -265,6 +268,7 @@ async fn allowed_origins_are_origins_as_browsers_send_them() {
         "https://a-b.c.example",
     ] {
         assert!(valid(good).await, "{good} should be accepted");
+        assert!(chat_core::settings::is_origin(good), "the console refuses {good}");
     }
     for bad in [
         "https://shop.example/",
@@ -279,7 +283,76 @@ async fn allowed_origins_are_origins_as_browsers_send_them() {
         "",
     ] {
         assert!(!valid(bad).await, "{bad:?} should be refused");
+        assert!(!chat_core::settings::is_origin(bad), "the console takes {bad:?}");
     }
+}
+
+/// The console's checks of pre-chat fields and business hours (`chat_core::settings`) and the
+/// database's agree, case by case; closed dates close the site for the day.
+#[tokio::test]
+async fn widget_settings_shapes_are_checked_alike_by_the_console_and_the_database() {
+    use chat_core::settings::WidgetSettings;
+    let db = database().await;
+    let row: serde_json::Value = sqlx::query_scalar(
+        "select to_jsonb(w) from public.widget_settings w order by site_id limit 1",
+    )
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    let fields = [
+        (json!([]), true),
+        (json!([{"key": "order_id", "label": "Order number", "required": true}, {"key": "plan", "label": "Plan"}]), true),
+        (json!([{"key": "a", "label": "A"}, {"key": "a", "label": "B"}]), false),
+        (json!([{"key": "Order", "label": "Order"}]), false),
+        (json!([{"key": "order", "label": ""}]), false),
+        (json!([{"label": "No key"}]), false),
+        (json!([{"key": "x", "label": "X", "required": "yes"}]), false),
+        (json!(["order"]), false),
+    ];
+    let hours = [
+        (json!(null), true),
+        (json!({}), true),
+        (json!({"mon": [["09:00", "12:00"], ["13:00", "17:30"]], "sat": [], "closed": ["2026-12-25", "2028-02-29"]}), true),
+        (json!({"mon": [["17:00", "09:00"]]}), false),
+        (json!({"mon": [["9:00", "17:00"]]}), false),
+        (json!({"mon": [["09:00", "24:00"]]}), false),
+        (json!({"monday": [["09:00", "17:00"]]}), false),
+        (json!({"closed": ["2026-02-29"]}), false),
+        (json!({"closed": ["2026-04-31"]}), false),
+        (json!({"closed": ["25/12/2026"]}), false),
+        (json!({"tue": [["09:00", "10:00"], ["10:00", "11:00"], ["11:00", "12:00"], ["12:00", "13:00"], ["13:00", "14:00"]]}), false),
+    ];
+    for (value, want) in fields {
+        let sql: bool = sqlx::query_scalar("select public.custom_fields_valid($1)").bind(&value).fetch_one(&db).await.unwrap();
+        assert_eq!(sql, want, "SQL on custom fields {value}");
+        let mut settings = row.clone();
+        settings["custom_fields"] = value.clone();
+        let console = serde_json::from_value::<WidgetSettings>(settings).is_ok_and(|s| s.problems().is_empty());
+        assert_eq!(console, want, "the console on custom fields {value}");
+    }
+    for (value, want) in hours {
+        let sql: bool = sqlx::query_scalar("select public.business_hours_valid($1)").bind(&value).fetch_one(&db).await.unwrap();
+        assert_eq!(sql, want, "SQL on business hours {value}");
+        let mut settings = row.clone();
+        settings["business_hours"] = value.clone();
+        let console = serde_json::from_value::<WidgetSettings>(settings).is_ok_and(|s| s.problems().is_empty());
+        assert_eq!(console, want, "the console on business hours {value}");
+    }
+    let open_at = |at: &'static str| {
+        let db = db.clone();
+        async move {
+            sqlx::query_scalar::<_, bool>(
+                "select public.is_open('{\"fri\": [[\"09:00\", \"17:00\"]], \"sat\": [[\"00:00\", \"23:59\"]], \"closed\": [\"2026-12-25\"]}', 'Europe/Paris', $1::timestamptz)",
+            )
+            .bind(at)
+            .fetch_one(&db)
+            .await
+            .unwrap()
+        }
+    };
+    assert!(open_at("2027-01-01 10:00+01").await, "a Friday in hours");
+    assert!(!open_at("2026-12-25 10:00+01").await, "Christmas, a Friday, is closed");
+    assert!(open_at("2026-12-25 23:30+00").await, "the 25th in UTC is Saturday the 26th in Paris: open");
 }
 
 #[tokio::test]

@@ -174,6 +174,58 @@ fn cases() -> Vec<(&'static str, &'static str, RangeInclusive<i64>, Kind)> {
             Number,
         ),
         (
+            "site name",
+            "update public.sites set name = $1 where id = 'a1000000-0000-4000-8000-000000000000'",
+            limits::SITE_NAME_CHARS,
+            Chars,
+        ),
+        (
+            "widget title",
+            "update public.widget_settings set title = $1 where site_id = 'a1000000-0000-4000-8000-000000000000'",
+            limits::WIDGET_TITLE_CHARS,
+            Chars,
+        ),
+        (
+            "widget offline message",
+            "update public.widget_settings set offline_message = $1 where site_id = 'a1000000-0000-4000-8000-000000000000'",
+            limits::OFFLINE_MESSAGE_CHARS,
+            Chars,
+        ),
+        (
+            "offline grace minutes",
+            "update public.widget_settings set offline_grace_minutes = $1::integer where site_id = 'a1000000-0000-4000-8000-000000000000'",
+            limits::OFFLINE_GRACE_MINUTES,
+            Number,
+        ),
+        (
+            "pre-chat fields per site",
+            "update public.widget_settings set custom_fields = (select coalesce(jsonb_agg(jsonb_build_object('key', 'f' || i, 'label', 'F')), '[]') \
+             from generate_series(1, char_length($1)) i) where site_id = 'a1000000-0000-4000-8000-000000000000'",
+            limits::CUSTOM_FIELDS_PER_SITE,
+            Chars,
+        ),
+        (
+            "pre-chat field label",
+            "update public.widget_settings set custom_fields = jsonb_build_array(jsonb_build_object('key', 'k', 'label', $1)) \
+             where site_id = 'a1000000-0000-4000-8000-000000000000'",
+            limits::CUSTOM_FIELD_LABEL_CHARS,
+            Chars,
+        ),
+        (
+            "opening spans per day",
+            "update public.widget_settings set business_hours = jsonb_build_object('mon', (select coalesce(jsonb_agg(jsonb_build_array('09:00', '10:00')), '[]') \
+             from generate_series(1, char_length($1)))) where site_id = 'a1000000-0000-4000-8000-000000000000'",
+            limits::SPANS_PER_DAY,
+            Chars,
+        ),
+        (
+            "closed dates",
+            "update public.widget_settings set business_hours = jsonb_build_object('closed', (select coalesce(jsonb_agg(to_jsonb('2027-01-01'::text)), '[]') \
+             from generate_series(1, char_length($1)))) where site_id = 'a1000000-0000-4000-8000-000000000000'",
+            limits::CLOSED_DATES,
+            Chars,
+        ),
+        (
             "retention days",
             "update public.sites set retention_days = $1::integer where id = 'a1000000-0000-4000-8000-000000000000'",
             limits::RETENTION_DAYS,

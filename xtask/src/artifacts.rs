@@ -112,8 +112,9 @@ pub fn cargo(root: &Path) -> Command {
 pub const LOADER_MAX_AGE_SECONDS: u32 = 300;
 
 /// Put the trunk output (minus its throwaway index.html) into the Worker's asset directory under
-/// `widget/<content hash>/`, then `public/embed.js` and `public/link.js` (minified, with that
-/// folder written in for `WIDGET_BASE`), the link page (`public/link.html`), and `_headers`: the
+/// `widget/<content hash>/`, then `public/embed.js`, `public/link.js` and the console's
+/// `public/preview.js` (minified, with that folder written in for `WIDGET_BASE`), their pages
+/// (`public/link.html`, `public/preview.html`), and `_headers`: the
 /// widget immutable for a year, the loaders for [`LOADER_MAX_AGE_SECONDS`]. Static assets with
 /// their headers are served without running the Worker. Returns the widget's folder.
 fn assemble_assets(root: &Path, tools: &Tools) -> Result<String> {
@@ -138,7 +139,7 @@ fn assemble_assets(root: &Path, tools: &Tools) -> Result<String> {
     for file in &files {
         copy(file, &widget.join(file.file_name().unwrap_or_default()))?;
     }
-    for script in ["embed.js", "link.js"] {
+    for script in ["embed.js", "link.js", "preview.js"] {
         run_visible(
             Command::new(tools.npm_bin.join("esbuild"))
                 .arg(root.join("public").join(script))
@@ -151,7 +152,9 @@ fn assemble_assets(root: &Path, tools: &Tools) -> Result<String> {
             return Err(format!("{script}: esbuild did not write the widget's folder in for WIDGET_BASE"));
         }
     }
-    copy(&root.join("public/link.html"), &assets.join("link.html"))?;
+    for page in ["link.html", "preview.html"] {
+        copy(&root.join("public").join(page), &assets.join(page))?;
+    }
     let console = assets.join("console");
     std::fs::create_dir_all(&console).map_err(|e| format!("cannot create {}: {e}", console.display()))?;
     for entry in std::fs::read_dir(root.join(CONSOLE_DIST)).map_err(|e| format!("no console build: {e}"))?.flatten() {
@@ -160,6 +163,7 @@ fn assemble_assets(root: &Path, tools: &Tools) -> Result<String> {
     let headers = format!(
         "/embed.js\n  Cache-Control: public, max-age={LOADER_MAX_AGE_SECONDS}\n\
          /link.js\n  Cache-Control: public, max-age={LOADER_MAX_AGE_SECONDS}\n\
+         /preview.js\n  Cache-Control: public, max-age={LOADER_MAX_AGE_SECONDS}\n\
          /widget/*\n  Cache-Control: public, max-age=31536000, immutable\n  \
          Access-Control-Allow-Origin: *\n  Cross-Origin-Resource-Policy: cross-origin\n\
          /console/*\n  Cache-Control: no-cache\n  X-Content-Type-Options: nosniff\n  Referrer-Policy: same-origin\n"

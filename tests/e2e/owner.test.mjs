@@ -1,0 +1,198 @@
+// Browser: the owner's sections of the console. The widget settings with the real widget as a
+// live preview of unsaved settings, saved to the demo page; two admins saving over each other;
+// an operator who sees no settings and whom RLS refuses; the site's name, origins, embed
+// snippet, switch, and a new site.
+import { test, before, after, beforeEach, afterEach } from "node:test";
+import assert from "node:assert/strict";
+import { DEMO_SITE_ID, api, artifacts, edge, launch, newStaff, rest, setDemoSettings, signIn, site, until } from "./support.mjs";
+
+let browser;
+const logs = [];
+beforeEach(() => logs.splice(0));
+afterEach((t) => {
+  if (logs.length) t.diagnostic(logs.join("\n"));
+});
+const original = {};
+before(async () => {
+  browser = await launch();
+  await rest(`sites?id=eq.${DEMO_SITE_ID}`, { method: "PATCH", body: { allowed_origins: [site] } });
+  await setDemoSettings({ require_name: true, require_email: true, auto_assignment: false });
+  Object.assign(original, (await rest(`widget_settings?site_id=eq.${DEMO_SITE_ID}&select=primary_color,welcome_message,title,enabled`))[0]);
+});
+after(async () => {
+  await setDemoSettings(original);
+  await rest(`sites?id=eq.${DEMO_SITE_ID}`, { method: "PATCH", body: { name: "Demo Shop", allowed_origins: [site] } });
+  await browser?.close();
+});
+
+/** A console page signed in as `email`, on `section` ("Widget", "Site"). */
+async function console_(email, password, section) {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, permissions: ["clipboard-read", "clipboard-write"] });
+  const page = await context.newPage();
+  page.on("console", (m) => (m.type() === "error" ? logs.push(`${email}: ${m.text()}`) : null));
+  page.on("response", (r) => (r.status() >= 400 ? logs.push(`${email}: HTTP ${r.status()} ${r.request().method()} ${r.url()}`) : null));
+  await signIn(page, email, password);
+  await page.locator("[data-testid=signed-in-as]").waitFor();
+  if (section) await page.locator("nav.sections").getByRole("button", { name: section, exact: true }).click();
+  return page;
+}
+
+const settings = async () => (await rest(`widget_settings?site_id=eq.${DEMO_SITE_ID}`))[0];
+const rgb = (hex) => `rgb(${[1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)).join(", ")})`;
+/** The widget's header background and greeting inside `root` (a page or the preview frame). */
+async function drawn(root) {
+  const header = root.locator("[data-testid=chat-header]");
+  await header.waitFor();
+  return {
+    background: await header.evaluate((el) => getComputedStyle(el).backgroundColor),
+    welcome: (await root.locator("[data-testid=chat-welcome]").textContent()).trim(),
+  };
+}
+
+test("the preview follows the form before saving; a save reaches the demo page's widget", async () => {
+  const page = await console_("owner@demo.test", "demo-password", "Widget");
+  const preview = page.frameLocator("[data-testid=widget-preview]");
+  const before = await drawn(preview);
+  assert.equal(before.background, rgb(original.primary_color));
+
+  await page.locator("#primary-color").fill("#0f766e");
+  await page.getByLabel("Welcome message (someone can answer)").fill("Welcome to the test shop! Ask us anything.");
+  await until(async () => (await drawn(preview)).background === rgb("#0f766e"), "the preview takes the new colour");
+  await until(async () => (await drawn(preview)).welcome === "Welcome to the test shop! Ask us anything.", "the preview takes the welcome");
+  assert.equal((await settings()).primary_color, original.primary_color, "nothing is saved yet");
+  await page.getByText("Unsaved changes").waitFor();
+
+  // The preview's own choices: dark, a phone, the team away (the offline message).
+  await page.locator("#preview-appearance").selectOption("dark");
+  await page.locator("#preview-frame").selectOption("phone");
+  await page.locator("#preview-status").selectOption("away");
+  await until(async () => (await preview.locator("[data-testid=chat-widget]").getAttribute("class"))?.includes("dark page"), "dark, full-page");
+  await until(async () => (await drawn(preview)).welcome === (await settings()).offline_message, "the offline message");
+  await page.locator("#preview-appearance").selectOption("as-set");
+  await page.locator("#preview-frame").selectOption("desktop");
+  await page.locator("#preview-status").selectOption("online");
+
+  // A colour too pale for white text is warned about, and the preview starts no chat.
+  await page.locator("#primary-color").fill("#fde047");
+  await page.locator("[data-testid=contrast-warning]", { hasText: "WCAG AA" }).waitFor();
+  await page.locator("#primary-color").fill("#0f766e");
+  await until(async () => (await page.locator("[data-testid=contrast-warning]").textContent()) === "", "the warning goes");
+  await preview.locator("[data-testid=chat-field-name]").fill("Preview Pat");
+  await preview.locator("[data-testid=chat-field-email]").fill("pat@example.test");
+  await preview.locator("[data-testid=chat-start]").click();
+  await preview.getByText("This is a preview: it does not start chats.").waitFor();
+  assert.equal((await rest(`customers?site_id=eq.${DEMO_SITE_ID}&name=eq.Preview%20Pat`)).length, 0);
+
+  // An invalid title is refused before any request, with the field named.
+  await page.getByLabel("Title").fill("");
+  await page.getByText("Use 1 to 80 characters.").waitFor();
+  await page.getByRole("button", { name: "Save", exact: true }).click();
+  await page.getByText("Fix the fields marked below first.").waitFor();
+  await page.getByLabel("Title").fill(original.title);
+
+  await page.screenshot({ path: `${artifacts}/console-widget-settings.png`, fullPage: false });
+  await page.getByRole("button", { name: "Save", exact: true }).click();
+  await page.locator("[data-testid=widget-saved]").waitFor();
+  const stored = await settings();
+  assert.equal(stored.primary_color, "#0f766e");
+  assert.equal(stored.welcome_message, "Welcome to the test shop! Ask us anything.");
+
+  // A visitor who loads the demo page now gets the new widget.
+  const visitor = await browser.newPage();
+  await visitor.goto(site);
+  await visitor.locator("[data-testid=chat-launcher]").click();
+  const shown = await drawn(visitor);
+  assert.equal(shown.background, rgb("#0f766e"));
+  assert.equal(shown.welcome, "Welcome to the test shop! Ask us anything.");
+  await visitor.close();
+  await page.context().close();
+});
+
+test("two admins save over each other: the second is refused with the first's version to load", async () => {
+  const admin = await newStaff("admin", "Ada");
+  const first = await console_("owner@demo.test", "demo-password", "Widget");
+  const second = await console_(admin.email, admin.password, "Widget");
+  await first.getByLabel("Title").waitFor();
+  await second.getByLabel("Title").waitFor();
+
+  await first.getByLabel("Title").fill("Saved first");
+  await first.getByRole("button", { name: "Save", exact: true }).click();
+  await first.locator("[data-testid=widget-saved]").waitFor();
+
+  await second.getByLabel("Title").fill("Saved second");
+  await second.getByRole("button", { name: "Save", exact: true }).click();
+  await second.locator("[data-testid=widget-problem]", { hasText: "Someone else saved these settings" }).waitFor();
+  assert.equal((await settings()).title, "Saved first", "no silent overwrite");
+  assert.equal(await second.getByLabel("Title").inputValue(), "Saved second", "the second admin's edit is still in the form");
+
+  await second.getByRole("button", { name: "Load their version" }).click();
+  assert.equal(await second.getByLabel("Title").inputValue(), "Saved first");
+  await second.getByLabel("Title").fill("Saved second, on top");
+  await second.getByRole("button", { name: "Save", exact: true }).click();
+  await second.locator("[data-testid=widget-saved]").waitFor();
+  assert.equal((await settings()).title, "Saved second, on top");
+  await first.context().close();
+  await second.context().close();
+});
+
+test("an operator sees no settings and row-level security refuses their change", async () => {
+  const page = await console_("operator@demo.test", "demo-password");
+  const nav = page.locator("nav.sections");
+  await nav.getByRole("button", { name: "Inbox" }).waitFor();
+  assert.deepEqual(await nav.getByRole("button").allTextContents(), ["Inbox"]);
+  const { publishable_key } = await (await fetch(`${edge}/v1/console/config`)).json();
+  const token = JSON.parse(await page.evaluate(() => localStorage.getItem("chat-console:auth"))).access_token;
+  const response = await fetch(`${api}/rest/v1/widget_settings?site_id=eq.${DEMO_SITE_ID}`, {
+    method: "PATCH",
+    headers: { apikey: publishable_key, authorization: `Bearer ${token}`, "content-type": "application/json", prefer: "return=representation" },
+    body: JSON.stringify({ primary_color: "#ff0000" }),
+  });
+  assert.equal(response.status, 200);
+  assert.deepEqual(await response.json(), [], "no row may be changed");
+  assert.notEqual((await settings()).primary_color, "#ff0000");
+  await page.context().close();
+});
+
+test("the site: name, origins checked as browsers send them, the snippet copied, the widget switched off and on, a new site", async () => {
+  const page = await console_("owner@demo.test", "demo-password", "Site");
+  const snippet = await page.locator("[data-testid=embed-snippet]").textContent();
+  assert.equal(snippet, `<script src="${edge.replace(/\/$/, "")}/embed.js" data-site="demo-site" async></script>`);
+  await page.getByRole("button", { name: "Copy" }).click();
+  await page.getByRole("button", { name: "Copied" }).waitFor();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), snippet);
+
+  const origins = page.getByLabel("Allowed origins (one per line; none allows every page)");
+  await origins.fill(`${site}\nhttps://shop.example/`);
+  await page.locator("[data-testid=origins-problem]", { hasText: "\"https://shop.example/\" is not an origin" }).waitFor();
+  await page.getByRole("button", { name: "Save", exact: true }).click();
+  await page.getByText("Fix the fields marked below first.").waitFor();
+  await origins.fill(`${site}\nhttps://shop.example`);
+  await page.getByLabel("Name", { exact: true }).fill("Demo Shop (renamed)");
+  await page.getByRole("button", { name: "Save", exact: true }).click();
+  await page.getByText("Saved.").waitFor();
+  const [row] = await rest(`sites?id=eq.${DEMO_SITE_ID}`);
+  assert.deepEqual(row.allowed_origins, [site, "https://shop.example"]);
+  assert.equal(row.name, "Demo Shop (renamed)");
+  assert.equal(await page.locator("#site-picker option:checked").textContent(), "Demo Shop (renamed)");
+
+  // Off: the demo page shows no launcher; on again: it does.
+  const toggle = page.getByRole("switch", { name: "Show the chat widget on the site's pages" });
+  await toggle.click();
+  await until(async () => (await settings()).enabled === false, "the widget is off");
+  const visitor = await browser.newPage();
+  await visitor.goto(site);
+  await visitor.waitForLoadState("networkidle");
+  assert.equal(await visitor.locator("[data-testid=chat-launcher], [data-testid=chat-launcher-stub]").count(), 0);
+  await toggle.click();
+  await until(async () => (await settings()).enabled === true, "the widget is on again");
+  await visitor.close();
+
+  await page.getByLabel("Name of the new site").fill("Zebra shop");
+  await page.getByRole("button", { name: "Create site" }).click();
+  await until(async () => (await page.locator("#site-picker option:checked").textContent()) === "Zebra shop", "the new site is shown");
+  const [created] = await rest("sites?name=eq.Zebra%20shop&select=id,site_key,owner_id");
+  const [membership] = await rest(`site_members?site_id=eq.${created.id}&select=role`);
+  assert.equal(membership.role, "owner");
+  await page.locator("[data-testid=embed-snippet]", { hasText: `data-site="${created.site_key}"` }).waitFor();
+  await page.context().close();
+});
