@@ -43,6 +43,17 @@ pub struct AuthUser {
     pub email: Option<String>,
 }
 
+/// What `POST /auth/v1/signup` answers: a session when the address needs no confirmation (as
+/// `supabase start` is set up), else the new user, who confirms by email and then signs in.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum SignUp {
+    /// Signed in already.
+    Session(AuthSession),
+    /// The address must be confirmed first.
+    Confirm(AuthUser),
+}
+
 /// Auth's error body: `{"code", "error_code", "msg"}`, or the older
 /// `{"error", "error_description"}`.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -101,6 +112,16 @@ mod tests {
         assert_eq!(session.expires_at, 1_900_000_000);
         let saved = serde_json::to_string(&session).unwrap();
         assert_eq!(serde_json::from_str::<AuthSession>(&saved).unwrap(), session);
+    }
+
+    #[test]
+    fn a_sign_up_signs_in_or_asks_for_confirmation() {
+        let session = r#"{"access_token":"a.b.c","expires_at":1900000000,"refresh_token":"r1",
+            "user":{"id":"00000000-0000-4000-8000-000000000009","email":"new@demo.test"}}"#;
+        assert!(matches!(serde_json::from_str::<SignUp>(session).unwrap(), SignUp::Session(_)));
+        let user = r#"{"id":"00000000-0000-4000-8000-000000000009","email":"new@demo.test","confirmation_sent_at":"2026-12-02T10:00:00Z"}"#;
+        let SignUp::Confirm(user) = serde_json::from_str::<SignUp>(user).unwrap() else { panic!("a user to confirm") };
+        assert_eq!(user.email.as_deref(), Some("new@demo.test"));
     }
 
     #[test]

@@ -9,6 +9,7 @@ use crate::project::sentence;
 use crate::site::{NewSite, SiteSection};
 use crate::sites::Sites;
 use crate::store;
+use crate::team::TeamSection;
 use crate::widget::WidgetSection;
 use serde::{Deserialize, Serialize};
 use leptos::prelude::*;
@@ -43,19 +44,29 @@ fn Signed(project: Project) -> impl IntoView {
     }
 }
 
-/// Email and password.
+/// Email and password: signing in, or creating an account (an invitation to a site is
+/// accepted either way, once signed in).
 #[component]
 fn SignIn(auth: Auth) -> impl IntoView {
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let problem = RwSignal::new(None::<String>);
+    let note = RwSignal::new(None::<String>);
     let pending = RwSignal::new(false);
+    let creating = RwSignal::new(false);
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         pending.set(true);
         problem.set(None);
+        note.set(None);
         spawn_local(async move {
-            if let Err(message) = auth.sign_in(email.get_untracked(), password.get_untracked()).await {
+            let (email, password) = (email.get_untracked(), password.get_untracked());
+            let outcome = if creating.get_untracked() {
+                auth.sign_up(email, password).await.map(|confirm| note.set(confirm))
+            } else {
+                auth.sign_in(email, password).await
+            };
+            if let Err(message) = outcome {
                 problem.set(Some(message));
             }
             pending.set(false);
@@ -63,7 +74,7 @@ fn SignIn(auth: Auth) -> impl IntoView {
     };
     view! {
         <main class="sign-in">
-            <h1>"Sign in to the console"</h1>
+            <h1>{move || if creating.get() { "Create your account" } else { "Sign in to the console" }}</h1>
             <form on:submit=submit data-testid="sign-in">
                 <Field label="Email">
                     <Input value=email input_type=InputType::Email autofocus=true />
@@ -72,10 +83,14 @@ fn SignIn(auth: Auth) -> impl IntoView {
                     <Input value=password input_type=InputType::Password />
                 </Field>
                 {move || problem.get().map(|message| view! { <Problem message /> })}
+                {move || note.get().map(|message| view! { <p role="status">{message}</p> })}
                 <Button button_type=ButtonType::Submit appearance=ButtonAppearance::Primary disabled=pending>
-                    "Sign in"
+                    {move || if creating.get() { "Create account" } else { "Sign in" }}
                 </Button>
             </form>
+            <Button appearance=ButtonAppearance::Subtle on_click=move |_| creating.update(|c| *c = !*c)>
+                {move || if creating.get() { "I have an account: sign in" } else { "New here? Create an account" }}
+            </Button>
         </main>
     }
 }
@@ -87,10 +102,12 @@ enum Section {
     Inbox,
     Site,
     Widget,
+    Team,
 }
 
 impl Section {
-    const ALL: [(Section, &'static str); 3] = [(Section::Inbox, "Inbox"), (Section::Site, "Site"), (Section::Widget, "Widget")];
+    const ALL: [(Section, &'static str); 4] =
+        [(Section::Inbox, "Inbox"), (Section::Site, "Site"), (Section::Widget, "Widget"), (Section::Team, "Team")];
 }
 
 /// Where the section shown last is kept.
@@ -105,9 +122,9 @@ fn Shell(auth: Auth) -> impl IntoView {
     let chosen = RwSignal::new(store::load(SECTION_KEY).unwrap_or(Section::Inbox));
     // The site shown and whether its settings are the user's to change: the only things that
     // rebuild the section (a rename does not).
-    let shown = Memo::new(move |_| sites.shown().map(|s| (s.row.id, s.manages())));
+    let shown = Memo::new(move |_| sites.shown().map(|s| (s.row.id, s.manages(), s.role == "owner")));
     let section = Memo::new(move |_| match shown.get() {
-        Some((_, true)) => chosen.get(),
+        Some((_, true, _)) => chosen.get(),
         _ => Section::Inbox,
     });
     let choose = move |picked: Section| {
@@ -121,7 +138,7 @@ fn Shell(auth: Auth) -> impl IntoView {
                 <SitePicker sites />
                 <nav class="sections" aria-label="Sections">
                     {move || {
-                        let manages = shown.get().is_some_and(|(_, manages)| manages);
+                        let manages = shown.get().is_some_and(|(_, manages, _)| manages);
                         Section::ALL
                             .into_iter()
                             .filter(|(s, _)| manages || *s == Section::Inbox)
@@ -136,12 +153,13 @@ fn Shell(auth: Auth) -> impl IntoView {
                 <Button appearance=ButtonAppearance::Subtle on_click=move |_| auth.sign_out()>"Sign out"</Button>
             </header>
             {move || match (shown.get(), section.get()) {
-                (Some((site_id, _)), Section::Inbox) => {
+                (Some((site_id, ..)), Section::Inbox) => {
                     let name = sites.shown().map(|s| s.row.name).unwrap_or_default();
                     view! { <Inbox desk=Desk::open(auth, live, site_id) site_name=name /> }.into_any()
                 }
-                (Some((site_id, _)), Section::Site) => view! { <SiteSection sites site_id /> }.into_any(),
-                (Some((site_id, _)), Section::Widget) => view! { <WidgetSection auth sites site_id /> }.into_any(),
+                (Some((site_id, ..)), Section::Site) => view! { <SiteSection sites site_id /> }.into_any(),
+                (Some((site_id, ..)), Section::Widget) => view! { <WidgetSection auth sites site_id /> }.into_any(),
+                (Some((site_id, _, owner)), Section::Team) => view! { <TeamSection auth site_id owner /> }.into_any(),
                 (None, _) => view! { <NoSite sites /> }.into_any(),
             }}
         </div>

@@ -4,7 +4,7 @@
 
 use crate::project::Project;
 use crate::store;
-use chat_client::auth::{AuthSession, PasswordGrant};
+use chat_client::auth::{AuthSession, PasswordGrant, SignUp};
 use chat_client::timing::refresh_due;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -52,6 +52,21 @@ impl Auth {
         let session = self.project().sign_in(&PasswordGrant { email, password }).await.map_err(|r| r.sentence())?;
         self.set(Some(session));
         Ok(())
+    }
+
+    /// Create an account and sign in with it; `Ok(Some(..))` when its address must be
+    /// confirmed first (what to tell the person), `Err` when it was refused.
+    pub async fn sign_up(self, email: String, password: String) -> Result<Option<String>, String> {
+        match self.project().sign_up(&PasswordGrant { email, password }).await.map_err(|r| r.sentence())? {
+            SignUp::Session(session) => {
+                self.set(Some(session));
+                Ok(None)
+            }
+            SignUp::Confirm(user) => Ok(Some(format!(
+                "We sent a confirmation link to {}. Open it, then sign in here.",
+                user.email.unwrap_or_else(|| "your address".into())
+            ))),
+        }
     }
 
     /// Sign out here and on the server.

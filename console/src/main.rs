@@ -18,6 +18,7 @@ mod project;
 mod site;
 mod sites;
 mod store;
+mod team;
 mod versioned;
 mod widget;
 

@@ -1,7 +1,7 @@
 //! The project's HTTP APIs as the console calls them: its public settings from the edge, then
 //! Auth and PostgREST under the project URL.
 
-use chat_client::auth::{AuthRefusal, AuthSession, PasswordGrant, RefreshGrant};
+use chat_client::auth::{AuthRefusal, AuthSession, PasswordGrant, RefreshGrant, SignUp};
 use chat_client::call::{CallError, UNREADABLE};
 use chat_client::refusal;
 use chat_core::ErrorCode;
@@ -41,6 +41,11 @@ impl Project {
     /// Sign in with email and password.
     pub async fn sign_in(&self, grant: &PasswordGrant) -> Result<AuthSession, AuthRefusal> {
         self.grant("password", grant).await
+    }
+
+    /// Create an account (`POST /auth/v1/signup`).
+    pub async fn sign_up(&self, account: &PasswordGrant) -> Result<SignUp, AuthRefusal> {
+        self.auth_post("/auth/v1/signup", account).await
     }
 
     /// The next session, for the current one's refresh token.
@@ -108,8 +113,20 @@ impl Project {
     }
 
     async fn grant<B: Serialize>(&self, grant_type: &str, body: &B) -> Result<AuthSession, AuthRefusal> {
-        let url = self.url(&format!("/auth/v1/token?grant_type={grant_type}"));
-        let request = Request::post(&url).header("apikey", &self.config.publishable_key);
+        self.auth_post(&format!("/auth/v1/token?grant_type={grant_type}"), body).await
+    }
+
+    /// `DELETE /rest/v1/{table}?{query}` as the signed-in user: the rows deleted.
+    pub async fn delete<T: DeserializeOwned>(&self, token: &str, table: &str, query: &[(&str, &str)]) -> Result<Vec<T>, CallError> {
+        let request = self
+            .request(Request::delete(&self.url(&format!("/rest/v1/{table}"))), token)
+            .header("Prefer", "return=representation")
+            .query(query.iter().copied());
+        json(request.send().await.map_err(|_| unreachable())?).await
+    }
+
+    async fn auth_post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, AuthRefusal> {
+        let request = Request::post(&self.url(path)).header("apikey", &self.config.publishable_key);
         let refused = |msg: String| AuthRefusal { msg: Some(msg), ..AuthRefusal::default() };
         let unreadable = || refused(UNREADABLE.into());
         let response = request

@@ -46,10 +46,15 @@ pub struct Sites {
 }
 
 impl Sites {
-    /// Load the signed-in user's sites.
+    /// Load the signed-in user's sites, after accepting the invitations to their address.
     pub fn load(auth: Auth) -> Self {
         let sites = Self { auth, list: RwSignal::new(None), current: RwSignal::new(store::load(CURRENT_KEY)) };
-        sites.reload();
+        spawn_local(async move {
+            let token = auth.token().unwrap_or_default();
+            // A failure here leaves the invitations pending for the next sign-in.
+            let _ = auth.project().rpc::<Vec<Uuid>>(&token, "accept_invitations", &serde_json::json!({})).await;
+            sites.reload();
+        });
         sites
     }
 

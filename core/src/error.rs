@@ -86,6 +86,8 @@ pub enum ErrorCode {
     LevelTooLow,
     /// The person named does not answer chats on the site.
     OperatorNotMember,
+    /// A site keeps at least one owner: the last one can be neither demoted nor removed.
+    LastOwner,
     /// The database API (PostgREST) could not be reached or answered unexpectedly.
     UpstreamUnavailable,
     /// Something failed on our side; details are in the server log, not the response.
@@ -94,7 +96,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in declaration order.
-    pub const ALL: [ErrorCode; 39] = [
+    pub const ALL: [ErrorCode; 40] = [
         Self::BadRequest,
         Self::ValidationFailed,
         Self::NotFound,
@@ -132,6 +134,7 @@ impl ErrorCode {
         Self::AlreadyAssigned,
         Self::LevelTooLow,
         Self::OperatorNotMember,
+        Self::LastOwner,
         Self::UpstreamUnavailable,
         Self::Internal,
     ];
@@ -165,7 +168,8 @@ impl ErrorCode {
             | Self::NotAssigned
             | Self::ConversationClosed
             | Self::AlreadyRated
-            | Self::AlreadyAssigned => 409,
+            | Self::AlreadyAssigned
+            | Self::LastOwner => 409,
             Self::SessionExpired | Self::LinkExpired | Self::LinkInactive => 410,
             Self::ValidationFailed
             | Self::InvalidContent
@@ -219,6 +223,7 @@ impl ErrorCode {
             Self::AlreadyAssigned => "already_assigned",
             Self::LevelTooLow => "level_too_low",
             Self::OperatorNotMember => "operator_not_member",
+            Self::LastOwner => "last_owner",
             Self::UpstreamUnavailable => "upstream_unavailable",
             Self::Internal => "internal",
         }

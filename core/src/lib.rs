@@ -13,6 +13,7 @@ pub mod keys;
 pub mod limits;
 pub mod links;
 pub mod settings;
+pub mod team;
 pub mod text;
 pub mod tools;
 pub mod widget;

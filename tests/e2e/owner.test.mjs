@@ -196,3 +196,52 @@ test("the site: name, origins checked as browsers send them, the snippet copied,
   await page.locator("[data-testid=embed-snippet]", { hasText: `data-site="${created.site_key}"` }).waitFor();
   await page.context().close();
 });
+
+test("an invitation is accepted by a new sign-up; role, capacity and removal; the last owner stays", async () => {
+  const page = await console_("owner@demo.test", "demo-password", "Team");
+  const email = `nina-${Date.now()}@example.test`;
+  await page.getByLabel("Email address").fill(email);
+  await page.getByLabel("Name (optional)").fill("Nina");
+  await page.getByLabel("Chats at once").fill("3");
+  await page.getByRole("button", { name: "Send invitation" }).click();
+  await page.locator("[data-testid=invitations]", { hasText: email }).waitFor();
+
+  // Nina creates her account in the console and lands in the demo site's inbox.
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const nina = await context.newPage();
+  await nina.goto(`${edge}/console/`);
+  await nina.getByRole("button", { name: "New here? Create an account" }).click();
+  await nina.getByLabel("Email").fill(email);
+  await nina.getByLabel("Password").fill("nina-password");
+  await nina.getByRole("button", { name: "Create account" }).click();
+  await nina.locator("[data-testid=signed-in-as]", { hasText: email }).waitFor();
+  await until(async () => (await nina.locator("#site-picker option:checked").textContent()) === "Demo Shop", "Nina works on the demo site");
+  assert.deepEqual(await nina.locator("nav.sections").getByRole("button").allTextContents(), ["Inbox"]);
+  const [member] = await rest(`site_members?site_id=eq.${DEMO_SITE_ID}&display_name=eq.Nina&select=user_id,role,max_concurrent_chats`);
+  assert.equal(member.role, "operator");
+  assert.equal(member.max_concurrent_chats, 3);
+  await context.close();
+
+  // The owner sees her in the team, changes her, and removes her.
+  await page.reload();
+  const row = page.locator(`[data-testid=member][data-email="${email}"]`);
+  await row.waitFor();
+  await page.locator("[data-testid=invitations]", { hasText: email }).waitFor({ state: "detached" });
+  await row.getByLabel(`Role of ${email}`).selectOption("viewer");
+  await until(async () => (await rest(`site_members?user_id=eq.${member.user_id}&select=role`))[0].role === "viewer", "a viewer now");
+  await row.getByLabel(`Chats at once for ${email}`).fill("7");
+  await row.getByLabel(`Chats at once for ${email}`).press("Tab");
+  await until(async () => (await rest(`site_members?user_id=eq.${member.user_id}&select=max_concurrent_chats`))[0].max_concurrent_chats === 7, "seven chats");
+
+  const me = page.locator('[data-testid=member][data-email="owner@demo.test"]');
+  await me.getByLabel("Role of owner@demo.test").selectOption("admin");
+  await page.locator("[data-testid=team-problem]", { hasText: "A site keeps at least one owner" }).waitFor();
+  assert.equal((await rest(`site_members?site_id=eq.${DEMO_SITE_ID}&role=eq.owner`)).length, 1);
+
+  await row.getByRole("button", { name: `Remove ${email}` }).click();
+  await row.getByRole("button", { name: "Confirm removal" }).click();
+  await row.waitFor({ state: "detached" });
+  assert.equal((await rest(`site_members?user_id=eq.${member.user_id}`)).length, 0);
+  await page.screenshot({ path: `${artifacts}/console-team.png` });
+  await page.context().close();
+});

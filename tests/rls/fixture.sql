@@ -19,6 +19,11 @@ insert into public.site_members (site_id, user_id, role, availability, support_l
   ('c1000000-0000-4000-8000-000000000000', 'a0000000-0000-4000-8000-000000000002', 'admin', 'online', 'manager'),
   ('c1000000-0000-4000-8000-000000000000', 'a0000000-0000-4000-8000-000000000003', 'operator', 'online', 't1');
 
+insert into public.site_invitations (site_id, email, role, invited_by) values
+  ('a1000000-0000-4000-8000-000000000000', 'pending-a1@rls.test', 'operator', 'a0000000-0000-4000-8000-000000000001'),
+  ('a1000000-0000-4000-8000-000000000000', 'pending-a2@rls.test', 'viewer', 'a0000000-0000-4000-8000-000000000002'),
+  ('b1000000-0000-4000-8000-000000000000', 'pending-b1@rls.test', 'admin', 'b0000000-0000-4000-8000-000000000001');
+
 insert into public.agents (id, site_id, name) values
   ('a2000000-0000-4000-8000-000000000001', 'a1000000-0000-4000-8000-000000000000', 'Agent A1'),
   ('a2000000-0000-4000-8000-000000000002', 'a1000000-0000-4000-8000-000000000000', 'Agent A2'),

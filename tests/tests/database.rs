@@ -166,6 +166,7 @@ async fn every_function_is_executable_only_by_its_callers() {
     assert!(public.is_empty(), "functions executable through PUBLIC: {public:?}");
     // (function, anon may run it, authenticated may run it)
     let expected = [
+        ("accept_invitations", false, true),
         ("add_site_owner", false, false),
         ("answer_automatically", false, false),
         ("apply_credit_entry", false, false),
@@ -236,6 +237,7 @@ async fn every_function_is_executable_only_by_its_callers() {
         ("start_widget_session", false, false),
         ("support_level_rank", false, true),
         ("tags_fit", false, true),
+        ("team_members", false, true),
         ("take_conversation", false, true),
         ("take_next_conversation", false, true),
         ("transfer_conversation", false, true),

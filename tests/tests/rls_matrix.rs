@@ -38,7 +38,7 @@ fn roles() -> [(&'static str, &'static str, serde_json::Value); 6] {
 fn editable_column(table: &str) -> &'static str {
     match table {
         "sites" | "agents" | "customers" => "name",
-        "site_members" => "display_name",
+        "site_members" | "site_invitations" => "display_name",
         "widget_settings" => "title",
         "conversations" => "tags",
         "conversation_participants" => "last_read_at",
@@ -71,6 +71,9 @@ fn insert_statement(table: &str) -> &'static str {
         }
         "site_members" => {
             "insert into public.site_members (site_id, user_id, role) values ('a1000000-0000-4000-8000-000000000000', 'c0000000-0000-4000-8000-000000000001', 'viewer')"
+        }
+        "site_invitations" => {
+            "insert into public.site_invitations (site_id, email, role, invited_by) values ('a1000000-0000-4000-8000-000000000000', 'new-person@rls.test', 'operator', coalesce(auth.uid(), 'a0000000-0000-4000-8000-000000000001'))"
         }
         "widget_settings" => {
             "insert into public.widget_settings (site_id) values ('c1000000-0000-4000-8000-000000000000')"
