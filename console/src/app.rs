@@ -3,6 +3,7 @@
 use crate::auth::Auth;
 use crate::desk::Desk;
 use crate::inbox::Inbox;
+use crate::links::LinksSection;
 use crate::live::Live;
 use crate::project::Project;
 use crate::project::sentence;
@@ -103,11 +104,17 @@ enum Section {
     Site,
     Widget,
     Team,
+    Links,
 }
 
 impl Section {
-    const ALL: [(Section, &'static str); 4] =
-        [(Section::Inbox, "Inbox"), (Section::Site, "Site"), (Section::Widget, "Widget"), (Section::Team, "Team")];
+    const ALL: [(Section, &'static str); 5] = [
+        (Section::Inbox, "Inbox"),
+        (Section::Site, "Site"),
+        (Section::Widget, "Widget"),
+        (Section::Team, "Team"),
+        (Section::Links, "Links"),
+    ];
 }
 
 /// Where the section shown last is kept.
@@ -160,6 +167,7 @@ fn Shell(auth: Auth) -> impl IntoView {
                 (Some((site_id, ..)), Section::Site) => view! { <SiteSection sites site_id /> }.into_any(),
                 (Some((site_id, ..)), Section::Widget) => view! { <WidgetSection auth sites site_id /> }.into_any(),
                 (Some((site_id, _, owner)), Section::Team) => view! { <TeamSection auth site_id owner /> }.into_any(),
+                (Some((site_id, ..)), Section::Links) => view! { <LinksSection auth site_id /> }.into_any(),
                 (None, _) => view! { <NoSite sites /> }.into_any(),
             }}
         </div>

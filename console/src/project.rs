@@ -112,6 +112,34 @@ impl Project {
         json(response).await
     }
 
+    /// A call to the edge (this console's own origin) as the signed-in user: its JSON answer,
+    /// or the edge's API error.
+    pub async fn edge<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: Option<&impl Serialize>,
+    ) -> Result<T, CallError> {
+        let request = match method {
+            "POST" => Request::post(path),
+            "PATCH" => Request::patch(path),
+            "DELETE" => Request::delete(path),
+            _ => Request::get(path),
+        }
+        .header("Authorization", &format!("Bearer {token}"));
+        let sent = match body {
+            Some(body) => request.json(body).map_err(|_| CallError::Unreadable)?.send().await,
+            None => request.send().await,
+        };
+        let response = sent.map_err(|_| unreachable())?;
+        let text = response.text().await.map_err(|_| unreachable())?;
+        if response.ok() {
+            return serde_json::from_str(&text).map_err(|_| CallError::Unreadable);
+        }
+        Err(serde_json::from_str::<chat_core::ApiError>(&text).map_or_else(|_| unreachable(), CallError::Api))
+    }
+
     async fn grant<B: Serialize>(&self, grant_type: &str, body: &B) -> Result<AuthSession, AuthRefusal> {
         self.auth_post(&format!("/auth/v1/token?grant_type={grant_type}"), body).await
     }

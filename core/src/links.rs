@@ -92,6 +92,11 @@ pub struct UpdateLink {
     pub rate_limit_per_minute: Option<i64>,
 }
 
+/// The columns of [`Link`], as PostgREST's `select` names them.
+pub const LINK_COLUMNS: &str = "id,site_id,agent_id,short_code,title,description,welcome_message,expires_at,max_sessions,\
+max_messages_per_session,session_timeout_minutes,rate_limit_per_minute,allowed_domains,allowed_ips,session_count,\
+message_count,is_active,ui_customization,created_at";
+
 /// A link as its owner sees it (never its token).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Link {

@@ -5,15 +5,11 @@
 use crate::http::{json_body, json_response, owner, parse, worker_error};
 use crate::supabase::Supabase;
 use crate::tokens;
-use chat_core::links::{CreateLink, CreatedLink, Link, LinkPage, LinkStats, UpdateLink};
+use chat_core::links::{CreateLink, CreatedLink, LINK_COLUMNS, Link, LinkPage, LinkStats, UpdateLink};
 use chat_core::tools::{LinkAnalyticsQuery, ListLinks};
 use chat_core::{ApiError, ErrorCode};
 use serde_json::{Value, json};
 use worker::{Env, Request, Response};
-
-const LINK_COLUMNS: &str = "id,site_id,agent_id,short_code,title,description,welcome_message,expires_at,max_sessions,\
-max_messages_per_session,session_timeout_minutes,rate_limit_per_minute,allowed_domains,allowed_ips,session_count,\
-message_count,is_active,ui_customization,created_at";
 
 /// `POST /v1/links`.
 pub async fn create(mut request: Request, env: &Env) -> Result<Response, ApiError> {

@@ -245,3 +245,53 @@ test("an invitation is accepted by a new sign-up; role, capacity and removal; th
   await page.screenshot({ path: `${artifacts}/console-team.png` });
   await page.context().close();
 });
+
+test("a link is created with its limits, opened by a visitor who chats, and its usage and numbers update", async () => {
+  const page = await console_("owner@demo.test", "demo-password", "Links");
+  const form = page.locator("[data-testid=new-link]");
+  await form.getByLabel("Title").fill("Spring sale helper");
+  await form.getByLabel("Chats it may open").fill("0");
+  await form.getByRole("button", { name: "Create link" }).click();
+  await page.getByText("Chats it may open: Must be between 1 and 50.").waitFor();
+  await form.getByLabel("Chats it may open").fill("2");
+  await form.getByLabel("Expires after (hours)").fill("48");
+  await form.getByRole("button", { name: "Create link" }).click();
+  const url = (await page.locator("[data-testid=link-url]").textContent()).trim();
+  assert.match(url, new RegExp(`^${edge.replace(/\/$/, "")}/c/[0-9a-z]+#.{20,}$`));
+  await page.locator("[data-testid=created-link]").getByRole("button", { name: "Copy" }).click();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), url);
+  const code = url.split("/c/")[1].split("#")[0];
+  const row = page.locator(`[data-testid=link][data-code="${code}"]`);
+  assert.equal(await row.locator("[data-testid=link-state]").textContent(), "Active");
+  assert.match(await row.locator("[data-testid=link-usage]").textContent(), /^0 of 2 chats · 0 messages/);
+  const [stored] = await rest(`chat_links?short_code=eq.${code}&select=max_sessions,expires_at,created_at`);
+  assert.equal(stored.max_sessions, 2);
+  assert.equal(Math.round((Date.parse(stored.expires_at) - Date.parse(stored.created_at)) / 3_600_000), 48);
+
+  const visitor = await browser.newPage();
+  await visitor.goto(url);
+  await visitor.locator("[data-testid=chat-input]").fill("Hello from the link");
+  await visitor.locator("[data-testid=chat-input]").press("Enter");
+  await visitor.locator("[data-testid=chat-message]", { hasText: "Hello from the link" }).first().waitFor();
+  await until(async () => (await rest(`chat_links?short_code=eq.${code}&select=message_count`))[0].message_count >= 1, "the message is counted");
+  await visitor.close();
+
+  await page.reload();
+  await row.waitFor();
+  assert.match(await row.locator("[data-testid=link-usage]").textContent(), /^1 of 2 chats · 1 messages/);
+  await row.getByRole("button", { name: "Numbers" }).click();
+  assert.equal(await row.locator("[data-testid=link-sessions]").textContent(), "1");
+  // The guest's message, and an automatic answer when one was given.
+  assert.ok(Number(await row.locator("[data-testid=link-messages]").textContent()) >= 1);
+
+  await row.getByRole("button", { name: "Extend by 24 hours" }).click();
+  await until(async () => {
+    const [now] = await rest(`chat_links?short_code=eq.${code}&select=expires_at`);
+    return Date.parse(now.expires_at) - Date.parse(stored.expires_at) === 24 * 3_600_000;
+  }, "a day later");
+  await row.getByRole("button", { name: "Switch off" }).click();
+  await until(async () => (await row.locator("[data-testid=link-state]").textContent()) === "Off", "shown off");
+  assert.equal((await rest(`chat_links?short_code=eq.${code}&select=is_active`))[0].is_active, false);
+  await page.screenshot({ path: `${artifacts}/console-links.png` });
+  await page.context().close();
+});
