@@ -50,19 +50,20 @@ pub fn SiteSection(sites: Sites, site_id: Uuid) -> impl IntoView {
         let row = draft.get_untracked();
         spawn_local(async move {
             let id = row.id.to_string();
-            let outcome = save::<SiteRow>(sites.auth(), "sites", ("id", &id), &row.updated_at, SITE_COLUMNS, &row).await;
+            let args = serde_json::json!({
+                "p_site_id": row.id, "p_version": row.updated_at, "p_name": row.name, "p_allowed_origins": row.allowed_origins,
+            });
+            let outcome = save::<SiteRow>(sites.auth(), "save_site", &args, ("sites", "id", &id, SITE_COLUMNS)).await;
             said.set(Some(match outcome {
                 Ok(Saved::Stored(row)) => {
                     sites.saved(row.clone());
                     loaded.set(row);
                     Ok("Saved.".into())
                 }
-                Ok(Saved::Conflict(row)) => {
-                    let message = conflict_sentence(&row.updated_at);
-                    theirs.set(Some(row));
+                Ok(Saved::Conflict(message, row)) => {
+                    theirs.set(row);
                     Err(message)
                 }
-                Ok(Saved::Refused) => Err("Only the site's owners and admins may change it.".into()),
                 Err(error) => Err(sentence(&error)),
             }));
             pending.set(false);
@@ -107,12 +108,6 @@ pub fn SiteSection(sites: Sites, site_id: Uuid) -> impl IntoView {
         </main>
     }
     .into_any()
-}
-
-/// A conflict, in words: who saved when, and what to do.
-pub fn conflict_sentence(when: &str) -> String {
-    let time = when.get(11..16).unwrap_or(when);
-    format!("Someone else saved these settings at {time} UTC while you were editing. Nothing of yours was saved: load their version, then make your changes again.")
 }
 
 /// The page's origin (the edge serving the console serves `embed.js` too).

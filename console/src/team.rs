@@ -39,6 +39,13 @@ pub fn TeamSection(auth: Auth, site_id: Uuid, owner: bool) -> impl IntoView {
         }
     });
     let reload = move || version.update(|v| *v += 1);
+    // Who works here or is invited already: inviting them again is said plainly.
+    let taken = Signal::derive(move || {
+        let mut emails: Vec<String> =
+            members.get().and_then(Result::ok).unwrap_or_default().into_iter().map(|m| m.email.to_lowercase()).collect();
+        emails.extend(invitations.get().and_then(Result::ok).unwrap_or_default().into_iter().map(|i| i.email));
+        emails
+    });
     let problem = RwSignal::new(None::<String>);
     // A change of one member; the list is read again either way (it shows what is stored).
     let change = move |user: Uuid, body: Value| {
@@ -85,7 +92,7 @@ pub fn TeamSection(auth: Auth, site_id: Uuid, owner: bool) -> impl IntoView {
                     }}
                 </tbody>
             </table>
-            <InviteForm auth site_id on_sent=reload />
+            <InviteForm auth site_id taken on_sent=reload />
             <section class="panel-form" aria-labelledby="pending-heading">
                 <h2 id="pending-heading">"Pending invitations"</h2>
                 {move || match invitations.get() {
@@ -178,7 +185,12 @@ fn MemberRow(
 
 /// Invite a person by email with a role, support level and capacity.
 #[component]
-fn InviteForm(auth: Auth, site_id: Uuid, on_sent: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+fn InviteForm(
+    auth: Auth,
+    site_id: Uuid,
+    taken: Signal<Vec<String>>,
+    on_sent: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
     let email = RwSignal::new(String::new());
     let name = RwSignal::new(String::new());
     let role = RwSignal::new("operator".to_string());
@@ -202,6 +214,10 @@ fn InviteForm(auth: Auth, site_id: Uuid, on_sent: impl Fn() + Copy + Send + Sync
             problem.set(Some(message));
             return;
         }
+        if taken.with_untracked(|t| t.contains(&invitation.email)) {
+            problem.set(Some(format!("{} works here or is invited already.", invitation.email)));
+            return;
+        }
         spawn_local(async move {
             let token = auth.token().unwrap_or_default();
             let mut body = serde_json::to_value(&invitation).unwrap_or_default();
@@ -217,12 +233,7 @@ fn InviteForm(auth: Auth, site_id: Uuid, on_sent: impl Fn() + Copy + Send + Sync
                     name.set(String::new());
                     on_sent();
                 }
-                Err(error) => problem.set(Some(match sentence(&error) {
-                    m if m.contains("duplicate") || m.contains("unique") => {
-                        format!("{} is invited already; withdraw that invitation to send another.", invitation.email)
-                    }
-                    m => m,
-                })),
+                Err(error) => problem.set(Some(sentence(&error))),
             }
         });
     };

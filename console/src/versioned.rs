@@ -1,61 +1,38 @@
-//! Saving a row only while it is still the version the form was filled from (optimistic
-//! concurrency on `updated_at`): a second person's save never silently overwrites the first's.
+//! Saving settings only over the version the form was filled from (optimistic concurrency on
+//! `updated_at`, checked by `save_widget_settings` and `save_site`): a second person's save
+//! never silently overwrites the first's.
 
 use crate::auth::Auth;
 use chat_client::call::CallError;
+use chat_core::ErrorCode;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-
-/// A row with a version (`updated_at`, which a trigger moves on every update).
-pub trait Versioned {
-    /// The version as read.
-    fn version(&self) -> &str;
-}
-
-impl Versioned for chat_core::settings::SiteRow {
-    fn version(&self) -> &str {
-        &self.updated_at
-    }
-}
-
-impl Versioned for chat_core::settings::WidgetSettings {
-    fn version(&self) -> &str {
-        &self.updated_at
-    }
-}
 
 /// How a save ended.
 pub enum Saved<T> {
     /// Stored; the row as it is now.
     Stored(T),
-    /// Someone saved in between; their row.
-    Conflict(T),
-    /// The user may not change it (row-level security let nothing through).
-    Refused,
+    /// Someone saved in between (the sentence to show) and their row, when it could be read.
+    Conflict(String, Option<T>),
 }
 
-/// Update the row of `table` whose `key` column equals `id` with `body`, if its version is
-/// still `version`, reading `columns` back.
-pub async fn save<T: DeserializeOwned + Versioned>(
+/// Call the save function `function` with `args`; on a conflict, read the row now stored
+/// from `table` where `key` equals `id` (`columns`).
+pub async fn save<T: DeserializeOwned>(
     auth: Auth,
-    table: &str,
-    (key, id): (&str, &str),
-    version: &str,
-    columns: &str,
-    body: &impl Serialize,
+    function: &str,
+    args: &impl Serialize,
+    (table, key, id, columns): (&str, &str, &str, &str),
 ) -> Result<Saved<T>, CallError> {
     let project = auth.project();
     let token = auth.token().unwrap_or_default();
-    let (key_filter, version_filter) = (format!("eq.{id}"), format!("eq.{version}"));
-    let stored: Vec<T> = project
-        .update(&token, table, &[(key, &key_filter), ("updated_at", &version_filter), ("select", columns)], body)
-        .await?;
-    if let Some(row) = stored.into_iter().next() {
-        return Ok(Saved::Stored(row));
+    match project.rpc::<T>(&token, function, args).await {
+        Ok(row) => Ok(Saved::Stored(row)),
+        Err(CallError::Api(error)) if error.code == ErrorCode::VersionConflict => {
+            let filter = format!("eq.{id}");
+            let now: Vec<T> = project.select(&token, table, &[(key, &filter), ("select", columns)]).await.unwrap_or_default();
+            Ok(Saved::Conflict(error.message, now.into_iter().next()))
+        }
+        Err(error) => Err(error),
     }
-    let now: Vec<T> = project.select(&token, table, &[(key, &key_filter), ("select", columns)]).await?;
-    Ok(match now.into_iter().next() {
-        Some(theirs) if theirs.version() != version => Saved::Conflict(theirs),
-        _ => Saved::Refused,
-    })
 }

@@ -6,7 +6,6 @@ use crate::app::Problem;
 use crate::auth::Auth;
 use crate::preview::Preview;
 use crate::project::sentence;
-use crate::site::conflict_sentence;
 use crate::sites::Sites;
 use crate::versioned::{Saved, save};
 use chat_core::settings::{BusinessHours, SETTINGS_COLUMNS, WEEKDAYS, WidgetSettings};
@@ -214,27 +213,19 @@ fn SettingsForm(auth: Auth, sites: Sites, settings: WidgetSettings, agent: Optio
         let settings = draft.get_untracked();
         spawn_local(async move {
             let id = settings.site_id.to_string();
-            let outcome = save::<WidgetSettings>(
-                auth,
-                "widget_settings",
-                ("site_id", &id),
-                &settings.updated_at,
-                SETTINGS_COLUMNS,
-                &settings,
-            )
-            .await;
+            let args = serde_json::json!({ "p_site_id": settings.site_id, "p_version": settings.updated_at, "p_settings": settings });
+            let outcome =
+                save::<WidgetSettings>(auth, "save_widget_settings", &args, ("widget_settings", "site_id", &id, SETTINGS_COLUMNS)).await;
             said.set(Some(match outcome {
                 Ok(Saved::Stored(row)) => {
                     form.fill(&row);
                     theirs.set(None);
                     Ok("Saved. Pages load the new settings within a minute (they keep them for 60 seconds).".into())
                 }
-                Ok(Saved::Conflict(row)) => {
-                    let message = conflict_sentence(&row.updated_at);
-                    theirs.set(Some(row));
+                Ok(Saved::Conflict(message, row)) => {
+                    theirs.set(row);
                     Err(message)
                 }
-                Ok(Saved::Refused) => Err("Only the site's owners and admins may change the widget.".into()),
                 Err(error) => Err(sentence(&error)),
             }));
             pending.set(false);

@@ -88,6 +88,8 @@ pub enum ErrorCode {
     OperatorNotMember,
     /// A site keeps at least one owner: the last one can be neither demoted nor removed.
     LastOwner,
+    /// The row was saved by someone else after it was read; nothing was written.
+    VersionConflict,
     /// The database API (PostgREST) could not be reached or answered unexpectedly.
     UpstreamUnavailable,
     /// Something failed on our side; details are in the server log, not the response.
@@ -96,7 +98,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in declaration order.
-    pub const ALL: [ErrorCode; 40] = [
+    pub const ALL: [ErrorCode; 41] = [
         Self::BadRequest,
         Self::ValidationFailed,
         Self::NotFound,
@@ -135,6 +137,7 @@ impl ErrorCode {
         Self::LevelTooLow,
         Self::OperatorNotMember,
         Self::LastOwner,
+        Self::VersionConflict,
         Self::UpstreamUnavailable,
         Self::Internal,
     ];
@@ -169,7 +172,8 @@ impl ErrorCode {
             | Self::ConversationClosed
             | Self::AlreadyRated
             | Self::AlreadyAssigned
-            | Self::LastOwner => 409,
+            | Self::LastOwner
+            | Self::VersionConflict => 409,
             Self::SessionExpired | Self::LinkExpired | Self::LinkInactive => 410,
             Self::ValidationFailed
             | Self::InvalidContent
@@ -224,6 +228,7 @@ impl ErrorCode {
             Self::LevelTooLow => "level_too_low",
             Self::OperatorNotMember => "operator_not_member",
             Self::LastOwner => "last_owner",
+            Self::VersionConflict => "version_conflict",
             Self::UpstreamUnavailable => "upstream_unavailable",
             Self::Internal => "internal",
         }

@@ -229,6 +229,8 @@ async fn every_function_is_executable_only_by_its_callers() {
         ("requeue", false, false),
         ("resolve_escalation", false, true),
         ("resume_session", false, false),
+        ("save_site", false, true),
+        ("save_widget_settings", false, true),
         ("search_knowledge", false, true),
         ("set_updated_at", false, false),
         ("site_role", false, true),
@@ -505,4 +507,60 @@ async fn guests_read_exactly_the_api_columns() {
         ],
         "deleted messages left out, metadata cut to what guests may know"
     );
+}
+
+/// Settings are saved only over the version read: a second save from the same version is
+/// refused with `version_conflict` and writes nothing; an operator may not save at all.
+#[tokio::test]
+async fn settings_are_saved_only_over_the_version_they_were_read_at() {
+    use common::{connect_as_user, new_site, new_user, refusal};
+    let db = database().await;
+    let owner = new_user(&db).await;
+    let (site, _) = new_site(&db, owner).await;
+    let read: String = sqlx::query_scalar("select updated_at::text from public.widget_settings where site_id = $1")
+        .bind(site)
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    let mut as_owner = connect_as_user(owner).await;
+    let save = "select (public.save_widget_settings($1, $2::timestamptz, $3)).title";
+    let title: String = sqlx::query_scalar(save)
+        .bind(site)
+        .bind(&read)
+        .bind(json!({"title": "First", "business_hours": null}))
+        .fetch_one(&mut as_owner)
+        .await
+        .unwrap();
+    assert_eq!(title, "First");
+    let second = sqlx::query_scalar::<_, String>(save).bind(site).bind(&read).bind(json!({"title": "Second"})).fetch_one(&mut as_owner).await;
+    assert_eq!(refusal(second.unwrap_err()), "version_conflict");
+    let kept: (String, String) = sqlx::query_as("select title, welcome_message from public.widget_settings where site_id = $1")
+        .bind(site)
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(kept, ("First".to_string(), "Hi! How can we help you today?".to_string()), "keys left out keep their value");
+
+    let operator = new_user(&db).await;
+    sqlx::query("insert into public.site_members (site_id, user_id, role) values ($1, $2, 'operator')")
+        .bind(site)
+        .bind(operator)
+        .execute(&db)
+        .await
+        .unwrap();
+    let now: String = sqlx::query_scalar("select updated_at::text from public.sites where id = $1").bind(site).fetch_one(&db).await.unwrap();
+    let mut as_operator = connect_as_user(operator).await;
+    let refused = sqlx::query("select public.save_site($1, $2::timestamptz, 'Mine now', '{}')")
+        .bind(site)
+        .bind(&now)
+        .execute(&mut as_operator)
+        .await;
+    assert_eq!(refusal(refused.unwrap_err()), "forbidden");
+    let renamed: String = sqlx::query_scalar("select (public.save_site($1, $2::timestamptz, 'Renamed', array['https://shop.example'])).name")
+        .bind(site)
+        .bind(&now)
+        .fetch_one(&mut as_owner)
+        .await
+        .unwrap();
+    assert_eq!(renamed, "Renamed");
 }
