@@ -4,7 +4,8 @@
 -- the other person's version. One call each for a site's widget settings (the columns the
 -- widget honours and the assignment settings; a key left out keeps its value) and for its name
 -- and allowed origins. Both run as the caller, so row-level security decides who may save;
--- whoever may not gets forbidden.
+-- whoever may not gets forbidden. They raise their refusals themselves (public.refuse is not
+-- the caller's to run), in its shape: the code as the message, the sentence as the detail.
 -- (The devstack's REST cannot filter a timestamptz column with eq., which PATCH
 -- ...?updated_at=eq.<version> would need; a typed argument works the same on both.)
 -- Affects: save_widget_settings, save_site (new).
@@ -44,10 +45,11 @@ begin
     return v_saved;
   end if;
   if not public.has_site_role(p_site_id, array['owner', 'admin']) then
-    perform public.refuse('forbidden', 'Only the site''s owners and admins may change the widget.');
+    raise exception using errcode = 'P0001', message = 'forbidden',
+      detail = 'Only the site''s owners and admins may change the widget.';
   end if;
-  perform public.refuse('version_conflict',
-    'Someone else saved these settings after you opened them. Nothing of yours was saved: load their version, then make your changes again.');
+  raise exception using errcode = 'P0001', message = 'version_conflict',
+    detail = 'Someone else saved these settings after you opened them. Nothing of yours was saved: load their version, then make your changes again.';
 end;
 $$;
 comment on function public.save_widget_settings(uuid, timestamptz, jsonb) is 'Saves a site''s widget settings if they are still at p_version.';
@@ -67,10 +69,11 @@ begin
     return v_saved;
   end if;
   if not public.has_site_role(p_site_id, array['owner', 'admin']) then
-    perform public.refuse('forbidden', 'Only the site''s owners and admins may change it.');
+    raise exception using errcode = 'P0001', message = 'forbidden',
+      detail = 'Only the site''s owners and admins may change it.';
   end if;
-  perform public.refuse('version_conflict',
-    'Someone else saved this site after you opened it. Nothing of yours was saved: load their version, then make your changes again.');
+  raise exception using errcode = 'P0001', message = 'version_conflict',
+    detail = 'Someone else saved this site after you opened it. Nothing of yours was saved: load their version, then make your changes again.';
 end;
 $$;
 comment on function public.save_site(uuid, timestamptz, text, text[]) is 'Saves a site''s name and allowed origins if it is still at p_version.';

@@ -77,7 +77,7 @@ impl Alerts {
             });
         };
         view! {
-            <Switch checked=self.sound label="Sound" />
+            <Switch id="alert-sound" checked=self.sound label="Sound" />
             <Button appearance=ButtonAppearance::Subtle on_click=ask attr:hidden=move || self.permission.get() != "default">
                 "Desktop notifications"
             </Button>

@@ -188,7 +188,8 @@ fn WidgetSwitch(sites: Sites, site_id: Uuid) -> impl IntoView {
     view! {
         <section class="panel-form" aria-labelledby="switch-heading">
             <h2 id="switch-heading">"Widget"</h2>
-            <Switch checked label="Show the chat widget on the site's pages" attr:data-testid="widget-enabled" />
+            // thaw 0.5.0-beta draws a new random id on every read without one: the label would name nothing.
+            <Switch id="widget-enabled" checked label="Show the chat widget on the site's pages" />
             <p class="help">{move || if checked.get() { "Visitors see the launcher." } else { "Visitors see nothing: the widget is off." }}</p>
             {move || problem.get().map(|message| view! { <Problem message /> })}
         </section>

@@ -13,6 +13,7 @@ afterEach((t) => {
   if (logs.length) t.diagnostic(logs.join("\n"));
 });
 const original = {};
+const OLIVIA = "00000000-0000-4000-8000-000000000002";
 before(async () => {
   browser = await launch();
   await rest(`sites?id=eq.${DEMO_SITE_ID}`, { method: "PATCH", body: { allowed_origins: [site] } });
@@ -20,6 +21,7 @@ before(async () => {
   Object.assign(original, (await rest(`widget_settings?site_id=eq.${DEMO_SITE_ID}&select=primary_color,welcome_message,title,enabled`))[0]);
 });
 after(async () => {
+  await rest(`site_members?user_id=eq.${OLIVIA}`, { method: "PATCH", body: { availability: "offline" } });
   await setDemoSettings(original);
   await rest(`sites?id=eq.${DEMO_SITE_ID}`, { method: "PATCH", body: { name: "Demo Shop", allowed_origins: [site] } });
   await browser?.close();
@@ -97,7 +99,8 @@ test("the preview follows the form before saving; a save reaches the demo page's
   assert.equal(stored.primary_color, "#0f766e");
   assert.equal(stored.welcome_message, "Welcome to the test shop! Ask us anything.");
 
-  // A visitor who loads the demo page now gets the new widget.
+  // A visitor who loads the demo page now gets the new widget (the welcome while someone is online).
+  await rest(`site_members?user_id=eq.${OLIVIA}`, { method: "PATCH", body: { availability: "online" } });
   const visitor = await browser.newPage();
   await visitor.goto(site);
   await visitor.locator("[data-testid=chat-launcher]").click();
@@ -219,7 +222,8 @@ test("an invitation is accepted by a new sign-up; role, capacity and removal; th
   await nina.getByLabel("Password").fill("nina-password");
   await nina.getByRole("button", { name: "Create account" }).click();
   await nina.locator("[data-testid=signed-in-as]", { hasText: email }).waitFor();
-  await until(async () => (await nina.locator("#site-picker option:checked").textContent()) === "Demo Shop", "Nina works on the demo site");
+  const [demo] = await rest(`sites?id=eq.${DEMO_SITE_ID}&select=name`);
+  await until(async () => (await nina.locator("#site-picker option:checked").textContent()) === demo.name, "Nina works on the demo site");
   assert.deepEqual(await nina.locator("nav.sections").getByRole("button").allTextContents(), ["Inbox"]);
   const [member] = await rest(`site_members?site_id=eq.${DEMO_SITE_ID}&display_name=eq.Nina&select=user_id,role,max_concurrent_chats`);
   assert.equal(member.role, "operator");
