@@ -193,7 +193,8 @@ fn NoSite(sites: Sites) -> impl IntoView {
 /// Which of the user's sites the console shows.
 #[component]
 fn SitePicker(sites: Sites) -> impl IntoView {
-    let value = RwSignal::new(String::new());
+    // thaw's Select takes the first option's value at mount unless given a default_value.
+    let value = RwSignal::new(sites.current.get_untracked().map(|id| id.to_string()).unwrap_or_default());
     Effect::new(move |_| value.set(sites.current.get().map(|id| id.to_string()).unwrap_or_default()));
     Effect::watch(
         move || value.get(),
@@ -208,7 +209,7 @@ fn SitePicker(sites: Sites) -> impl IntoView {
     );
     view! {
         <label class="sr-only" for="site-picker">"Site"</label>
-        <Select id="site-picker" value>
+        <Select id="site-picker" value default_value=value.get_untracked()>
             {move || sites.all().into_iter().map(|s| view! { <option value=s.row.id.to_string()>{s.row.name}</option> }).collect_view()}
         </Select>
     }

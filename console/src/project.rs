@@ -102,6 +102,21 @@ impl Project {
         json(response).await
     }
 
+    /// `POST /rest/v1/{table}` as the signed-in user, reading nothing back (a row the user may
+    /// read only once the statement's triggers ran, a new site, cannot be returned by it).
+    pub async fn create(&self, token: &str, table: &str, body: &impl Serialize) -> Result<(), CallError> {
+        let request = self
+            .request(Request::post(&self.url(&format!("/rest/v1/{table}"))), token)
+            .header("Prefer", "return=minimal");
+        let response =
+            request.json(body).map_err(|_| CallError::Unreadable)?.send().await.map_err(|_| unreachable())?;
+        if response.ok() {
+            return Ok(());
+        }
+        let text = response.text().await.map_err(|_| unreachable())?;
+        Err(CallError::Api(refusal::from_postgrest(response.status(), &text)))
+    }
+
     /// `POST /rest/v1/{table}` as the signed-in user: the rows created.
     pub async fn insert<T: DeserializeOwned>(&self, token: &str, table: &str, body: &impl Serialize) -> Result<Vec<T>, CallError> {
         let request = self

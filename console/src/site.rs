@@ -205,7 +205,7 @@ pub fn NewSite(sites: Sites) -> impl IntoView {
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let wanted = name.get_untracked().trim().to_string();
-        let row = SiteRow { id: Uuid::nil(), name: wanted, site_key: String::new(), allowed_origins: Vec::new(), updated_at: String::new() };
+        let row = SiteRow { id: Uuid::new_v4(), name: wanted, site_key: String::new(), allowed_origins: Vec::new(), updated_at: String::new() };
         if let Some(message) = row.problems().get("name") {
             problem.set(Some(format!("Name: {message}")));
             return;
@@ -214,13 +214,12 @@ pub fn NewSite(sites: Sites) -> impl IntoView {
         let auth = sites.auth();
         spawn_local(async move {
             let token = auth.token().unwrap_or_default();
-            match auth.project().insert::<SiteRow>(&token, "sites", &row).await {
-                Ok(created) => {
+            let body = serde_json::json!({ "id": row.id, "name": row.name });
+            match auth.project().create(&token, "sites", &body).await {
+                Ok(()) => {
                     problem.set(None);
                     name.set(String::new());
-                    if let Some(site) = created.first() {
-                        sites.pick(site.id);
-                    }
+                    sites.pick(row.id);
                     sites.reload();
                 }
                 Err(error) => problem.set(Some(sentence(&error))),

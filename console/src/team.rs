@@ -244,7 +244,7 @@ fn InviteForm(
                 <Field label="Email address"><Input value=email input_type=InputType::Email /></Field>
                 <Field label="Name (optional)"><Input value=name /></Field>
                 <label for="invite-role">"Role"</label>
-                <Select id="invite-role" value=role>
+                <Select id="invite-role" value=role default_value="operator">
                     {ROLES.into_iter().filter(|(r, _)| *r != "owner").map(|(value, label)| view! { <option value=value>{label}</option> }).collect_view()}
                 </Select>
                 <label for="invite-level">"Support level"</label>

@@ -252,13 +252,13 @@ fn SettingsForm(auth: Auth, sites: Sites, settings: WidgetSettings, agent: Optio
                     {move || warnings.get().into_iter().map(|w| view! { <p class="warning">{w}</p> }).collect_view()}
                 </div>
                 <label for="color-scheme">"Colour scheme"</label>
-                <Select id="color-scheme" value=form.scheme>
+                <Select id="color-scheme" value=form.scheme default_value=form.scheme.get_untracked()>
                     <option value="light">"Light"</option>
                     <option value="dark">"Dark"</option>
                     <option value="auto">"The visitor's system setting"</option>
                 </Select>
                 <label for="position">"Launcher position"</label>
-                <Select id="position" value=form.position>
+                <Select id="position" value=form.position default_value=form.position.get_untracked()>
                     <option value="bottom-right">"Bottom right"</option>
                     <option value="bottom-left">"Bottom left"</option>
                 </Select>

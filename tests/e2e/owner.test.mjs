@@ -18,7 +18,7 @@ before(async () => {
   browser = await launch();
   await rest(`sites?id=eq.${DEMO_SITE_ID}`, { method: "PATCH", body: { allowed_origins: [site] } });
   await setDemoSettings({ require_name: true, require_email: true, auto_assignment: false });
-  Object.assign(original, (await rest(`widget_settings?site_id=eq.${DEMO_SITE_ID}&select=primary_color,welcome_message,title,enabled`))[0]);
+  Object.assign(original, (await rest(`widget_settings?site_id=eq.${DEMO_SITE_ID}&select=primary_color,welcome_message,title,enabled,color_scheme`))[0]);
 });
 after(async () => {
   await rest(`site_members?user_id=eq.${OLIVIA}`, { method: "PATCH", body: { availability: "offline" } });
@@ -92,12 +92,20 @@ test("the preview follows the form before saving; a save reaches the demo page's
   await page.getByText("Fix the fields marked below first.").waitFor();
   await page.getByLabel("Title").fill(original.title);
 
+  await page.locator("#color-scheme").selectOption("auto");
   await page.screenshot({ path: `${artifacts}/console-widget-settings.png`, fullPage: false });
   await page.getByRole("button", { name: "Save", exact: true }).click();
   await page.locator("[data-testid=widget-saved]").waitFor();
   const stored = await settings();
   assert.equal(stored.primary_color, "#0f766e");
   assert.equal(stored.welcome_message, "Welcome to the test shop! Ask us anything.");
+  assert.equal(stored.color_scheme, "auto");
+  // The form shows what is stored after a reload (a select does not fall back to its first option).
+  await page.reload();
+  await until(async () => (await page.locator("#color-scheme").count()) === 1, "the form is back");
+  assert.equal(await page.locator("#color-scheme").inputValue(), "auto");
+  assert.equal(await page.locator("#primary-color").inputValue(), "#0f766e");
+  await setDemoSettings({ color_scheme: "light" });
 
   // A visitor who loads the demo page now gets the new widget (the welcome while someone is online).
   await rest(`site_members?user_id=eq.${OLIVIA}`, { method: "PATCH", body: { availability: "online" } });
