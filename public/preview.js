@@ -7,7 +7,8 @@
  * Depends on the widget's wasm-bindgen glue: each import of chat-widget.js under a new query is
  * a new module whose init takes the compiled WebAssembly.Module (compiled once here) and runs
  * main, which mounts into #chat-widget-host. Timers of a retired instance are cleared so that
- * nothing keeps it alive. tests/e2e/owner.test.mjs fails if the preview stops following edits. */
+ * nothing keeps it alive. body[data-busy] says whether a mount is under way (tests wait for
+ * "0"). tests/e2e/owner.test.mjs fails if the preview stops following edits. */
 (function (d, w) {
   var STORAGE_KEY = "chat-preview";
   var compiled = WebAssembly.compileStreaming(fetch(WIDGET_BASE + "chat-widget_bg.wasm"));
@@ -47,6 +48,7 @@
     var message = latest;
     latest = null;
     busy = true;
+    d.body.dataset.busy = "1";
     var previous = generation;
     var current = d.getElementById("chat-widget-host");
     if (current) current.id = "chat-widget-old-" + previous;
@@ -72,6 +74,7 @@
         d.body.dataset.shown = String(mine);
         busy = false;
         if (latest) mount();
+        else d.body.dataset.busy = "0";
       });
   }
 

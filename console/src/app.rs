@@ -210,7 +210,13 @@ fn SitePicker(sites: Sites) -> impl IntoView {
     view! {
         <label class="sr-only" for="site-picker">"Site"</label>
         <Select id="site-picker" value default_value=value.get_untracked()>
-            {move || sites.all().into_iter().map(|s| view! { <option value=s.row.id.to_string()>{s.row.name}</option> }).collect_view()}
+            // An option added after the select was set would not be chosen: each says if it is.
+            {move || {
+                let current = sites.current.get_untracked();
+                sites.all().into_iter().map(|s| view! {
+                    <option value=s.row.id.to_string() selected=current == Some(s.row.id)>{s.row.name}</option>
+                }).collect_view()
+            }}
         </Select>
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::app::Problem;
 use crate::auth::Auth;
+use crate::live::latest;
 use crate::project::sentence;
 use chat_core::inbox::SUPPORT_LEVELS;
 use chat_core::team::{INVITATION_COLUMNS, Invitation, ROLES, TeamMember};
@@ -38,11 +39,12 @@ pub fn TeamSection(auth: Auth, site_id: Uuid, owner: bool) -> impl IntoView {
                 .await
         }
     });
+    let shown = latest(members);
     let reload = move || version.update(|v| *v += 1);
     // Who works here or is invited already: inviting them again is said plainly.
     let taken = Signal::derive(move || {
         let mut emails: Vec<String> =
-            members.get().and_then(Result::ok).unwrap_or_default().into_iter().map(|m| m.email.to_lowercase()).collect();
+            shown.get().and_then(Result::ok).unwrap_or_default().into_iter().map(|m| m.email.to_lowercase()).collect();
         emails.extend(invitations.get().and_then(Result::ok).unwrap_or_default().into_iter().map(|i| i.email));
         emails
     });
@@ -78,18 +80,23 @@ pub fn TeamSection(auth: Auth, site_id: Uuid, owner: bool) -> impl IntoView {
         <main class="settings" aria-labelledby="team-heading">
             <h1 id="team-heading">"Team"</h1>
             {move || problem.get().map(|message| view! { <div data-testid="team-problem"><Problem message /></div> })}
+            {move || match shown.get() {
+                None => Some(view! { <Spinner label="Loading the team…" /> }.into_any()),
+                Some(Err(error)) => Some(view! { <Problem message=sentence(&error) /> }.into_any()),
+                Some(Ok(_)) => None,
+            }}
             <table class="team" data-testid="team">
                 <thead><tr><th>"Person"</th><th>"Role"</th><th>"Support level"</th><th>"Chats at once"</th><th>"Status"</th><th></th></tr></thead>
                 <tbody>
-                    {move || match members.get() {
-                        None => view! { <tr><td colspan="6">"Loading…"</td></tr> }.into_any(),
-                        Some(Err(error)) => view! { <tr><td colspan="6"><Problem message=sentence(&error) /></td></tr> }.into_any(),
-                        Some(Ok(list)) => list
-                            .into_iter()
-                            .map(|m| view! { <MemberRow member=m owner change remove /> })
-                            .collect_view()
-                            .into_any(),
-                    }}
+                    // Keyed by what a row shows: a reload redraws only the rows that changed, so
+                    // a removal being confirmed elsewhere in the list survives it.
+                    <For
+                        each=move || shown.get().and_then(Result::ok).unwrap_or_default()
+                        key=|m| (m.user_id, m.role.clone(), m.support_level.clone(), m.max_concurrent_chats, m.availability.clone())
+                        let:member
+                    >
+                        <MemberRow member owner change remove />
+                    </For>
                 </tbody>
             </table>
             <InviteForm auth site_id taken on_sent=reload />

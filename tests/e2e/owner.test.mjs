@@ -79,6 +79,8 @@ test("the preview follows the form before saving; a save reaches the demo page's
   await page.locator("[data-testid=contrast-warning]", { hasText: "WCAG AA" }).waitFor();
   await page.locator("#primary-color").fill("#0f766e");
   await until(async () => (await page.locator("[data-testid=contrast-warning]").textContent()) === "", "the warning goes");
+  await until(async () => (await drawn(preview)).background === rgb("#0f766e"), "the preview has the colour again");
+  await preview.locator('body[data-busy="0"]').waitFor();
   await preview.locator("[data-testid=chat-field-name]").fill("Preview Pat");
   await preview.locator("[data-testid=chat-field-email]").fill("pat@example.test");
   await preview.locator("[data-testid=chat-start]").click();
