@@ -16,6 +16,9 @@ use leptos::task::spawn_local;
 use thaw::*;
 use uuid::Uuid;
 
+/// Said when a save is asked for while a field has a problem.
+const FIX_FIRST: &str = "Fix the fields marked below first.";
+
 /// The shown site's widget settings and their preview.
 #[component]
 pub fn WidgetSection(auth: Auth, sites: Sites, site_id: Uuid) -> impl IntoView {
@@ -206,7 +209,7 @@ fn SettingsForm(auth: Auth, sites: Sites, settings: WidgetSettings, agent: Optio
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         if !problems.with_untracked(|p| p.is_empty()) {
-            said.set(Some(Err("Fix the fields marked below first.".into())));
+            said.set(Some(Err(FIX_FIRST.into())));
             return;
         }
         pending.set(true);
@@ -231,6 +234,12 @@ fn SettingsForm(auth: Auth, sites: Sites, settings: WidgetSettings, agent: Optio
             pending.set(false);
         });
     };
+    // "Fix the fields first" goes once they are fixed.
+    Effect::new(move |_| {
+        if problems.with(|p| p.is_empty()) && said.with_untracked(|s| matches!(s, Some(Err(m)) if m == FIX_FIRST)) {
+            said.set(None);
+        }
+    });
     let problem = move |field: &'static str| move || problems.with(|p| p.get(field).cloned());
     view! {
         <main class="settings widget-settings" aria-labelledby="widget-heading">
