@@ -12,9 +12,9 @@ use crate::sites::Sites;
 use crate::store;
 use crate::team::TeamSection;
 use crate::widget::WidgetSection;
-use serde::{Deserialize, Serialize};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use serde::{Deserialize, Serialize};
 use thaw::*;
 
 /// The console. No `<Suspense>` wraps it: every view keeps its last data while it refetches
@@ -177,7 +177,8 @@ fn Shell(auth: Auth) -> impl IntoView {
 /// While the sites load, why they did not, or the first site to create.
 #[component]
 fn NoSite(sites: Sites) -> impl IntoView {
-    move || match sites.list.get() {
+    move || {
+        match sites.list.get() {
         None => view! { <Spinner label="Loading…" /> }.into_any(),
         Some(Err(message)) => view! { <Problem message /> }.into_any(),
         Some(Ok(_)) => view! {
@@ -187,6 +188,7 @@ fn NoSite(sites: Sites) -> impl IntoView {
             </main>
         }
         .into_any(),
+    }
     }
 }
 

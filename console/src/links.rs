@@ -31,7 +31,13 @@ pub fn LinksSection(auth: Auth, site_id: Uuid) -> impl IntoView {
     let agents = LocalResource::new(move || async move {
         let token = auth.token().unwrap_or_default();
         let filter = format!("eq.{site_id}");
-        auth.project().select::<Vec<Agent>>(&token, "agents", &[("select", "id,name"), ("site_id", &filter), ("order", "created_at,id")]).await
+        auth.project()
+            .select::<Vec<Agent>>(
+                &token,
+                "agents",
+                &[("select", "id,name"), ("site_id", &filter), ("order", "created_at,id")],
+            )
+            .await
     });
     let links = LocalResource::new(move || {
         version.track();
@@ -39,7 +45,16 @@ pub fn LinksSection(auth: Auth, site_id: Uuid) -> impl IntoView {
             let token = auth.token().unwrap_or_default();
             let filter = format!("eq.{site_id}");
             auth.project()
-                .select::<Vec<Link>>(&token, "chat_links", &[("select", LINK_COLUMNS), ("site_id", &filter), ("order", "created_at.desc,id.desc"), ("limit", "100")])
+                .select::<Vec<Link>>(
+                    &token,
+                    "chat_links",
+                    &[
+                        ("select", LINK_COLUMNS),
+                        ("site_id", &filter),
+                        ("order", "created_at.desc,id.desc"),
+                        ("limit", "100"),
+                    ],
+                )
                 .await
         }
     });
@@ -236,7 +251,11 @@ fn LinkRow(auth: Auth, link: Link, on_change: impl Fn() + Copy + Send + Sync + '
         }
         spawn_local(async move {
             let token = auth.token().unwrap_or_default();
-            match auth.project().edge::<LinkStats>(&token, "GET", &format!("/v1/links/{id}/analytics?days_back=365"), None::<&()>).await {
+            match auth
+                .project()
+                .edge::<LinkStats>(&token, "GET", &format!("/v1/links/{id}/analytics?days_back=365"), None::<&()>)
+                .await
+            {
                 Ok(numbers) => stats.set(Some(numbers)),
                 Err(error) => problem.set(Some(sentence(&error))),
             }

@@ -25,7 +25,8 @@ pub fn Preview(config: Signal<WidgetConfig>, phone: Signal<bool>) -> impl IntoVi
     let post = move || {
         let Some(target) = frame.get_untracked().and_then(|f| f.content_window()) else { return };
         let mode = if phone.get_untracked() { "page" } else { "float" };
-        let text = config.with_untracked(|config| serde_json::to_string(&Show { r#type: "chat-preview", mode, config }));
+        let text =
+            config.with_untracked(|config| serde_json::to_string(&Show { r#type: "chat-preview", mode, config }));
         if let Ok(text) = text {
             let origin = window().location().origin().unwrap_or_default();
             let _ = target.post_message(&JsValue::from_str(&text), &origin);

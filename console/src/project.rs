@@ -118,7 +118,12 @@ impl Project {
     }
 
     /// `POST /rest/v1/{table}` as the signed-in user: the rows created.
-    pub async fn insert<T: DeserializeOwned>(&self, token: &str, table: &str, body: &impl Serialize) -> Result<Vec<T>, CallError> {
+    pub async fn insert<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        table: &str,
+        body: &impl Serialize,
+    ) -> Result<Vec<T>, CallError> {
         let request = self
             .request(Request::post(&self.url(&format!("/rest/v1/{table}"))), token)
             .header("Prefer", "return=representation");
@@ -160,7 +165,12 @@ impl Project {
     }
 
     /// `DELETE /rest/v1/{table}?{query}` as the signed-in user: the rows deleted.
-    pub async fn delete<T: DeserializeOwned>(&self, token: &str, table: &str, query: &[(&str, &str)]) -> Result<Vec<T>, CallError> {
+    pub async fn delete<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        table: &str,
+        query: &[(&str, &str)],
+    ) -> Result<Vec<T>, CallError> {
         let request = self
             .request(Request::delete(&self.url(&format!("/rest/v1/{table}"))), token)
             .header("Prefer", "return=representation")

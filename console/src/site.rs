@@ -71,7 +71,11 @@ pub fn SiteSection(sites: Sites, site_id: Uuid) -> impl IntoView {
     };
     let origin_problems = move || {
         problems.with(|p| {
-            p.iter().filter(|(k, _)| k.starts_with("allowed_origins")).map(|(_, m)| m.clone()).collect::<Vec<_>>().join(" ")
+            p.iter()
+                .filter(|(k, _)| k.starts_with("allowed_origins"))
+                .map(|(_, m)| m.clone())
+                .collect::<Vec<_>>()
+                .join(" ")
         })
     };
     let snippet = move || loaded.with(|row| row.embed_snippet(&origin()));
@@ -174,10 +178,17 @@ fn WidgetSwitch(sites: Sites, site_id: Uuid) -> impl IntoView {
                 let filter = format!("eq.{site_id}");
                 let saved = auth
                     .project()
-                    .update::<Enabled>(&token, "widget_settings", &[("site_id", &filter), ("select", "enabled")], &Enabled { enabled })
+                    .update::<Enabled>(
+                        &token,
+                        "widget_settings",
+                        &[("site_id", &filter), ("select", "enabled")],
+                        &Enabled { enabled },
+                    )
                     .await;
                 problem.set(match saved {
-                    Ok(rows) if rows.is_empty() => Some("Only the site's owners and admins may switch the widget.".into()),
+                    Ok(rows) if rows.is_empty() => {
+                        Some("Only the site's owners and admins may switch the widget.".into())
+                    }
                     Ok(_) => None,
                     Err(error) => Some(sentence(&error)),
                 });
@@ -205,7 +216,13 @@ pub fn NewSite(sites: Sites) -> impl IntoView {
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let wanted = name.get_untracked().trim().to_string();
-        let row = SiteRow { id: Uuid::new_v4(), name: wanted, site_key: String::new(), allowed_origins: Vec::new(), updated_at: String::new() };
+        let row = SiteRow {
+            id: Uuid::new_v4(),
+            name: wanted,
+            site_key: String::new(),
+            allowed_origins: Vec::new(),
+            updated_at: String::new(),
+        };
         if let Some(message) = row.problems().get("name") {
             problem.set(Some(format!("Name: {message}")));
             return;

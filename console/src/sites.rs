@@ -82,7 +82,11 @@ impl Sites {
             .await
             .map_err(|e| sentence(&e))?;
         let memberships = project
-            .select::<Vec<Membership>>(&token, "site_members", &[("select", "site_id,role"), ("user_id", &format!("eq.{me}"))])
+            .select::<Vec<Membership>>(
+                &token,
+                "site_members",
+                &[("select", "site_id,role"), ("user_id", &format!("eq.{me}"))],
+            )
             .await
             .map_err(|e| sentence(&e))?;
         Ok(rows

@@ -34,7 +34,12 @@ pub fn TeamSection(auth: Auth, site_id: Uuid, owner: bool) -> impl IntoView {
                 .select::<Vec<Invitation>>(
                     &token,
                     "site_invitations",
-                    &[("select", INVITATION_COLUMNS), ("site_id", &filter), ("accepted_at", "is.null"), ("order", "created_at.desc")],
+                    &[
+                        ("select", INVITATION_COLUMNS),
+                        ("site_id", &filter),
+                        ("accepted_at", "is.null"),
+                        ("order", "created_at.desc"),
+                    ],
                 )
                 .await
         }
@@ -54,7 +59,10 @@ pub fn TeamSection(auth: Auth, site_id: Uuid, owner: bool) -> impl IntoView {
         spawn_local(async move {
             let token = auth.token().unwrap_or_default();
             let (site, who) = (format!("eq.{site_id}"), format!("eq.{user}"));
-            let outcome = auth.project().update::<Value>(&token, "site_members", &[("site_id", &site), ("user_id", &who)], &body).await;
+            let outcome = auth
+                .project()
+                .update::<Value>(&token, "site_members", &[("site_id", &site), ("user_id", &who)], &body)
+                .await;
             problem.set(match outcome {
                 Ok(rows) if rows.is_empty() => Some("You may not change this member.".into()),
                 Ok(_) => None,
@@ -67,9 +75,12 @@ pub fn TeamSection(auth: Auth, site_id: Uuid, owner: bool) -> impl IntoView {
         spawn_local(async move {
             let token = auth.token().unwrap_or_default();
             let (site, who) = (format!("eq.{site_id}"), format!("eq.{user}"));
-            let outcome = auth.project().delete::<Value>(&token, "site_members", &[("site_id", &site), ("user_id", &who)]).await;
+            let outcome =
+                auth.project().delete::<Value>(&token, "site_members", &[("site_id", &site), ("user_id", &who)]).await;
             problem.set(match outcome {
-                Ok(rows) if rows.is_empty() => Some("An owner cannot be removed: make them an admin first (a site keeps one owner).".into()),
+                Ok(rows) if rows.is_empty() => {
+                    Some("An owner cannot be removed: make them an admin first (a site keeps one owner).".into())
+                }
                 Ok(_) => None,
                 Err(error) => Some(sentence(&error)),
             });

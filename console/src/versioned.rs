@@ -30,7 +30,8 @@ pub async fn save<T: DeserializeOwned>(
         Ok(row) => Ok(Saved::Stored(row)),
         Err(CallError::Api(error)) if error.code == ErrorCode::VersionConflict => {
             let filter = format!("eq.{id}");
-            let now: Vec<T> = project.select(&token, table, &[(key, &filter), ("select", columns)]).await.unwrap_or_default();
+            let now: Vec<T> =
+                project.select(&token, table, &[(key, &filter), ("select", columns)]).await.unwrap_or_default();
             Ok(Saved::Conflict(error.message, now.into_iter().next()))
         }
         Err(error) => Err(error),

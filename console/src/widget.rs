@@ -44,7 +44,13 @@ async fn load(auth: Auth, site_id: Uuid) -> Result<(WidgetSettings, Option<Agent
         .select(
             &token,
             "agents",
-            &[("select", "name,avatar_url"), ("site_id", &filter), ("is_active", "is.true"), ("order", "created_at,id"), ("limit", "1")],
+            &[
+                ("select", "name,avatar_url"),
+                ("site_id", &filter),
+                ("is_active", "is.true"),
+                ("order", "created_at,id"),
+                ("limit", "1"),
+            ],
         )
         .await
         .map_err(|e| sentence(&e))?;
@@ -217,8 +223,13 @@ fn SettingsForm(auth: Auth, sites: Sites, settings: WidgetSettings, agent: Optio
         spawn_local(async move {
             let id = settings.site_id.to_string();
             let args = serde_json::json!({ "p_site_id": settings.site_id, "p_version": settings.updated_at, "p_settings": settings });
-            let outcome =
-                save::<WidgetSettings>(auth, "save_widget_settings", &args, ("widget_settings", "site_id", &id, SETTINGS_COLUMNS)).await;
+            let outcome = save::<WidgetSettings>(
+                auth,
+                "save_widget_settings",
+                &args,
+                ("widget_settings", "site_id", &id, SETTINGS_COLUMNS),
+            )
+            .await;
             said.set(Some(match outcome {
                 Ok(Saved::Stored(row)) => {
                     form.fill(&row);
@@ -330,7 +341,12 @@ fn SettingsForm(auth: Auth, sites: Sites, settings: WidgetSettings, agent: Optio
 
 /// A colour picker and its `#rrggbb` text, the same value.
 #[component]
-fn ColorField(id: &'static str, label: &'static str, value: RwSignal<String>, problem: Signal<Option<String>>) -> impl IntoView {
+fn ColorField(
+    id: &'static str,
+    label: &'static str,
+    value: RwSignal<String>,
+    problem: Signal<Option<String>>,
+) -> impl IntoView {
     let swatch = format!("{id}-swatch");
     view! {
         <div class="color-field">
@@ -346,7 +362,10 @@ fn ColorField(id: &'static str, label: &'static str, value: RwSignal<String>, pr
 
 /// The site's own pre-chat fields: key, label, required; added and removed.
 #[component]
-fn CustomFields(fields: RwSignal<Vec<(u32, CustomField)>>, problems: Memo<std::collections::BTreeMap<String, String>>) -> impl IntoView {
+fn CustomFields(
+    fields: RwSignal<Vec<(u32, CustomField)>>,
+    problems: Memo<std::collections::BTreeMap<String, String>>,
+) -> impl IntoView {
     let add = move |_| {
         fields.update(|list| {
             let id = list.iter().map(|(id, _)| id + 1).max().unwrap_or(0);

@@ -12,7 +12,9 @@ pub mod inbox;
 pub mod keys;
 pub mod limits;
 pub mod links;
+#[cfg(feature = "console")]
 pub mod settings;
+#[cfg(feature = "console")]
 pub mod team;
 pub mod text;
 pub mod tools;

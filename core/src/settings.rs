@@ -109,7 +109,11 @@ impl SiteRow {
 
     /// The `<script>` tag that embeds the widget, served from `edge`.
     pub fn embed_snippet(&self, edge: &str) -> String {
-        format!(r#"<script src="{}/embed.js" data-site="{}" async></script>"#, edge.trim_end_matches('/'), self.site_key)
+        format!(
+            r#"<script src="{}/embed.js" data-site="{}" async></script>"#,
+            edge.trim_end_matches('/'),
+            self.site_key
+        )
     }
 }
 
@@ -135,7 +139,8 @@ pub fn is_origin(origin: &str) -> bool {
     };
     let ipv6 = |h: &str| {
         h.strip_prefix('[').and_then(|h| h.strip_suffix(']')).is_some_and(|inner| {
-            !inner.is_empty() && inner.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b) || b == b':' || b == b'.')
+            !inner.is_empty()
+                && inner.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b) || b == b':' || b == b'.')
         })
     };
     limits::ORIGIN_CHARS.contains(&count) && port_ok && (name(host) || ipv6(host))
@@ -260,7 +265,10 @@ impl WidgetSettings {
         }
         for (i, field) in self.custom_fields.iter().enumerate() {
             if !is_field_key(&field.key) {
-                say(format!("custom_fields.{i}.key"), "Lowercase letters, digits and _, starting with a letter (at most 40).".into());
+                say(
+                    format!("custom_fields.{i}.key"),
+                    "Lowercase letters, digits and _, starting with a letter (at most 40).".into(),
+                );
             } else if self.custom_fields[..i].iter().any(|f| f.key == field.key) {
                 say(format!("custom_fields.{i}.key"), "Another field has this key.".into());
             }
@@ -272,7 +280,10 @@ impl WidgetSettings {
             for (day, _) in WEEKDAYS {
                 let spans = hours.day(day);
                 if !fits(spans, &limits::SPANS_PER_DAY) {
-                    say(format!("business_hours.{day}"), format!("At most {} spans a day.", limits::SPANS_PER_DAY.end()));
+                    say(
+                        format!("business_hours.{day}"),
+                        format!("At most {} spans a day.", limits::SPANS_PER_DAY.end()),
+                    );
                 }
                 for (i, [from, to]) in spans.iter().enumerate() {
                     let field = format!("business_hours.{day}.{i}");
@@ -317,7 +328,13 @@ impl WidgetSettings {
 
     /// The configuration the widget would get with these settings (what the preview shows):
     /// `is_online` picks the welcome or the offline message.
-    pub fn preview(&self, site_key: &str, site_name: &str, agent: Option<AgentPersona>, is_online: bool) -> WidgetConfig {
+    pub fn preview(
+        &self,
+        site_key: &str,
+        site_name: &str,
+        agent: Option<AgentPersona>,
+        is_online: bool,
+    ) -> WidgetConfig {
         WidgetConfig {
             site_key: site_key.into(),
             site_name: site_name.into(),
@@ -378,7 +395,8 @@ pub fn is_field_key(key: &str) -> bool {
 /// Minutes since midnight of `HH:MM`.
 fn minutes_of(time: &str) -> Option<u32> {
     let (hours, minutes) = time.split_once(':')?;
-    let two = |s: &str| (s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse::<u32>().ok()).flatten();
+    let two =
+        |s: &str| (s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse::<u32>().ok()).flatten();
     let (hours, minutes) = (two(hours)?, two(minutes)?);
     (hours < 24 && minutes < 60).then_some(hours * 60 + minutes)
 }
@@ -391,7 +409,8 @@ fn is_date(date: &str) -> bool {
     if !(digits(year, 4) && digits(month, 2) && digits(day, 2)) {
         return false;
     }
-    let (year, month, day) = (year.parse::<u32>().unwrap_or(0), month.parse::<u32>().unwrap_or(0), day.parse::<u32>().unwrap_or(0));
+    let (year, month, day) =
+        (year.parse::<u32>().unwrap_or(0), month.parse::<u32>().unwrap_or(0), day.parse::<u32>().unwrap_or(0));
     let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
     let days = match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
@@ -518,12 +537,23 @@ mod tests {
 
     #[test]
     fn origins_are_what_browsers_send() {
-        for good in ["https://shop.example", "http://localhost:8080", "http://127.0.0.1:5173", "https://[::1]:8443", "http://a"] {
+        for good in
+            ["https://shop.example", "http://localhost:8080", "http://127.0.0.1:5173", "https://[::1]:8443", "http://a"]
+        {
             assert!(is_origin(good), "{good}");
         }
-        for bad in ["https://shop.example/", "https://Shop.example", "shop.example", "https://*.shop.example",
-                    "https://shop.example/path", "https://shop.example:", "https://shop.example:123456", "ftp://x.example",
-                    "https://-shop.example", "https://[::1"] {
+        for bad in [
+            "https://shop.example/",
+            "https://Shop.example",
+            "shop.example",
+            "https://*.shop.example",
+            "https://shop.example/path",
+            "https://shop.example:",
+            "https://shop.example:123456",
+            "ftp://x.example",
+            "https://-shop.example",
+            "https://[::1",
+        ] {
             assert!(!is_origin(bad), "{bad}");
         }
         let site = SiteRow {

@@ -113,7 +113,10 @@ mod tests {
         invitation.role = "owner".into();
         invitation.max_concurrent_chats = 51;
         invitation.display_name = Some(String::new());
-        assert_eq!(invitation.problems().into_keys().collect::<Vec<_>>(), ["display_name", "email", "max_concurrent_chats", "role"]);
+        assert_eq!(
+            invitation.problems().into_keys().collect::<Vec<_>>(),
+            ["display_name", "email", "max_concurrent_chats", "role"]
+        );
         for bad in ["ana", "@example.com", "ana@", "a b@example.com", "a@b@c"] {
             assert!(!is_email(bad), "{bad}");
         }

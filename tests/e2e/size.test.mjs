@@ -25,8 +25,9 @@ test("widget wasm + JS stay under 100 KB brotli", () => {
 });
 
 // The console's budget: peers' dashboards load about 1.5 MB; ours is a fraction of that. The
-// operator desk (actions, customer pane, alerts, shortcuts dialog) measured 334 KB.
-const CONSOLE_BUDGET = 400_000;
+// operator desk (actions, customer pane, alerts, shortcuts dialog) measured 334 KB; with the
+// owners' site, widget (live preview), team and links sections 473 KB.
+const CONSOLE_BUDGET = 600_000;
 
 test(`console wasm + JS + CSS stay under ${CONSOLE_BUDGET} bytes brotli`, () => {
   const dir = "target/edge-assets/console/";

@@ -239,9 +239,9 @@ async fn every_function_is_executable_only_by_its_callers() {
         ("start_widget_session", false, false),
         ("support_level_rank", false, true),
         ("tags_fit", false, true),
-        ("team_members", false, true),
         ("take_conversation", false, true),
         ("take_next_conversation", false, true),
+        ("team_members", false, true),
         ("transfer_conversation", false, true),
         ("update_chat_link", false, true),
         ("widget_config", true, true),
@@ -297,15 +297,17 @@ async fn allowed_origins_are_origins_as_browsers_send_them() {
 async fn widget_settings_shapes_are_checked_alike_by_the_console_and_the_database() {
     use chat_core::settings::WidgetSettings;
     let db = database().await;
-    let row: serde_json::Value = sqlx::query_scalar(
-        "select to_jsonb(w) from public.widget_settings w order by site_id limit 1",
-    )
-    .fetch_one(&db)
-    .await
-    .unwrap();
+    let row: serde_json::Value =
+        sqlx::query_scalar("select to_jsonb(w) from public.widget_settings w order by site_id limit 1")
+            .fetch_one(&db)
+            .await
+            .unwrap();
     let fields = [
         (json!([]), true),
-        (json!([{"key": "order_id", "label": "Order number", "required": true}, {"key": "plan", "label": "Plan"}]), true),
+        (
+            json!([{"key": "order_id", "label": "Order number", "required": true}, {"key": "plan", "label": "Plan"}]),
+            true,
+        ),
         (json!([{"key": "a", "label": "A"}, {"key": "a", "label": "B"}]), false),
         (json!([{"key": "Order", "label": "Order"}]), false),
         (json!([{"key": "order", "label": ""}]), false),
@@ -316,7 +318,10 @@ async fn widget_settings_shapes_are_checked_alike_by_the_console_and_the_databas
     let hours = [
         (json!(null), true),
         (json!({}), true),
-        (json!({"mon": [["09:00", "12:00"], ["13:00", "17:30"]], "sat": [], "closed": ["2026-12-25", "2028-02-29"]}), true),
+        (
+            json!({"mon": [["09:00", "12:00"], ["13:00", "17:30"]], "sat": [], "closed": ["2026-12-25", "2028-02-29"]}),
+            true,
+        ),
         (json!({"mon": [["17:00", "09:00"]]}), false),
         (json!({"mon": [["9:00", "17:00"]]}), false),
         (json!({"mon": [["09:00", "24:00"]]}), false),
@@ -324,10 +329,14 @@ async fn widget_settings_shapes_are_checked_alike_by_the_console_and_the_databas
         (json!({"closed": ["2026-02-29"]}), false),
         (json!({"closed": ["2026-04-31"]}), false),
         (json!({"closed": ["25/12/2026"]}), false),
-        (json!({"tue": [["09:00", "10:00"], ["10:00", "11:00"], ["11:00", "12:00"], ["12:00", "13:00"], ["13:00", "14:00"]]}), false),
+        (
+            json!({"tue": [["09:00", "10:00"], ["10:00", "11:00"], ["11:00", "12:00"], ["12:00", "13:00"], ["13:00", "14:00"]]}),
+            false,
+        ),
     ];
     for (value, want) in fields {
-        let sql: bool = sqlx::query_scalar("select public.custom_fields_valid($1)").bind(&value).fetch_one(&db).await.unwrap();
+        let sql: bool =
+            sqlx::query_scalar("select public.custom_fields_valid($1)").bind(&value).fetch_one(&db).await.unwrap();
         assert_eq!(sql, want, "SQL on custom fields {value}");
         let mut settings = row.clone();
         settings["custom_fields"] = value.clone();
@@ -335,7 +344,10 @@ async fn widget_settings_shapes_are_checked_alike_by_the_console_and_the_databas
         assert_eq!(console, want, "the console on custom fields {value}");
     }
     for (value, want) in hours {
-        let sql: bool = sqlx::query_scalar("select public.business_hours_valid($1)").bind(&value).fetch_one(&db).await.unwrap();
+        // A JSON null is the column's SQL NULL (always open).
+        let bound = Some(value.clone()).filter(|v| !v.is_null());
+        let sql: bool =
+            sqlx::query_scalar("select public.business_hours_valid($1)").bind(&bound).fetch_one(&db).await.unwrap();
         assert_eq!(sql, want, "SQL on business hours {value}");
         let mut settings = row.clone();
         settings["business_hours"] = value.clone();
@@ -532,14 +544,24 @@ async fn settings_are_saved_only_over_the_version_they_were_read_at() {
         .await
         .unwrap();
     assert_eq!(title, "First");
-    let second = sqlx::query_scalar::<_, String>(save).bind(site).bind(&read).bind(json!({"title": "Second"})).fetch_one(&mut as_owner).await;
-    assert_eq!(refusal(second.unwrap_err()), "version_conflict");
-    let kept: (String, String) = sqlx::query_as("select title, welcome_message from public.widget_settings where site_id = $1")
+    let second = sqlx::query_scalar::<_, String>(save)
         .bind(site)
-        .fetch_one(&db)
-        .await
-        .unwrap();
-    assert_eq!(kept, ("First".to_string(), "Hi! How can we help you today?".to_string()), "keys left out keep their value");
+        .bind(&read)
+        .bind(json!({"title": "Second"}))
+        .fetch_one(&mut as_owner)
+        .await;
+    assert_eq!(refusal(second.unwrap_err()), "version_conflict");
+    let kept: (String, String) =
+        sqlx::query_as("select title, welcome_message from public.widget_settings where site_id = $1")
+            .bind(site)
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!(
+        kept,
+        ("First".to_string(), "Hi! How can we help you today?".to_string()),
+        "keys left out keep their value"
+    );
 
     let operator = new_user(&db).await;
     sqlx::query("insert into public.site_members (site_id, user_id, role) values ($1, $2, 'operator')")
@@ -548,7 +570,11 @@ async fn settings_are_saved_only_over_the_version_they_were_read_at() {
         .execute(&db)
         .await
         .unwrap();
-    let now: String = sqlx::query_scalar("select updated_at::text from public.sites where id = $1").bind(site).fetch_one(&db).await.unwrap();
+    let now: String = sqlx::query_scalar("select updated_at::text from public.sites where id = $1")
+        .bind(site)
+        .fetch_one(&db)
+        .await
+        .unwrap();
     let mut as_operator = connect_as_user(operator).await;
     let refused = sqlx::query("select public.save_site($1, $2::timestamptz, 'Mine now', '{}')")
         .bind(site)
@@ -556,11 +582,13 @@ async fn settings_are_saved_only_over_the_version_they_were_read_at() {
         .execute(&mut as_operator)
         .await;
     assert_eq!(refusal(refused.unwrap_err()), "forbidden");
-    let renamed: String = sqlx::query_scalar("select (public.save_site($1, $2::timestamptz, 'Renamed', array['https://shop.example'])).name")
-        .bind(site)
-        .bind(&now)
-        .fetch_one(&mut as_owner)
-        .await
-        .unwrap();
+    let renamed: String = sqlx::query_scalar(
+        "select (public.save_site($1, $2::timestamptz, 'Renamed', array['https://shop.example'])).name",
+    )
+    .bind(site)
+    .bind(&now)
+    .fetch_one(&mut as_owner)
+    .await
+    .unwrap();
     assert_eq!(renamed, "Renamed");
 }

@@ -42,17 +42,19 @@ async fn an_invitation_becomes_a_membership_when_its_person_signs_in() {
     .execute(&mut as_owner)
     .await
     .unwrap();
-    let shouted = sqlx::query("insert into public.site_invitations (site_id, email, invited_by) values ($1, $2, auth.uid())")
-        .bind(site)
-        .bind(email.to_uppercase())
-        .execute(&mut as_owner)
-        .await;
+    let shouted =
+        sqlx::query("insert into public.site_invitations (site_id, email, invited_by) values ($1, $2, auth.uid())")
+            .bind(site)
+            .bind(email.to_uppercase())
+            .execute(&mut as_owner)
+            .await;
     assert!(shouted.is_err(), "addresses are stored lowercase");
-    let again = sqlx::query("insert into public.site_invitations (site_id, email, invited_by) values ($1, $2, auth.uid())")
-        .bind(site)
-        .bind(&email)
-        .execute(&mut as_owner)
-        .await;
+    let again =
+        sqlx::query("insert into public.site_invitations (site_id, email, invited_by) values ($1, $2, auth.uid())")
+            .bind(site)
+            .bind(&email)
+            .execute(&mut as_owner)
+            .await;
     assert!(again.is_err(), "one pending invitation per person and site");
 
     // Someone signed up with the address but not confirmed yet: nothing is accepted.
@@ -66,7 +68,11 @@ async fn an_invitation_becomes_a_membership_when_its_person_signs_in() {
     let joined: Vec<Uuid> = sqlx::query_scalar(accept).fetch_one(&mut as_invitee).await.unwrap();
     assert!(joined.is_empty());
 
-    sqlx::query("update auth.users set email_confirmed_at = now() where id = $1").bind(invitee).execute(&db).await.unwrap();
+    sqlx::query("update auth.users set email_confirmed_at = now() where id = $1")
+        .bind(invitee)
+        .execute(&db)
+        .await
+        .unwrap();
     let joined: Vec<Uuid> = sqlx::query_scalar(accept).fetch_one(&mut as_invitee).await.unwrap();
     assert_eq!(joined, [site]);
     let member: (String, String, i32, Option<String>) = sqlx::query_as(
@@ -78,12 +84,13 @@ async fn an_invitation_becomes_a_membership_when_its_person_signs_in() {
     .await
     .unwrap();
     assert_eq!(member, ("operator".into(), "t2".into(), 3, Some("Ivy".into())));
-    let accepted_by: Option<Uuid> = sqlx::query_scalar("select accepted_by from public.site_invitations where site_id = $1 and email = $2")
-        .bind(site)
-        .bind(&email)
-        .fetch_one(&db)
-        .await
-        .unwrap();
+    let accepted_by: Option<Uuid> =
+        sqlx::query_scalar("select accepted_by from public.site_invitations where site_id = $1 and email = $2")
+            .bind(site)
+            .bind(&email)
+            .fetch_one(&db)
+            .await
+            .unwrap();
     assert_eq!(accepted_by, Some(invitee));
     let joined: Vec<Uuid> = sqlx::query_scalar(accept).fetch_one(&mut as_invitee).await.unwrap();
     assert!(joined.is_empty(), "accepting again does nothing");
@@ -99,7 +106,8 @@ async fn an_invitation_becomes_a_membership_when_its_person_signs_in() {
         .unwrap();
     let joined: Vec<Uuid> = sqlx::query_scalar(accept).fetch_one(&mut as_invitee).await.unwrap();
     assert!(joined.is_empty(), "expired");
-    let seen: i64 = sqlx::query_scalar("select count(*) from public.site_invitations").fetch_one(&mut as_invitee).await.unwrap();
+    let seen: i64 =
+        sqlx::query_scalar("select count(*) from public.site_invitations").fetch_one(&mut as_invitee).await.unwrap();
     assert_eq!(seen, 0);
 }
 
@@ -128,13 +136,26 @@ async fn a_site_keeps_an_owner_and_only_owners_make_owners() {
         .unwrap();
     assert_eq!(removed.rows_affected(), 0, "owners are not removed");
 
-    sqlx::query(set_role).bind("owner").bind(site).bind(admin).execute(&mut as_first).await.expect("an owner makes an owner");
-    sqlx::query(set_role).bind("admin").bind(site).bind(first).execute(&mut as_first).await.expect("another owner remains");
-    let owners: i64 = sqlx::query_scalar("select count(*) from public.site_members where site_id = $1 and role = 'owner'")
+    sqlx::query(set_role)
+        .bind("owner")
         .bind(site)
-        .fetch_one(&db)
+        .bind(admin)
+        .execute(&mut as_first)
         .await
-        .unwrap();
+        .expect("an owner makes an owner");
+    sqlx::query(set_role)
+        .bind("admin")
+        .bind(site)
+        .bind(first)
+        .execute(&mut as_first)
+        .await
+        .expect("another owner remains");
+    let owners: i64 =
+        sqlx::query_scalar("select count(*) from public.site_members where site_id = $1 and role = 'owner'")
+            .bind(site)
+            .fetch_one(&db)
+            .await
+            .unwrap();
     assert_eq!(owners, 1);
 }
 
@@ -159,10 +180,11 @@ async fn two_owners_stepping_down_at_once_leave_one() {
     assert!(!second.is_finished(), "the second change waits for the first");
     tx.commit().await.unwrap();
     assert_eq!(second.await.unwrap(), Err("last_owner".to_string()));
-    let owners: Vec<Uuid> = sqlx::query_scalar("select user_id from public.site_members where site_id = $1 and role = 'owner'")
-        .bind(site)
-        .fetch_all(&db)
-        .await
-        .unwrap();
+    let owners: Vec<Uuid> =
+        sqlx::query_scalar("select user_id from public.site_members where site_id = $1 and role = 'owner'")
+            .bind(site)
+            .fetch_all(&db)
+            .await
+            .unwrap();
     assert_eq!(owners, [one]);
 }

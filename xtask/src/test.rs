@@ -107,6 +107,9 @@ pub fn run(root: &Path, only: Only) -> Result<()> {
             "chat-browser",
             "--exclude",
             "stack-tests",
+            // The console's models in chat_core, tested here too (see core/Cargo.toml).
+            "--features",
+            "chat-core/console",
         ]))
     })];
 
