@@ -3,6 +3,7 @@
 use crate::auth::Auth;
 use crate::desk::Desk;
 use crate::inbox::Inbox;
+use crate::knowledge::KnowledgeSection;
 use crate::links::LinksSection;
 use crate::live::Live;
 use crate::project::Project;
@@ -105,15 +106,17 @@ enum Section {
     Widget,
     Team,
     Links,
+    Knowledge,
 }
 
 impl Section {
-    const ALL: [(Section, &'static str); 5] = [
+    const ALL: [(Section, &'static str); 6] = [
         (Section::Inbox, "Inbox"),
         (Section::Site, "Site"),
         (Section::Widget, "Widget"),
         (Section::Team, "Team"),
         (Section::Links, "Links"),
+        (Section::Knowledge, "Knowledge"),
     ];
 }
 
@@ -168,6 +171,7 @@ fn Shell(auth: Auth) -> impl IntoView {
                 (Some((site_id, ..)), Section::Widget) => view! { <WidgetSection auth sites site_id /> }.into_any(),
                 (Some((site_id, _, owner)), Section::Team) => view! { <TeamSection auth site_id owner /> }.into_any(),
                 (Some((site_id, ..)), Section::Links) => view! { <LinksSection auth site_id /> }.into_any(),
+                (Some((site_id, ..)), Section::Knowledge) => view! { <KnowledgeSection auth site_id /> }.into_any(),
                 (None, _) => view! { <NoSite sites /> }.into_any(),
             }}
         </div>

@@ -12,6 +12,7 @@ mod customer;
 mod desk;
 mod inbox;
 mod keys;
+mod knowledge;
 mod links;
 mod live;
 mod preview;

@@ -10,6 +10,8 @@ pub mod error;
 pub mod inbox;
 #[cfg(feature = "jwt")]
 pub mod keys;
+#[cfg(feature = "console")]
+pub mod knowledge;
 pub mod limits;
 pub mod links;
 #[cfg(feature = "console")]

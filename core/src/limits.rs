@@ -50,6 +50,18 @@ pub const CUSTOM_FIELD_LABEL_CHARS: RangeInclusive<i64> = 1..=80;
 pub const SPANS_PER_DAY: RangeInclusive<i64> = 0..=4;
 /// Dates a site is closed all day (holidays).
 pub const CLOSED_DATES: RangeInclusive<i64> = 0..=100;
+/// Characters of an agent's name.
+pub const AGENT_NAME_CHARS: RangeInclusive<i64> = 1..=80;
+/// Characters of an agent's persona.
+pub const AGENT_PERSONA_CHARS: RangeInclusive<i64> = 0..=4000;
+/// Characters of an agent's system prompt.
+pub const AGENT_PROMPT_CHARS: RangeInclusive<i64> = 0..=20000;
+/// Characters of an agent's model name.
+pub const AGENT_MODEL_CHARS: RangeInclusive<i64> = 1..=100;
+/// Characters of a knowledge article's title.
+pub const ARTICLE_TITLE_CHARS: RangeInclusive<i64> = 1..=200;
+/// Characters of a knowledge article's body.
+pub const ARTICLE_BODY_CHARS: RangeInclusive<i64> = 1..=20000;
 /// Allowed origins of one site.
 pub const ORIGINS_PER_SITE: RangeInclusive<i64> = 0..=50;
 /// Characters of one allowed origin (`http://` and a one-letter host at least).

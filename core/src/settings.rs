@@ -150,8 +150,10 @@ pub fn is_origin(origin: &str) -> bool {
 pub type Span = [String; 2];
 
 /// Opening hours per weekday in the site's time zone (a day without spans is closed), and
-/// dates closed all day (`YYYY-MM-DD`, holidays). The database's `is_open` reads the same shape.
+/// dates closed all day (`YYYY-MM-DD`, holidays). The database's `is_open` reads the same shape
+/// (and refuses any other key, as this does).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BusinessHours {
     /// Monday.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

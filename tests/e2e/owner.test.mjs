@@ -313,3 +313,51 @@ test("a link is created with its limits, opened by a visitor who chats, and its 
   await page.screenshot({ path: `${artifacts}/console-links.png` });
   await page.context().close();
 });
+
+test("agents and knowledge: an article written, tried as a visitor's question, an agent added", async () => {
+  const page = await console_("owner@demo.test", "demo-password", "Knowledge");
+  // Nobody online: a question no article answers gets the away message.
+  const tryBox = page.locator("[data-testid=try-question]");
+  await tryBox.getByLabel("Try a question a visitor might ask").fill("Do you ship gift wrapping to Norway?");
+  await tryBox.getByRole("button", { name: "Show the answer" }).click();
+  await page.locator("[data-testid=tried-answer]", { hasText: "the away message" }).waitFor();
+
+  await page.getByRole("button", { name: "Add an article" }).click();
+  const editor = page.locator("[data-testid=article-editor]");
+  await editor.getByLabel("Title").fill("Gift wrapping");
+  await editor.getByLabel("Answer").fill("We gift wrap any order for free and ship gift wrapping to Norway and every EU country.");
+  await editor.getByRole("button", { name: "Save the article" }).click();
+  await page.locator("[data-testid=articles]", { hasText: "Gift wrapping" }).waitFor();
+  await tryBox.getByRole("button", { name: "Show the answer" }).click();
+  await page.locator("[data-testid=tried-answer]", { hasText: "Answered from “Gift wrapping”" }).waitFor();
+
+  // What the console showed is what a visitor gets.
+  const visitor = await browser.newPage();
+  await visitor.goto(site);
+  await visitor.locator("[data-testid=chat-launcher]").click();
+  await visitor.locator("[data-testid=chat-field-name]").fill("Greta");
+  await visitor.locator("[data-testid=chat-field-email]").fill(`greta-${Date.now()}@example.test`);
+  await visitor.locator("[data-testid=chat-start]").click();
+  await visitor.locator("[data-testid=chat-input]").fill("Do you ship gift wrapping to Norway?");
+  await visitor.locator("[data-testid=chat-input]").press("Enter");
+  await visitor.locator("[data-testid=chat-message]", { hasText: "We gift wrap any order for free" }).waitFor();
+  await visitor.close();
+
+  await page.getByRole("button", { name: "Add an agent" }).click();
+  const agent = page.locator("[data-testid=agent-editor]");
+  await agent.getByLabel("Name").fill("");
+  await agent.getByRole("button", { name: "Save the agent" }).click();
+  await agent.getByText("name: Use 1 to 80 characters.").waitFor();
+  await agent.getByLabel("Name").fill("Nora the night agent");
+  await agent.getByLabel("Persona").fill("Calm and precise.");
+  await agent.getByLabel("System prompt").fill("Answer from the knowledge articles; hand over to a person when unsure.");
+  await agent.getByRole("button", { name: "Save the agent" }).click();
+  await page.locator("[data-testid=agents]", { hasText: "Nora the night agent" }).waitFor();
+  const [stored] = await rest(`agents?site_id=eq.${DEMO_SITE_ID}&name=eq.Nora%20the%20night%20agent&select=persona,system_prompt,model,is_active`);
+  assert.deepEqual(stored, { persona: "Calm and precise.", system_prompt: "Answer from the knowledge articles; hand over to a person when unsure.", model: "gpt-4o-mini", is_active: true });
+  await page.screenshot({ path: `${artifacts}/console-knowledge.png` });
+  await page.context().close();
+  // The other tests' visitors get the demo's own answers.
+  await rest(`knowledge_articles?site_id=eq.${DEMO_SITE_ID}&title=eq.Gift%20wrapping`, { method: "DELETE" });
+  await rest(`agents?site_id=eq.${DEMO_SITE_ID}&name=eq.Nora%20the%20night%20agent`, { method: "DELETE" });
+});

@@ -172,6 +172,7 @@ async fn every_function_is_executable_only_by_its_callers() {
         ("apply_credit_entry", false, false),
         ("assign_conversation", false, true),
         ("assign_to", false, false),
+        ("automatic_answer_choice", false, false),
         ("broadcast_conversation", false, false),
         ("broadcast_message", false, false),
         ("broadcast_notification", false, false),
@@ -243,6 +244,7 @@ async fn every_function_is_executable_only_by_its_callers() {
         ("take_next_conversation", false, true),
         ("team_members", false, true),
         ("transfer_conversation", false, true),
+        ("try_automatic_answer", false, true),
         ("update_chat_link", false, true),
         ("widget_config", true, true),
     ];
@@ -591,4 +593,40 @@ async fn settings_are_saved_only_over_the_version_they_were_read_at() {
     .await
     .unwrap();
     assert_eq!(renamed, "Renamed");
+}
+
+/// "Try a question" shows the site's staff what answer_automatically would post, and nobody else.
+#[tokio::test]
+async fn staff_try_the_automatic_answer_a_visitor_would_get() {
+    use common::{connect_as_user, new_site, new_user, refusal};
+    let db = database().await;
+    let owner = new_user(&db).await;
+    let (site, _) = new_site(&db, owner).await;
+    sqlx::query("insert into public.knowledge_articles (site_id, title, body) values ($1, 'Gift wrapping', 'We gift wrap every order for free.')")
+        .bind(site)
+        .execute(&db)
+        .await
+        .unwrap();
+    let mut as_owner = connect_as_user(owner).await;
+    let try_it = "select public.try_automatic_answer($1, $2)";
+    let answer: serde_json::Value = sqlx::query_scalar(try_it)
+        .bind(site)
+        .bind("Can you gift wrap my order?")
+        .fetch_one(&mut as_owner)
+        .await
+        .unwrap();
+    assert_eq!(answer["kind"], "knowledge_answer");
+    assert_eq!(answer["content"], "We gift wrap every order for free.");
+    // Nobody online: a question no article answers gets the away message.
+    let away: serde_json::Value = sqlx::query_scalar(try_it)
+        .bind(site)
+        .bind("Is the moon made of cheese?")
+        .fetch_one(&mut as_owner)
+        .await
+        .unwrap();
+    assert_eq!(away["kind"], "away_message");
+    let stranger = new_user(&db).await;
+    let mut as_stranger = connect_as_user(stranger).await;
+    let refused = sqlx::query(try_it).bind(site).bind("Gift wrap?").execute(&mut as_stranger).await;
+    assert_eq!(refusal(refused.unwrap_err()), "forbidden");
 }

@@ -226,6 +226,42 @@ fn cases() -> Vec<(&'static str, &'static str, RangeInclusive<i64>, Kind)> {
             Chars,
         ),
         (
+            "agent name",
+            "update public.agents set name = $1 where id = 'a2000000-0000-4000-8000-000000000001'",
+            limits::AGENT_NAME_CHARS,
+            Chars,
+        ),
+        (
+            "agent persona",
+            "update public.agents set persona = $1 where id = 'a2000000-0000-4000-8000-000000000001'",
+            limits::AGENT_PERSONA_CHARS,
+            Chars,
+        ),
+        (
+            "agent system prompt",
+            "update public.agents set system_prompt = $1 where id = 'a2000000-0000-4000-8000-000000000001'",
+            limits::AGENT_PROMPT_CHARS,
+            Chars,
+        ),
+        (
+            "agent model",
+            "update public.agents set model = $1 where id = 'a2000000-0000-4000-8000-000000000001'",
+            limits::AGENT_MODEL_CHARS,
+            Chars,
+        ),
+        (
+            "article title",
+            "update public.knowledge_articles set title = $1 where body = 'We ship worldwide.'",
+            limits::ARTICLE_TITLE_CHARS,
+            Chars,
+        ),
+        (
+            "article body",
+            "update public.knowledge_articles set body = $1 where title = 'Shipping'",
+            limits::ARTICLE_BODY_CHARS,
+            Chars,
+        ),
+        (
             "retention days",
             "update public.sites set retention_days = $1::integer where id = 'a1000000-0000-4000-8000-000000000000'",
             limits::RETENTION_DAYS,

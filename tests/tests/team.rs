@@ -8,14 +8,6 @@ use sqlx::{Connection, PgPool};
 use std::time::Duration;
 use uuid::Uuid;
 
-async fn confirmed_user(db: &PgPool, email: &str) -> Uuid {
-    sqlx::query_scalar("insert into auth.users (email, email_confirmed_at) values ($1, now()) returning id")
-        .bind(email)
-        .fetch_one(db)
-        .await
-        .unwrap()
-}
-
 async fn join(db: &PgPool, site: Uuid, user: Uuid, role: &str) {
     sqlx::query("insert into public.site_members (site_id, user_id, role) values ($1, $2, $3)")
         .bind(site)
