@@ -6,10 +6,12 @@ use crate::app::Problem;
 use crate::auth::Auth;
 use crate::live::latest;
 use crate::project::sentence;
+use crate::sites::site_rows;
 use chat_core::knowledge::{AGENT_COLUMNS, ARTICLE_COLUMNS, Agent, Article, TriedAnswer};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use thaw::*;
 use uuid::Uuid;
 
@@ -17,34 +19,8 @@ use uuid::Uuid;
 #[component]
 pub fn KnowledgeSection(auth: Auth, site_id: Uuid) -> impl IntoView {
     let version = RwSignal::new(0_u32);
-    let agents = LocalResource::new(move || {
-        version.track();
-        async move {
-            let token = auth.token().unwrap_or_default();
-            let filter = format!("eq.{site_id}");
-            auth.project()
-                .select::<Vec<Agent>>(
-                    &token,
-                    "agents",
-                    &[("select", AGENT_COLUMNS), ("site_id", &filter), ("order", "created_at,id")],
-                )
-                .await
-        }
-    });
-    let articles = LocalResource::new(move || {
-        version.track();
-        async move {
-            let token = auth.token().unwrap_or_default();
-            let filter = format!("eq.{site_id}");
-            auth.project()
-                .select::<Vec<Article>>(
-                    &token,
-                    "knowledge_articles",
-                    &[("select", ARTICLE_COLUMNS), ("site_id", &filter), ("order", "title,id")],
-                )
-                .await
-        }
-    });
+    let agents = site_rows::<Agent>(auth, site_id, ("agents", AGENT_COLUMNS, "created_at,id"), version);
+    let articles = site_rows::<Article>(auth, site_id, ("knowledge_articles", ARTICLE_COLUMNS, "title,id"), version);
     let (agents, articles) = (latest(agents), latest(articles));
     let reload = move || version.update(|v| *v += 1);
     // The agent or article being edited (a new one has an id nobody has yet).
@@ -93,7 +69,7 @@ pub fn KnowledgeSection(auth: Auth, site_id: Uuid) -> impl IntoView {
                     }.into_any(),
                 }}
                 <Button on_click=new_agent>"Add an agent"</Button>
-                {move || agent.get().map(|a| view! { <AgentEditor auth site_id agent=a close=move || agent.set(None) saved=reload /> })}
+                {move || agent.get().map(|a| view! { <AgentEditor auth site_id agent=a done=Callback::new(move |()| { reload(); agent.set(None) }) /> })}
             </section>
             <section class="panel-form" aria-labelledby="articles-heading">
                 <h2 id="articles-heading">"Knowledge articles"</h2>
@@ -116,7 +92,7 @@ pub fn KnowledgeSection(auth: Auth, site_id: Uuid) -> impl IntoView {
                     }.into_any(),
                 }}
                 <Button on_click=new_article>"Add an article"</Button>
-                {move || article.get().map(|a| view! { <ArticleEditor auth site_id article=a close=move || article.set(None) saved=reload /> })}
+                {move || article.get().map(|a| view! { <ArticleEditor auth site_id article=a done=Callback::new(move |()| { reload(); article.set(None) }) /> })}
             </section>
         </main>
     }
@@ -144,60 +120,82 @@ async fn remove(auth: Auth, table: &str, id: Uuid) -> Result<(), String> {
     if gone.is_empty() { Err("It could not be deleted: it is in use, or you may not.".into()) } else { Ok(()) }
 }
 
-/// One agent's fields.
-#[component]
-fn AgentEditor(
+/// Where an editor saves its row, and what it does once saved or deleted; cheap to copy.
+#[derive(Clone, Copy)]
+struct Editing {
     auth: Auth,
     site_id: Uuid,
-    agent: Agent,
-    close: impl Fn() + Copy + Send + Sync + 'static,
-    saved: impl Fn() + Copy + Send + Sync + 'static,
-) -> impl IntoView {
+    table: &'static str,
+    id: Uuid,
+    /// Why the last save or delete did not happen.
+    problem: RwSignal<Option<String>>,
+    /// Read the list again and close the editor.
+    done: Callback<()>,
+}
+
+impl Editing {
+    fn new(auth: Auth, site_id: Uuid, table: &'static str, id: Uuid, done: Callback<()>) -> Self {
+        Self { auth, site_id, table, id, problem: RwSignal::new(None), done }
+    }
+
+    /// Save `row` unless one of its `problems` (field, sentence) stops it.
+    fn save(self, row: &impl serde::Serialize, problems: BTreeMap<&'static str, String>) {
+        if let Some((field, message)) = problems.into_iter().next() {
+            self.problem.set(Some(format!("{}: {message}", field.replace('_', " "))));
+            return;
+        }
+        let body = serde_json::to_value(row).unwrap_or_default();
+        spawn_local(async move { self.finish(store(self.auth, self.table, self.id, body, self.site_id).await) });
+    }
+
+    fn delete(self) {
+        spawn_local(async move { self.finish(remove(self.auth, self.table, self.id).await) });
+    }
+
+    fn finish(self, outcome: Result<(), String>) {
+        match outcome {
+            Ok(()) => self.done.run(()),
+            Err(message) => self.problem.set(Some(message)),
+        }
+    }
+}
+
+/// An editor's problem and its save, cancel and delete buttons.
+#[component]
+fn EditorActions(editing: Editing, save: &'static str) -> impl IntoView {
+    view! {
+        {move || editing.problem.get().map(|message| view! { <Problem message /> })}
+        <div class="actions">
+            <Button button_type=ButtonType::Submit appearance=ButtonAppearance::Primary>{save}</Button>
+            <Button on_click=move |_| editing.done.run(())>"Cancel"</Button>
+            <Button on_click=move |_| editing.delete()>"Delete"</Button>
+        </div>
+    }
+}
+
+/// One agent's fields.
+#[component]
+fn AgentEditor(auth: Auth, site_id: Uuid, agent: Agent, done: Callback<()>) -> impl IntoView {
     let id = agent.id;
+    let editing = Editing::new(auth, site_id, "agents", id, done);
     let name = RwSignal::new(agent.name.clone());
     let avatar = RwSignal::new(agent.avatar_url.clone().unwrap_or_default());
     let persona = RwSignal::new(agent.persona.clone());
     let prompt = RwSignal::new(agent.system_prompt.clone());
     let model = RwSignal::new(agent.model.clone());
     let active = RwSignal::new(agent.is_active);
-    let problem = RwSignal::new(None::<String>);
-    let draft = move || Agent {
-        id,
-        name: name.get_untracked().trim().to_string(),
-        avatar_url: Some(avatar.get_untracked().trim().to_string()).filter(|a| !a.is_empty()),
-        persona: persona.get_untracked(),
-        system_prompt: prompt.get_untracked(),
-        model: model.get_untracked().trim().to_string(),
-        is_active: active.get_untracked(),
-    };
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
-        let agent = draft();
-        if let Some((field, message)) = agent.problems().into_iter().next() {
-            problem.set(Some(format!("{}: {message}", field.replace('_', " "))));
-            return;
-        }
-        spawn_local(async move {
-            let body = serde_json::to_value(&agent).unwrap_or_default();
-            match store(auth, "agents", id, body, site_id).await {
-                Ok(()) => {
-                    saved();
-                    close();
-                }
-                Err(message) => problem.set(Some(message)),
-            }
-        });
-    };
-    let delete = move |_| {
-        spawn_local(async move {
-            match remove(auth, "agents", id).await {
-                Ok(()) => {
-                    saved();
-                    close();
-                }
-                Err(message) => problem.set(Some(message)),
-            }
-        })
+        let agent = Agent {
+            id,
+            name: name.get_untracked().trim().to_string(),
+            avatar_url: Some(avatar.get_untracked().trim().to_string()).filter(|a| !a.is_empty()),
+            persona: persona.get_untracked(),
+            system_prompt: prompt.get_untracked(),
+            model: model.get_untracked().trim().to_string(),
+            is_active: active.get_untracked(),
+        };
+        editing.save(&agent, agent.problems());
     };
     view! {
         <form class="editor" on:submit=submit data-testid="agent-editor">
@@ -207,30 +205,19 @@ fn AgentEditor(
             <Field label="System prompt"><Textarea value=prompt /></Field>
             <Field label="Model"><Input value=model /></Field>
             <Checkbox checked=active label="Active" />
-            {move || problem.get().map(|message| view! { <Problem message /> })}
-            <div class="actions">
-                <Button button_type=ButtonType::Submit appearance=ButtonAppearance::Primary>"Save the agent"</Button>
-                <Button on_click=move |_| close()>"Cancel"</Button>
-                <Button on_click=delete>"Delete"</Button>
-            </div>
+            <EditorActions editing save="Save the agent" />
         </form>
     }
 }
 
 /// One article's fields.
 #[component]
-fn ArticleEditor(
-    auth: Auth,
-    site_id: Uuid,
-    article: Article,
-    close: impl Fn() + Copy + Send + Sync + 'static,
-    saved: impl Fn() + Copy + Send + Sync + 'static,
-) -> impl IntoView {
+fn ArticleEditor(auth: Auth, site_id: Uuid, article: Article, done: Callback<()>) -> impl IntoView {
     let id = article.id;
+    let editing = Editing::new(auth, site_id, "knowledge_articles", id, done);
     let title = RwSignal::new(article.title.clone());
     let body = RwSignal::new(article.body.clone());
     let published = RwSignal::new(article.is_published);
-    let problem = RwSignal::new(None::<String>);
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let article = Article {
@@ -240,43 +227,14 @@ fn ArticleEditor(
             is_published: published.get_untracked(),
             updated_at: String::new(),
         };
-        if let Some((field, message)) = article.problems().into_iter().next() {
-            problem.set(Some(format!("{field}: {message}")));
-            return;
-        }
-        spawn_local(async move {
-            let body = serde_json::to_value(&article).unwrap_or_default();
-            match store(auth, "knowledge_articles", id, body, site_id).await {
-                Ok(()) => {
-                    saved();
-                    close();
-                }
-                Err(message) => problem.set(Some(message)),
-            }
-        });
-    };
-    let delete = move |_| {
-        spawn_local(async move {
-            match remove(auth, "knowledge_articles", id).await {
-                Ok(()) => {
-                    saved();
-                    close();
-                }
-                Err(message) => problem.set(Some(message)),
-            }
-        })
+        editing.save(&article, article.problems());
     };
     view! {
         <form class="editor" on:submit=submit data-testid="article-editor">
             <Field label="Title"><Input value=title /></Field>
             <Field label="Answer"><Textarea value=body /></Field>
             <Checkbox checked=published label="Published (used for automatic answers)" />
-            {move || problem.get().map(|message| view! { <Problem message /> })}
-            <div class="actions">
-                <Button button_type=ButtonType::Submit appearance=ButtonAppearance::Primary>"Save the article"</Button>
-                <Button on_click=move |_| close()>"Cancel"</Button>
-                <Button on_click=delete>"Delete"</Button>
-            </div>
+            <EditorActions editing save="Save the article" />
         </form>
     }
 }

@@ -6,6 +6,7 @@ use crate::app::Problem;
 use crate::auth::Auth;
 use crate::project::sentence;
 use crate::site::CopyButton;
+use crate::sites::site_rows;
 use chat_client::call::CallError;
 use chat_core::links::{CreateLink, CreatedLink, LINK_COLUMNS, Link, LinkStats, UpdateLink};
 use leptos::prelude::*;
@@ -28,36 +29,8 @@ struct Agent {
 #[component]
 pub fn LinksSection(auth: Auth, site_id: Uuid) -> impl IntoView {
     let version = RwSignal::new(0_u32);
-    let agents = LocalResource::new(move || async move {
-        let token = auth.token().unwrap_or_default();
-        let filter = format!("eq.{site_id}");
-        auth.project()
-            .select::<Vec<Agent>>(
-                &token,
-                "agents",
-                &[("select", "id,name"), ("site_id", &filter), ("order", "created_at,id")],
-            )
-            .await
-    });
-    let links = LocalResource::new(move || {
-        version.track();
-        async move {
-            let token = auth.token().unwrap_or_default();
-            let filter = format!("eq.{site_id}");
-            auth.project()
-                .select::<Vec<Link>>(
-                    &token,
-                    "chat_links",
-                    &[
-                        ("select", LINK_COLUMNS),
-                        ("site_id", &filter),
-                        ("order", "created_at.desc,id.desc"),
-                        ("limit", "100"),
-                    ],
-                )
-                .await
-        }
-    });
+    let agents = site_rows::<Agent>(auth, site_id, ("agents", "id,name", "created_at,id"), version);
+    let links = site_rows::<Link>(auth, site_id, ("chat_links", LINK_COLUMNS, "created_at.desc,id.desc"), version);
     let reload = move || version.update(|v| *v += 1);
     let created = RwSignal::new(None::<CreatedLink>);
     view! {

@@ -4,11 +4,35 @@
 use crate::auth::Auth;
 use crate::project::sentence;
 use crate::store;
+use chat_client::call::CallError;
 use chat_core::settings::{SITE_COLUMNS, SiteRow};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use uuid::Uuid;
+
+/// Most rows a section lists from one table.
+const LISTED: &str = "1000";
+
+/// The rows of `table` that belong to `site_id` (`columns`, in `order`), read again whenever
+/// `version` changes.
+pub fn site_rows<T: DeserializeOwned + 'static>(
+    auth: Auth,
+    site_id: Uuid,
+    (table, columns, order): (&'static str, &'static str, &'static str),
+    version: RwSignal<u32>,
+) -> LocalResource<Result<Vec<T>, CallError>> {
+    LocalResource::new(move || {
+        version.track();
+        async move {
+            let token = auth.token().unwrap_or_default();
+            let filter = format!("eq.{site_id}");
+            let query = [("select", columns), ("site_id", filter.as_str()), ("order", order), ("limit", LISTED)];
+            auth.project().select::<Vec<T>>(&token, table, &query).await
+        }
+    })
+}
 
 /// Where the site shown last is kept.
 const CURRENT_KEY: &str = "console:site";
