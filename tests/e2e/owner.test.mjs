@@ -118,6 +118,7 @@ test("the preview follows the form before saving; a save reaches the demo page's
   assert.equal(shown.background, rgb("#0f766e"));
   assert.equal(shown.welcome, "Welcome to the test shop! Ask us anything.");
   await visitor.close();
+  await rest(`site_members?user_id=eq.${OLIVIA}`, { method: "PATCH", body: { availability: "offline" } });
   await page.context().close();
 });
 
