@@ -319,14 +319,15 @@ test("agents and knowledge: an article written, tried as a visitor's question, a
   const page = await console_("owner@demo.test", "demo-password", "Knowledge");
   // Nobody online: a question no article answers gets the away message.
   const tryBox = page.locator("[data-testid=try-question]");
-  await tryBox.getByLabel("Try a question a visitor might ask").fill("Do you ship gift wrapping to Norway?");
+  const question = tryBox.getByLabel("Try a question a visitor might ask");
+  await question.fill("Can you gift wrap my present?");
   await tryBox.getByRole("button", { name: "Show the answer" }).click();
   await page.locator("[data-testid=tried-answer]", { hasText: "the away message" }).waitFor();
 
   await page.getByRole("button", { name: "Add an article" }).click();
   const editor = page.locator("[data-testid=article-editor]");
   await editor.getByLabel("Title").fill("Gift wrapping");
-  await editor.getByLabel("Answer").fill("We gift wrap any order for free and ship gift wrapping to Norway and every EU country.");
+  await editor.getByLabel("Answer").fill("We gift wrap any present for free: tick the box at checkout.");
   await editor.getByRole("button", { name: "Save the article" }).click();
   await page.locator("[data-testid=articles]", { hasText: "Gift wrapping" }).waitFor();
   await tryBox.getByRole("button", { name: "Show the answer" }).click();
@@ -339,9 +340,9 @@ test("agents and knowledge: an article written, tried as a visitor's question, a
   await visitor.locator("[data-testid=chat-field-name]").fill("Greta");
   await visitor.locator("[data-testid=chat-field-email]").fill(`greta-${Date.now()}@example.test`);
   await visitor.locator("[data-testid=chat-start]").click();
-  await visitor.locator("[data-testid=chat-input]").fill("Do you ship gift wrapping to Norway?");
+  await visitor.locator("[data-testid=chat-input]").fill("Can you gift wrap my present?");
   await visitor.locator("[data-testid=chat-input]").press("Enter");
-  await visitor.locator("[data-testid=chat-message]", { hasText: "We gift wrap any order for free" }).waitFor();
+  await visitor.locator("[data-testid=chat-message]", { hasText: "We gift wrap any present for free" }).waitFor();
   await visitor.close();
 
   await page.getByRole("button", { name: "Add an agent" }).click();
