@@ -327,7 +327,7 @@ test("agents and knowledge: an article written, tried as a visitor's question, a
   await page.getByRole("button", { name: "Add an article" }).click();
   const editor = page.locator("[data-testid=article-editor]");
   await editor.getByLabel("Title").fill("Gift wrapping");
-  await editor.getByLabel("Answer").fill("We gift wrap any present for free: tick the box at checkout.");
+  await editor.getByLabel("Answer", { exact: true }).fill("We gift wrap any present for free: tick the box at checkout.");
   await editor.getByRole("button", { name: "Save the article" }).click();
   await page.locator("[data-testid=articles]", { hasText: "Gift wrapping" }).waitFor();
   await tryBox.getByRole("button", { name: "Show the answer" }).click();
@@ -347,10 +347,10 @@ test("agents and knowledge: an article written, tried as a visitor's question, a
 
   await page.getByRole("button", { name: "Add an agent" }).click();
   const agent = page.locator("[data-testid=agent-editor]");
-  await agent.getByLabel("Name").fill("");
+  await agent.getByLabel("Name", { exact: true }).fill("");
   await agent.getByRole("button", { name: "Save the agent" }).click();
   await agent.getByText("name: Use 1 to 80 characters.").waitFor();
-  await agent.getByLabel("Name").fill("Nora the night agent");
+  await agent.getByLabel("Name", { exact: true }).fill("Nora the night agent");
   await agent.getByLabel("Persona").fill("Calm and precise.");
   await agent.getByLabel("System prompt").fill("Answer from the knowledge articles; hand over to a person when unsure.");
   await agent.getByRole("button", { name: "Save the agent" }).click();
