@@ -5,6 +5,7 @@ use crate::app::Problem;
 use crate::project::sentence;
 use crate::sites::Sites;
 use crate::versioned::{Saved, save};
+use crate::widget::FIX_FIRST;
 use chat_core::settings::{SITE_COLUMNS, SiteRow};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -43,7 +44,7 @@ pub fn SiteSection(sites: Sites, site_id: Uuid) -> impl IntoView {
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         if !problems.with_untracked(|p| p.is_empty()) {
-            said.set(Some(Err("Fix the fields marked below first.".into())));
+            said.set(Some(Err(FIX_FIRST.into())));
             return;
         }
         pending.set(true);

@@ -17,7 +17,7 @@ use thaw::*;
 use uuid::Uuid;
 
 /// Said when a save is asked for while a field has a problem.
-const FIX_FIRST: &str = "Fix the fields marked below first.";
+pub const FIX_FIRST: &str = "Fix the fields marked below first.";
 
 /// The shown site's widget settings and their preview.
 #[component]
