@@ -4,6 +4,8 @@
 //! defined here once: API bodies, error codes and JWT claims. The crate compiles for
 //! `wasm32-unknown-unknown` and natively.
 
+#[cfg(feature = "console")]
+pub mod analytics;
 pub mod api;
 pub mod claims;
 pub mod error;

@@ -50,6 +50,8 @@ pub const CUSTOM_FIELD_LABEL_CHARS: RangeInclusive<i64> = 1..=80;
 pub const SPANS_PER_DAY: RangeInclusive<i64> = 0..=4;
 /// Dates a site is closed all day (holidays).
 pub const CLOSED_DATES: RangeInclusive<i64> = 0..=100;
+/// Days one analytics report covers (first and last day included).
+pub const ANALYTICS_RANGE_DAYS: RangeInclusive<i64> = 1..=366;
 /// Characters of an agent's name.
 pub const AGENT_NAME_CHARS: RangeInclusive<i64> = 1..=80;
 /// Characters of an agent's persona.
