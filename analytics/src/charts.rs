@@ -50,11 +50,17 @@ pub fn conversations(days: &Days, rows: &[ChannelDay]) -> Result<String, String>
             let color = SERIES[channel];
             let bars = stacks.iter().enumerate().filter(|(_, stack)| stack[channel] > 0).map(|(day, stack)| {
                 let below = stack[..channel].iter().sum::<u64>();
-                let mut bar = Rectangle::new([(slot(day), below as f64), (slot(day + 1), (below + stack[channel]) as f64)], color.filled());
+                let mut bar = Rectangle::new(
+                    [(slot(day), below as f64), (slot(day + 1), (below + stack[channel]) as f64)],
+                    color.filled(),
+                );
                 bar.set_margin(0, 0, gap, gap);
                 bar
             });
-            chart.draw_series(bars)?.label(*name).legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));
+            chart
+                .draw_series(bars)?
+                .label(*name)
+                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));
         }
         legend(&mut chart)
     })
@@ -167,7 +173,8 @@ pub fn busiest_hours(rows: &[HourCount]) -> Result<String, String> {
         for (day, hours) in cells.iter().enumerate() {
             let y = 6 - day;
             chart.draw_series(hours.iter().enumerate().map(|(h, &count)| {
-                let mut cell = Rectangle::new([(slot(h), slot(y)), (slot(h + 1), slot(y + 1))], heat(count, top).filled());
+                let mut cell =
+                    Rectangle::new([(slot(h), slot(y)), (slot(h + 1), slot(y + 1))], heat(count, top).filled());
                 cell.set_margin(1, 1, 1, 1);
                 cell
             }))?;
@@ -186,7 +193,10 @@ fn render(draw: impl FnOnce(&Area) -> Result<(), Failure>) -> Result<String, Str
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(Failure::from).and_then(|()| draw(&root)).map_err(|e| format!("The chart could not be drawn: {e}"))?;
+        root.fill(&WHITE)
+            .map_err(Failure::from)
+            .and_then(|()| draw(&root))
+            .map_err(|e| format!("The chart could not be drawn: {e}"))?;
         root.present().map_err(|e| format!("The chart could not be drawn: {e}"))?;
     }
     Ok(svg)
@@ -351,7 +361,9 @@ mod tests {
 
     #[test]
     fn ratings_get_a_bar_each() {
-        let svg = satisfaction(&[RatingCount { rating: 5, conversations: 7 }, RatingCount { rating: 1, conversations: 2 }]).unwrap();
+        let svg =
+            satisfaction(&[RatingCount { rating: 5, conversations: 7 }, RatingCount { rating: 1, conversations: 2 }])
+                .unwrap();
         for label in ["1 ★", "5 ★"] {
             assert!(writes(&svg, label), "{label} in\n{svg}");
         }

@@ -11,7 +11,8 @@ pub struct Days {
 }
 
 /// The quick ranges the page offers: (label, days ending today).
-pub const PRESETS: [(&str, u64); 4] = [("Last 7 days", 7), ("Last 30 days", 30), ("Last 90 days", 90), ("Last 12 months", 365)];
+pub const PRESETS: [(&str, u64); 4] =
+    [("Last 7 days", 7), ("Last 30 days", 30), ("Last 90 days", 90), ("Last 12 months", 365)];
 
 impl Days {
     /// The range, or why it is not one a report can cover.
@@ -21,7 +22,10 @@ impl Days {
             return Err("The last day must be on or after the first day.".into());
         }
         if count > *ANALYTICS_RANGE_DAYS.end() {
-            return Err(format!("A report covers at most {} days: choose a shorter range.", ANALYTICS_RANGE_DAYS.end()));
+            return Err(format!(
+                "A report covers at most {} days: choose a shorter range.",
+                ANALYTICS_RANGE_DAYS.end()
+            ));
         }
         Ok(Days { from, to })
     }
@@ -102,7 +106,10 @@ mod tests {
     #[test]
     fn a_range_has_one_to_366_days() {
         assert!(Days::parse("2026-12-02", "2026-12-02").is_ok());
-        assert_eq!(Days::parse("2026-12-02", "2026-12-01").unwrap_err(), "The last day must be on or after the first day.");
+        assert_eq!(
+            Days::parse("2026-12-02", "2026-12-01").unwrap_err(),
+            "The last day must be on or after the first day."
+        );
         assert!(Days::parse("2026-01-01", "2027-01-01").is_ok(), "366 days");
         assert!(Days::parse("2026-01-01", "2027-01-02").unwrap_err().contains("at most 366 days"));
         assert!(Days::parse("2026-02-30", "2026-03-01").unwrap_err().contains("not a date"));

@@ -64,7 +64,10 @@ mod tests {
                 ResponseDay { day: None, answered: 4, p50_seconds: 90.0, p90_seconds: 300.0 },
                 ResponseDay { day: Some("2026-12-01".into()), answered: 4, p50_seconds: 1.0, p90_seconds: 2.0 },
             ],
-            satisfaction: vec![RatingCount { rating: 5, conversations: 2 }, RatingCount { rating: 2, conversations: 1 }],
+            satisfaction: vec![
+                RatingCount { rating: 5, conversations: 2 },
+                RatingCount { rating: 2, conversations: 1 },
+            ],
             answers: vec![
                 AnswerDay { day: "2026-12-01".into(), automatic: 2, ai: 1, human: 5, handoffs: 1 },
                 AnswerDay { day: "2026-12-02".into(), automatic: 1, ai: 0, human: 0, handoffs: 0 },

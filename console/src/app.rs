@@ -1,5 +1,6 @@
 //! The console's frame: the project's settings, then the sign-in form or the signed-in shell.
 
+use crate::analytics::AnalyticsSection;
 use crate::auth::Auth;
 use crate::desk::Desk;
 use crate::inbox::Inbox;
@@ -107,16 +108,18 @@ enum Section {
     Team,
     Links,
     Knowledge,
+    Analytics,
 }
 
 impl Section {
-    const ALL: [(Section, &'static str); 6] = [
+    const ALL: [(Section, &'static str); 7] = [
         (Section::Inbox, "Inbox"),
         (Section::Site, "Site"),
         (Section::Widget, "Widget"),
         (Section::Team, "Team"),
         (Section::Links, "Links"),
         (Section::Knowledge, "Knowledge"),
+        (Section::Analytics, "Analytics"),
     ];
 }
 
@@ -172,6 +175,7 @@ fn Shell(auth: Auth) -> impl IntoView {
                 (Some((site_id, _, owner)), Section::Team) => view! { <TeamSection auth site_id owner /> }.into_any(),
                 (Some((site_id, ..)), Section::Links) => view! { <LinksSection auth site_id /> }.into_any(),
                 (Some((site_id, ..)), Section::Knowledge) => view! { <KnowledgeSection auth site_id /> }.into_any(),
+                (Some((site_id, ..)), Section::Analytics) => view! { <AnalyticsSection auth site_id /> }.into_any(),
                 (None, _) => view! { <NoSite sites /> }.into_any(),
             }}
         </div>

@@ -4,6 +4,7 @@
 
 mod actions;
 mod alerts;
+mod analytics;
 mod app;
 mod auth;
 mod composer;

@@ -1,10 +1,12 @@
 // Browser: the owner's sections of the console. The widget settings with the real widget as a
 // live preview of unsaved settings, saved to the demo page; two admins saving over each other;
 // an operator who sees no settings and whom RLS refuses; the site's name, origins, embed
-// snippet, switch, and a new site.
+// snippet, switch, and a new site; the team, links, knowledge; analytics of seeded data.
 import { test, before, after, beforeEach, afterEach } from "node:test";
 import assert from "node:assert/strict";
-import { DEMO_SITE_ID, api, artifacts, edge, launch, newStaff, rest, setDemoSettings, signIn, site, until } from "./support.mjs";
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { DEMO_OWNER_ID, DEMO_SITE_ID, api, artifacts, edge, launch, newStaff, rest, setDemoSettings, signIn, site, until } from "./support.mjs";
 
 let browser;
 const logs = [];
@@ -362,4 +364,112 @@ test("agents and knowledge: an article written, tried as a visitor's question, a
   // The other tests' visitors get the demo's own answers.
   await rest(`knowledge_articles?site_id=eq.${DEMO_SITE_ID}&title=eq.Gift%20wrapping`, { method: "DELETE" });
   await rest(`agents?site_id=eq.${DEMO_SITE_ID}&name=eq.Nora%20the%20night%20agent`, { method: "DELETE" });
+});
+
+test("analytics render with seeded data: totals, charts, the operators' table, a range, CSV", async () => {
+  // A site of the demo owner's with four conversations in the last three days (UTC, the
+  // site's and the browser's time zone here), answered by Olivia, a knowledge answer and
+  // an away message.
+  const siteId = randomUUID();
+  await rest("sites", { method: "POST", body: { id: siteId, owner_id: DEMO_OWNER_ID, name: "Analytics shop", site_key: `analytics-${siteId.slice(0, 8)}` } });
+  await rest("site_members", { method: "POST", body: { site_id: siteId, user_id: OLIVIA, role: "operator", display_name: "Olivia" } });
+  const [customer] = await rest("customers", { method: "POST", body: { site_id: siteId, name: "Cleo" } });
+  const day = (ago, hour) => {
+    const at = new Date();
+    at.setUTCDate(at.getUTCDate() - ago);
+    at.setUTCHours(hour, 0, 0, 0);
+    return at;
+  };
+  const iso = (date) => date.toISOString().slice(0, 10);
+  const later = (at, seconds) => new Date(at.getTime() + seconds * 1000).toISOString();
+  async function conversation(source, at, messages, csat) {
+    const [row] = await rest("conversations", {
+      method: "POST",
+      body: { site_id: siteId, customer_id: customer.id, source, status: "active", assigned_operator_id: OLIVIA, created_at: at.toISOString(), last_message_at: at.toISOString() },
+    });
+    for (const [sender, seconds, kind] of messages) {
+      await rest("messages", {
+        method: "POST",
+        body: {
+          conversation_id: row.id, site_id: siteId, sender_type: sender, content: "Hello", created_at: later(at, seconds),
+          sender_user_id: sender === "operator" ? OLIVIA : null, sender_customer_id: sender === "customer" ? customer.id : null,
+          metadata: kind ? { kind } : {},
+        },
+      });
+    }
+    if (csat) await rest(`conversations?id=eq.${row.id}`, { method: "PATCH", body: { csat } });
+  }
+  await conversation("widget", day(3, 10), [["customer", 0], ["ai", 1, "knowledge_answer"], ["operator", 90]], 5);
+  await conversation("link", day(2, 14), [["customer", 0], ["operator", 300]], 4);
+  await conversation("widget", day(2, 15), [["customer", 0], ["ai", 1, "away_message"]]);
+  await conversation("sms", day(1, 9), [["customer", 0], ["operator", 30]], 3);
+
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, timezoneId: "UTC", acceptDownloads: true });
+  const page = await context.newPage();
+  page.on("console", (m) => (m.type() === "error" ? logs.push(`owner: ${m.text()}`) : null));
+  await signIn(page, "owner@demo.test");
+  await page.locator("[data-testid=signed-in-as]").waitFor();
+  await page.locator("#site-picker").selectOption({ label: "Analytics shop" });
+  await page.locator("nav.sections").getByRole("button", { name: "Analytics", exact: true }).click();
+
+  const totals = page.locator("[data-testid=totals]");
+  const total = async (label) => (await totals.locator(".figure", { has: page.locator("dt", { hasText: new RegExp(`^${label}$`) }) }).locator("dd").textContent()).trim();
+  await totals.waitFor();
+  assert.equal(await total("Conversations"), "4");
+  // First human replies after 90 s, 300 s and 30 s: median 90 s; p90 = 90 + 0.8 × 210 = 258 s.
+  assert.equal(await total("Median first response"), "1m 30s");
+  assert.equal(await total("90th percentile first response"), "4m 18s");
+  assert.equal(await total("Average rating"), "4.0 of 5 (3 rated)");
+  assert.equal(await total("Automatic answers"), "2");
+  assert.equal(await total("AI answers"), "0");
+  assert.equal(await total("Human answers"), "3");
+  assert.equal(await total("Handoffs to a human"), "1");
+  assert.match(await page.locator("[data-testid=report-range]").textContent(), /days and hours in UTC/);
+
+  // Every chart is an SVG drawn in the page, with the series it should have.
+  for (const id of ["conversations", "response-times", "satisfaction", "answers", "busiest-hours"]) {
+    const svg = page.locator(`[data-testid=chart-${id}] svg`);
+    await svg.waitFor();
+    assert.ok((await svg.locator("rect, polyline, path").count()) > 5, `${id} has marks`);
+  }
+  const conversationsChart = page.locator("[data-testid=chart-conversations] svg");
+  for (const legend of ["Widget", "Temporary links", "SMS"]) await conversationsChart.getByText(legend, { exact: true }).waitFor();
+  assert.equal(await conversationsChart.getByText("Email", { exact: true }).count(), 0, "no email conversations, no legend entry");
+  assert.equal(await page.locator("[data-testid=chart-conversations] svg rect[fill='#4F46E5']").count(), 3, "two days of widget bars and the legend swatch");
+  const weekday = (ago) => ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"][day(ago, 0).getUTCDay()];
+  assert.equal(await page.locator("[data-testid=chart-busiest-hours] svg text", { hasText: /^\s*1\s*$/ }).count(), 4, "four hours with one conversation each");
+  await page.locator("[data-testid=chart-busiest-hours] svg").getByText(weekday(1), { exact: true }).waitFor();
+  await page.locator("[data-testid=chart-satisfaction] figcaption", { hasText: "4.0 of 5 from 3 ratings" }).waitFor();
+
+  const operators = page.locator("[data-testid=operators]");
+  const olivia = operators.getByRole("row", { name: /Olivia/ });
+  assert.deepEqual(
+    (await olivia.getByRole("cell").allTextContents()).map((t) => t.trim()),
+    ["Olivia", "3", "0", "2m 45s", "0", "4.0 (3 rated)"],
+    "three replies; responses to a waiting customer after 300 s and 30 s (the first came after the knowledge answer)",
+  );
+  await page.screenshot({ path: `${artifacts}/console-analytics.png`, fullPage: true });
+
+  // The daily CSV holds every day of the range, zeros included.
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download daily CSV" }).click()]);
+  const csv = readFileSync(await download.path(), "utf8").split("\r\n");
+  assert.match(download.suggestedFilename(), /^daily-\d{4}-\d{2}-\d{2}-to-\d{4}-\d{2}-\d{2}\.csv$/);
+  assert.equal(csv.length, 30 + 2, "a header, 30 days and the final line break");
+  assert.ok(csv.includes(`${iso(day(2, 0))},1,1,0,0,0,300,300,1,0,1,0`), csv.join("\n"));
+  assert.ok(csv.includes(`${iso(day(4, 0))},0,0,0,0,0,,,0,0,0,0`));
+
+  // A range of one day, then a reversed one, which is refused in the page.
+  await page.getByLabel("From", { exact: true }).fill(iso(day(1, 0)));
+  await page.getByLabel("To", { exact: true }).fill(iso(day(1, 0)));
+  await page.getByRole("button", { name: "Show", exact: true }).click();
+  await until(async () => (await total("Conversations")) === "1", "one conversation yesterday");
+  assert.equal(await total("Median first response"), "30s");
+  await page.getByLabel("From", { exact: true }).fill(iso(day(0, 0)));
+  await page.getByLabel("To", { exact: true }).fill(iso(day(2, 0)));
+  await page.getByRole("button", { name: "Show", exact: true }).click();
+  await page.getByRole("alert").filter({ hasText: "The last day must be on or after the first day." }).waitFor();
+  await page.getByRole("button", { name: "Last 7 days" }).click();
+  await until(async () => (await total("Conversations")) === "4", "back to the seeded week");
+  await context.close();
+  await rest(`sites?id=eq.${siteId}`, { method: "DELETE" });
 });

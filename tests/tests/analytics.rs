@@ -21,12 +21,14 @@ async fn shop(db: &PgPool) -> Shop {
     let owner = new_user(db).await;
     let (site, _) = new_site(db, owner).await;
     let operator = new_user(db).await;
-    sqlx::query("insert into public.site_members (site_id, user_id, role, display_name) values ($1, $2, 'operator', 'Olga')")
-        .bind(site)
-        .bind(operator)
-        .execute(db)
-        .await
-        .unwrap();
+    sqlx::query(
+        "insert into public.site_members (site_id, user_id, role, display_name) values ($1, $2, 'operator', 'Olga')",
+    )
+    .bind(site)
+    .bind(operator)
+    .execute(db)
+    .await
+    .unwrap();
     sqlx::query("update public.widget_settings set timezone = 'America/New_York' where site_id = $1")
         .bind(site)
         .execute(db)
@@ -78,7 +80,12 @@ async fn message(db: &PgPool, shop: &Shop, conversation: Uuid, sender: &str, kin
 }
 
 async fn rate(db: &PgPool, conversation: Uuid, csat: i16) {
-    sqlx::query("update public.conversations set csat = $2 where id = $1").bind(conversation).bind(csat).execute(db).await.unwrap();
+    sqlx::query("update public.conversations set csat = $2 where id = $1")
+        .bind(conversation)
+        .bind(csat)
+        .execute(db)
+        .await
+        .unwrap();
 }
 
 async fn report(user: Uuid, site: Uuid, from: &str, to: &str) -> Result<Value, sqlx::Error> {
@@ -132,7 +139,11 @@ async fn the_report_counts_the_conversations_started_in_the_range_in_the_sites_t
     channels.sort();
     assert_eq!(
         channels,
-        [("2026-11-02".into(), "link".into(), 1), ("2026-11-02".into(), "widget".into(), 1), ("2026-11-03".into(), "sms".into(), 1)]
+        [
+            ("2026-11-02".into(), "link".into(), 1),
+            ("2026-11-02".into(), "widget".into(), 1),
+            ("2026-11-03".into(), "sms".into(), 1)
+        ]
     );
 
     // First human replies at 120 s and 600 s, both on Monday in New York.
@@ -155,10 +166,14 @@ async fn the_report_counts_the_conversations_started_in_the_range_in_the_sites_t
     assert_eq!(got.operators.len(), 1, "{value}");
     let olga = &got.operators[0];
     assert_eq!((olga.user_id, olga.display_name.as_deref()), (shop.operator, Some("Olga")));
-    assert_eq!((olga.messages_sent, olga.avg_response_seconds, olga.rated, olga.average_rating), (3, Some(600), 2, Some(3.5)));
+    assert_eq!(
+        (olga.messages_sent, olga.avg_response_seconds, olga.rated, olga.average_rating),
+        (3, Some(600), 2, Some(3.5))
+    );
 
     // One day, and a range with nothing in it.
-    let monday: Report = serde_json::from_value(report(shop.owner, shop.site, "2026-11-02", "2026-11-02").await.unwrap()).unwrap();
+    let monday: Report =
+        serde_json::from_value(report(shop.owner, shop.site, "2026-11-02", "2026-11-02").await.unwrap()).unwrap();
     assert_eq!(monday.conversations.iter().map(|r| r.conversations).sum::<u64>(), 2);
     let empty = report(shop.owner, shop.site, "2025-01-01", "2025-01-31").await.unwrap();
     assert_eq!(
@@ -175,7 +190,8 @@ async fn each_role_counts_only_what_row_level_security_shows_it() {
     // Another site's owner learns nothing about this site, not even its time zone.
     let stranger = new_user(&db).await;
     new_site(&db, stranger).await;
-    let theirs: Report = serde_json::from_value(report(stranger, shop.site, "2026-11-01", "2026-11-30").await.unwrap()).unwrap();
+    let theirs: Report =
+        serde_json::from_value(report(stranger, shop.site, "2026-11-01", "2026-11-30").await.unwrap()).unwrap();
     assert_eq!(theirs, Report { time_zone: "UTC".into(), ..Report::default() });
 
     // An operator sees the site's conversations but only their own row of the team's stats.
@@ -192,17 +208,25 @@ async fn each_role_counts_only_what_row_level_security_shows_it() {
         .execute(&db)
         .await
         .unwrap();
-    let owner_view: Report = serde_json::from_value(report(shop.owner, shop.site, "2026-11-02", "2026-11-03").await.unwrap()).unwrap();
+    let owner_view: Report =
+        serde_json::from_value(report(shop.owner, shop.site, "2026-11-02", "2026-11-03").await.unwrap()).unwrap();
     assert_eq!(owner_view.operators.len(), 2);
-    let theirs: Report = serde_json::from_value(report(colleague, shop.site, "2026-11-02", "2026-11-03").await.unwrap()).unwrap();
+    let theirs: Report =
+        serde_json::from_value(report(colleague, shop.site, "2026-11-02", "2026-11-03").await.unwrap()).unwrap();
     assert_eq!(theirs.conversations.len(), 3);
     let rows: Vec<(Uuid, u64)> = theirs.operators.iter().map(|r| (r.user_id, r.messages_sent)).collect();
     // Olga's ratings are counted from conversations (which operators see), not her stats.
-    assert!(rows.contains(&(colleague, 7)) && !rows.iter().any(|(id, sent)| *id == shop.operator && *sent > 0), "{rows:?}");
+    assert!(
+        rows.contains(&(colleague, 7)) && !rows.iter().any(|(id, sent)| *id == shop.operator && *sent > 0),
+        "{rows:?}"
+    );
 
     // Nobody outside the API's roles may call it.
     let mut anon = common::connect_as("anon", json!({"role": "anon"})).await;
-    let refused = sqlx::query("select public.analytics_report($1, current_date, current_date)").bind(shop.site).execute(&mut anon).await;
+    let refused = sqlx::query("select public.analytics_report($1, current_date, current_date)")
+        .bind(shop.site)
+        .execute(&mut anon)
+        .await;
     assert!(refused.is_err());
 }
 
@@ -221,7 +245,9 @@ async fn a_reversed_or_too_long_range_is_refused() {
 async fn operators_average_response_is_the_mean_of_their_responses() {
     let db = database().await;
     let shop = shop(&db).await;
-    for (at, seconds) in [("2026-11-02 14:00:00+00", 100), ("2026-11-02 15:00:00+00", 300), ("2026-11-02 16:00:00+00", 500)] {
+    for (at, seconds) in
+        [("2026-11-02 14:00:00+00", 100), ("2026-11-02 15:00:00+00", 300), ("2026-11-02 16:00:00+00", 500)]
+    {
         let id = conversation(&db, &shop, "widget", at).await;
         message(&db, &shop, id, "customer", None, 0).await;
         message(&db, &shop, id, "operator", None, seconds).await;

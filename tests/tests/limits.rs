@@ -293,7 +293,9 @@ async fn accepted(conn: &mut PgConnection, sql: &'static str, kind: &Kind, value
         }
         Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("23514") => false,
         // A function's own refusal of its arguments (public.refuse's shape).
-        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("P0001") && e.message() == "validation_failed" => false,
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("P0001") && e.message() == "validation_failed" => {
+            false
+        }
         Err(other) => panic!("{sql} with {value}: {other}"),
     }
 }

@@ -19,8 +19,16 @@ const SIGNING_KEY_PORTS: Ports = Ports { api: 54431, site: 8190, edge: 8897, ins
 const UNREACHABLE_PORTS: Ports = Ports { api: 9, site: 0, edge: 8888, inspector: 9330 };
 
 /// `tests/tests/*.rs` that talk to the database directly (RLS matrix, SQL functions, schema rules).
-pub const DATABASE_TESTS: [&str; 8] =
-    ["rls_matrix", "chat_functions", "operator_functions", "conversation_lifecycle", "limits", "database", "team", "analytics"];
+pub const DATABASE_TESTS: [&str; 8] = [
+    "rls_matrix",
+    "chat_functions",
+    "operator_functions",
+    "conversation_lifecycle",
+    "limits",
+    "database",
+    "team",
+    "analytics",
+];
 /// `tests/tests/*.rs` that go through HTTP or WebSocket (the stand-in's Auth, REST and Realtime, the edge in workerd).
 pub const INTEGRATION_TESTS: [&str; 6] = ["auth", "rest", "edge", "edge_chat", "edge_links", "realtime_client"];
 
