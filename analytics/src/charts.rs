@@ -2,7 +2,7 @@
 //! Each chart is 720 × 260 user units and scales with its box. Only the numbers of the rows
 //! and this module's own labels reach the SVG, never text a person typed.
 
-use crate::{CHANNELS, Days, duration};
+use crate::{CHANNELS, Days};
 use chat_core::analytics::{AnswerDay, ChannelDay, HourCount, RatingCount, ResponseDay};
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::SegmentedCoord;
@@ -73,12 +73,18 @@ pub fn response_times(days: &Days, rows: &[ResponseDay]) -> Result<String, Strin
         .filter_map(|row| Some((days.index(row.day.as_deref()?)?, row.p50_seconds, row.p90_seconds)))
         .collect();
     let top = points.iter().map(|(_, _, p90)| *p90).fold(0.0, f64::max);
+    // In the unit that keeps the axis' numbers small and round.
+    let (unit, what) = match top {
+        7200.0.. => (3600.0, "First response (hours)"),
+        120.0.. => (60.0, "First response (minutes)"),
+        _ => (1.0, "First response (seconds)"),
+    };
     render(|root| {
-        let mut chart = day_chart(root, days, (top * 1.15).max(60.0))?;
-        day_mesh(&mut chart, days, "First response", &|v| duration(*v))?;
+        let mut chart = day_chart(root, days, (top / unit * 1.15).max(5.0))?;
+        day_mesh(&mut chart, days, what, &|v| if v.fract() == 0.0 { format!("{v:.0}") } else { format!("{v:.1}") })?;
         let series = [("Median (p50)", SERIES[0], 0), ("90th percentile (p90)", SERIES[2], 1)];
         for (name, color, which) in series {
-            let line = points.iter().map(|&(day, p50, p90)| (center(day), if which == 0 { p50 } else { p90 }));
+            let line = points.iter().map(|&(day, p50, p90)| (center(day), if which == 0 { p50 } else { p90 } / unit));
             chart
                 .draw_series(LineSeries::new(line.clone(), color.stroke_width(2)).point_size(3))?
                 .label(name)
@@ -167,9 +173,9 @@ pub fn busiest_hours(rows: &[HourCount]) -> Result<String, String> {
             .x_label_formatter(&hour)
             .y_label_formatter(&weekday)
             .axis_style(GRID)
-            .label_style(("sans-serif", 12).into_font().color(&INK))
+            .label_style(("sans-serif", 14).into_font().color(&INK))
             .draw()?;
-        let font = ("sans-serif", 11).into_font();
+        let font = ("sans-serif", 13).into_font();
         for (day, hours) in cells.iter().enumerate() {
             let y = 6 - day;
             chart.draw_series(hours.iter().enumerate().map(|(h, &count)| {
@@ -209,7 +215,9 @@ fn day_chart<'a, 'b>(root: &'a Area<'b>, days: &Days, top: f64) -> Result<Chart<
 
 /// A chart with `slots` slots along x and values from 0 to `top` along y.
 fn slots_chart<'a, 'b>(root: &'a Area<'b>, slots: usize, top: f64) -> Result<Chart<'a, 'b>, Failure> {
-    let last = slots as u32 - 1;
+    // Two slots at least: plotters 0.3.7 maps every value of a one-value range to half the
+    // width without its start, so one slot would be drawn zero wide (one_day_draws guards it).
+    let last = (slots as u32).max(2) - 1;
     Ok(ChartBuilder::on(root)
         .margin(12)
         .x_label_area_size(32)
@@ -244,8 +252,8 @@ fn mesh(
         .light_line_style(TRANSPARENT)
         .bold_line_style(GRID)
         .axis_style(GRID)
-        .label_style(("sans-serif", 12).into_font().color(&INK))
-        .axis_desc_style(("sans-serif", 12).into_font().color(&INK))
+        .label_style(("sans-serif", 14).into_font().color(&INK))
+        .axis_desc_style(("sans-serif", 14).into_font().color(&INK))
         .draw()?;
     Ok(())
 }
@@ -256,7 +264,7 @@ fn legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>) -> Result<(), Failure> {
         .position(SeriesLabelPosition::UpperLeft)
         .background_style(WHITE.mix(0.85))
         .border_style(GRID)
-        .label_font(("sans-serif", 12).into_font().color(&INK))
+        .label_font(("sans-serif", 14).into_font().color(&INK))
         .draw()?;
     Ok(())
 }
@@ -334,7 +342,18 @@ mod tests {
     }
 
     #[test]
-    fn one_day_and_a_whole_year_draw() {
+    fn one_day_draws() {
+        let day = Days::parse("2026-12-02", "2026-12-02").unwrap();
+        let rows = [ChannelDay { day: "2026-12-02".into(), channel: "widget".into(), conversations: 4 }];
+        let svg = conversations(&day, &rows).unwrap();
+        let bar = svg.lines().find(|line| line.contains(r##"fill="#4F46E5""##)).unwrap();
+        let width: i32 = bar.split("width=\"").nth(1).and_then(|w| w.split('"').next()).unwrap().parse().unwrap();
+        assert!(width > 100, "the day's bar is drawn: {bar}");
+        assert!(writes(&svg, "Dec 2"));
+    }
+
+    #[test]
+    fn empty_days_and_a_whole_year_draw() {
         let day = Days::parse("2026-12-02", "2026-12-02").unwrap();
         assert!(conversations(&day, &[]).is_ok());
         assert!(answers(&day, &[]).is_ok());
@@ -348,7 +367,7 @@ mod tests {
     }
 
     #[test]
-    fn response_times_read_as_durations() {
+    fn response_times_are_drawn_in_a_round_unit() {
         let days = Days::parse("2026-12-01", "2026-12-02").unwrap();
         let rows = [
             ResponseDay { day: None, answered: 3, p50_seconds: 100.0, p90_seconds: 500.0 },
@@ -356,7 +375,10 @@ mod tests {
         ];
         let svg = response_times(&days, &rows).unwrap();
         assert!(writes(&svg, "Median (p50)") && writes(&svg, "90th percentile (p90)"));
-        assert!(svg.contains("m\n</text>"), "minutes on the y axis:\n{svg}");
+        assert!(writes(&svg, "First response (minutes)"), "{svg}");
+        assert!(writes(&svg, "10"), "600 s is drawn as 10 minutes:\n{svg}");
+        let quick = [ResponseDay { day: Some("2026-12-01".into()), answered: 1, p50_seconds: 20.0, p90_seconds: 40.0 }];
+        assert!(writes(&response_times(&days, &quick).unwrap(), "First response (seconds)"));
     }
 
     #[test]

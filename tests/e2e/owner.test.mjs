@@ -448,7 +448,10 @@ test("analytics render with seeded data: totals, charts, the operators' table, a
     ["Olivia", "3", "0", "2m 45s", "0", "4.0 (3 rated)"],
     "three replies; responses to a waiting customer after 300 s and 30 s (the first came after the knowledge answer)",
   );
-  await page.screenshot({ path: `${artifacts}/console-analytics.png`, fullPage: true });
+  // The section scrolls inside the page: a window tall enough shows all of it.
+  await page.setViewportSize({ width: 1440, height: 2400 });
+  await page.screenshot({ path: `${artifacts}/console-analytics.png` });
+  await page.setViewportSize({ width: 1440, height: 900 });
 
   // The daily CSV holds every day of the range, zeros included.
   const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download daily CSV" }).click()]);
