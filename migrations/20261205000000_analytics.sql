@@ -25,7 +25,7 @@ comment on column public.conversations.automatic_answer_count is 'Knowledge answ
 comment on column public.conversations.ai_answer_count is 'Answers written by a language model (ai messages of any other kind).';
 comment on column public.conversations.human_answer_count is 'Operators'' messages to the customer (notes excluded).';
 comment on column public.conversations.handed_off_at is 'When a human took over from automatic answers: their first reply after one.';
-comment on column public.conversations.first_human_response_seconds is 'From the conversation''s start to its first operator reply.';
+comment on column public.conversations.first_human_response_seconds is 'From the customer''s first message to the first operator reply after it.';
 -- Reports: a site's conversations started in a range.
 create index conversations_site_created_idx on public.conversations (site_id, created_at);
 
@@ -41,14 +41,20 @@ where avg_response_seconds is not null;
 update public.conversations c
 set automatic_answer_count = m.automatic, ai_answer_count = m.ai, human_answer_count = m.human,
     handed_off_at = m.handed_off_at,
-    first_human_response_seconds = greatest(0, extract(epoch from m.first_human - c.created_at))::integer
+    -- (greatest() skips nulls: a conversation without both messages is left null by the case.)
+    first_human_response_seconds = (
+      select case when min(o.created_at) is not null
+                  then greatest(0, extract(epoch from min(o.created_at) - m.first_customer))::integer end
+      from public.messages o
+      where o.conversation_id = c.id and o.sender_type = 'operator' and not o.internal and o.created_at >= m.first_customer
+    )
 from (
   select conversation_id,
          count(*) filter (where sender_type = 'ai' and metadata ->> 'kind' in ('knowledge_answer', 'away_message')) as automatic,
          count(*) filter (where sender_type = 'ai' and metadata ->> 'kind' is distinct from 'knowledge_answer'
                             and metadata ->> 'kind' is distinct from 'away_message') as ai,
          count(*) filter (where sender_type = 'operator') as human,
-         min(created_at) filter (where sender_type = 'operator') as first_human,
+         min(created_at) filter (where sender_type = 'customer') as first_customer,
          min(created_at) filter (where sender_type = 'operator' and exists (
            select 1 from public.messages a
            where a.conversation_id = messages.conversation_id and a.sender_type = 'ai' and a.created_at < messages.created_at
@@ -68,6 +74,7 @@ as $$
 declare
   v_conversation public.conversations%rowtype;
   v_response_seconds integer;
+  v_first_customer_at timestamptz;
   v_automatic boolean := new.sender_type = 'ai' and coalesce(new.metadata ->> 'kind' in ('knowledge_answer', 'away_message'), false);
 begin
   if new.internal then
@@ -77,6 +84,14 @@ begin
   if new.sender_type in ('operator', 'ai') and v_conversation.last_customer_message_at is not null
      and (v_conversation.last_message_at is null or v_conversation.last_message_at <= v_conversation.last_customer_message_at) then
     v_response_seconds := greatest(0, extract(epoch from new.created_at - v_conversation.last_customer_message_at))::integer;
+  end if;
+  -- The first human reply to a customer: timed from the customer's first message (once per
+  -- conversation; the conversation's messages are walked in order by their index).
+  if new.sender_type = 'operator' and v_conversation.first_human_response_seconds is null then
+    select m.created_at into v_first_customer_at from public.messages m
+    where m.conversation_id = new.conversation_id and m.sender_type = 'customer' and not m.internal
+    order by m.seq
+    limit 1;
   end if;
   update public.conversations
   set message_count = message_count + 1,
@@ -93,9 +108,8 @@ begin
       handed_off_at = case
         when handed_off_at is null and new.sender_type = 'operator' and automatic_answer_count + ai_answer_count > 0
         then new.created_at else handed_off_at end,
-      first_human_response_seconds = case
-        when first_human_response_seconds is null and new.sender_type = 'operator'
-        then greatest(0, extract(epoch from new.created_at - created_at))::integer else first_human_response_seconds end
+      first_human_response_seconds = coalesce(first_human_response_seconds, case when v_first_customer_at is not null
+        then greatest(0, extract(epoch from new.created_at - v_first_customer_at))::integer end)
   where id = new.conversation_id
   returning * into v_conversation;
 

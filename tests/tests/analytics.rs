@@ -263,3 +263,35 @@ async fn operators_average_response_is_the_mean_of_their_responses() {
     .unwrap();
     assert_eq!(stats, (3, 3, 900, Some(300)), "not the running halving it was (350)");
 }
+
+#[tokio::test]
+async fn the_first_human_response_is_timed_from_the_customers_first_message() {
+    let db = database().await;
+    let shop = shop(&db).await;
+    let first = |id: Uuid| {
+        let db = db.clone();
+        async move {
+            sqlx::query_scalar::<_, Option<i32>>(
+                "select first_human_response_seconds from public.conversations where id = $1",
+            )
+            .bind(id)
+            .fetch_one(&db)
+            .await
+            .unwrap()
+        }
+    };
+    // The visitor opened the chat and wrote five minutes later; the reply came a minute after.
+    let late = conversation(&db, &shop, "widget", "2026-11-02 14:00:00+00").await;
+    message(&db, &shop, late, "customer", None, 300).await;
+    message(&db, &shop, late, "operator", None, 360).await;
+    message(&db, &shop, late, "customer", None, 400).await;
+    message(&db, &shop, late, "operator", None, 900).await;
+    assert_eq!(first(late).await, Some(60));
+    // The operator wrote first: nothing to time until the customer writes.
+    let outreach = conversation(&db, &shop, "widget", "2026-11-02 15:00:00+00").await;
+    message(&db, &shop, outreach, "operator", None, 10).await;
+    assert_eq!(first(outreach).await, None);
+    message(&db, &shop, outreach, "customer", None, 100).await;
+    message(&db, &shop, outreach, "operator", None, 130).await;
+    assert_eq!(first(outreach).await, Some(30));
+}
