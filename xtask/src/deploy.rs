@@ -152,8 +152,7 @@ pub fn run(root: &Path, dry_run: bool) -> Result<()> {
             "[deploy]   on each customer page, before </body> (data-site: the site's site_key):\n\n  \
              <script src=\"{worker_url}/embed.js\" data-site=\"YOUR_SITE_KEY\" async></script>\n\n\
              [deploy]   temporary chat links open at {worker_url}/c/<code>\n\
-             [deploy]   console: not part of this build yet (issues 18 and 19); owners use the edge's \
-             link API and the Supabase dashboard meanwhile"
+             [deploy]   the console (operators' inbox, owners' settings and analytics) opens at {worker_url}/console/"
         );
         Ok(())
     })?;
