@@ -70,7 +70,8 @@ impl std::fmt::Display for ProviderError {
     }
 }
 
-/// The provider's error body, `{"error": {"message": ...}}`, as a sentence.
+/// The provider's error body, `{"error": {"message": ...}}`, as a sentence (any other body as
+/// it is: whoever stores it bounds it).
 pub fn error_message(body: &str) -> String {
     #[derive(Deserialize)]
     struct Body {
@@ -80,7 +81,7 @@ pub fn error_message(body: &str) -> String {
     struct Detail {
         message: String,
     }
-    serde_json::from_str::<Body>(body).map(|b| b.error.message).unwrap_or_else(|_| body.chars().take(200).collect())
+    serde_json::from_str::<Body>(body).map(|b| b.error.message).unwrap_or_else(|_| body.trim().to_owned())
 }
 
 /// A finished answer.
