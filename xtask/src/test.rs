@@ -19,7 +19,7 @@ const SIGNING_KEY_PORTS: Ports = Ports { api: 54431, site: 8190, edge: 8897, ins
 const UNREACHABLE_PORTS: Ports = Ports { api: 9, site: 0, edge: 8888, inspector: 9330 };
 
 /// `tests/tests/*.rs` that talk to the database directly (RLS matrix, SQL functions, schema rules).
-pub const DATABASE_TESTS: [&str; 8] = [
+pub const DATABASE_TESTS: [&str; 9] = [
     "rls_matrix",
     "chat_functions",
     "operator_functions",
@@ -28,6 +28,7 @@ pub const DATABASE_TESTS: [&str; 8] = [
     "database",
     "team",
     "analytics",
+    "owed_answers",
 ];
 /// `tests/tests/*.rs` that go through HTTP or WebSocket (the stand-in's Auth, REST and Realtime, the edge in workerd).
 pub const INTEGRATION_TESTS: [&str; 6] = ["auth", "rest", "edge", "edge_chat", "edge_links", "realtime_client"];
