@@ -41,10 +41,22 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Respo
     Ok(with_cors(response, origin.as_deref()))
 }
 
-/// The cron trigger: ends expired links and idle sessions, releases idle assignments, purges old
-/// messages. The same idempotent function pg_cron runs where it is available.
+/// The cron triggers (wrangler.toml). Every minute: the automatic answers still owed
+/// (`answer_owed`). Every 15 minutes: ends expired links and idle sessions, releases idle
+/// assignments, purges old messages. The same idempotent functions pg_cron runs where it is
+/// available.
 #[event(scheduled)]
-async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    if event.cron() == OWED_ANSWERS_CRON {
+        match crate::supabase::Supabase::service(&env) {
+            Ok(service) => match service.rpc("answer_owed", "{}".into()).await {
+                Ok(summary) => tracing::info!("owed answers: {summary}"),
+                Err(error) => tracing::error!("owed answers failed: {}", error.message),
+            },
+            Err(error) => tracing::error!("owed answers cannot run: {}", error.message),
+        }
+        return;
+    }
     match crate::supabase::Supabase::service(&env) {
         Ok(service) => match service.rpc("cleanup_expired", "{}".into()).await {
             Ok(summary) => match crate::cleanup::cleanup_failures(&summary) {
@@ -56,6 +68,9 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         Err(error) => tracing::error!("cleanup cannot run: {}", error.message),
     }
 }
+
+/// The schedule of `answer_owed` (the other of wrangler.toml's crons runs the cleanup).
+const OWED_ANSWERS_CRON: &str = "* * * * *";
 
 /// Every `/c/{code}` is the same page (`link.html`); it reads the code from its path and the
 /// token from its fragment. Never cached, never leaking the URL to other sites.

@@ -589,3 +589,34 @@ async fn knowledge_answers_once_per_message_and_away_message_once() {
     let answer = automatic.iter().find(|m| m.metadata.kind.as_deref() == Some("knowledge_answer")).unwrap();
     assert_eq!(answer.content, "We ship worldwide within 3 business days.");
 }
+
+/// The minute cron answers a message nobody answered (stored straight into the database here,
+/// as when the edge's background answer failed).
+#[tokio::test]
+async fn the_minute_cron_answers_what_is_still_owed() {
+    let db = database().await;
+    let (site, _, mut guest) = common::site_with_guest(&db).await;
+    let message: Value = sqlx::query_scalar("select public.post_message($1, $2)")
+        .bind(Uuid::new_v4())
+        .bind("Hello?")
+        .fetch_one(&mut guest)
+        .await
+        .unwrap();
+    let owed = "select count(*) from public.owed_answers where message_id = $1::uuid";
+    // Each run takes the 100 oldest due: earlier layers may have left more.
+    for _ in 0..50 {
+        let cron = client().get(format!("{}/__scheduled?cron=*+*+*+*+*", edge())).send().await.unwrap();
+        assert!(cron.status().is_success(), "{}", cron.status());
+        let left: i64 = sqlx::query_scalar(owed).bind(message["id"].as_str()).fetch_one(&db).await.unwrap();
+        if left == 0 {
+            break;
+        }
+    }
+    let answers: i64 =
+        sqlx::query_scalar("select count(*) from public.messages where site_id = $1 and sender_type = 'ai'")
+            .bind(site)
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!(answers, 1, "the away message, given by the cron");
+}
