@@ -9,6 +9,14 @@ use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+/// `answer_owed` answers every site's due messages: the tests of this file take turns (the
+/// lock lasts as long as the returned connection).
+async fn alone() -> PgConnection {
+    let mut conn = connect_as_service().await;
+    sqlx::query("select pg_advisory_lock(hashtext('tests/owed_answers.rs'))").execute(&mut conn).await.unwrap();
+    conn
+}
+
 /// The guest writes `text`; returns the stored message's id.
 async fn write(guest: &mut PgConnection, text: &str) -> Uuid {
     let message: Value = sqlx::query_scalar("select public.post_message($1, $2)")
@@ -47,6 +55,7 @@ async fn answer_owed(db: &PgPool, at: Option<f64>) -> Value {
 
 #[tokio::test]
 async fn a_message_is_owed_from_its_storing_and_answered_once_by_racing_callers() {
+    let _alone = alone().await;
     let db = database().await;
     let (site, _, mut guest) = site_with_guest(&db).await;
     let message = write(&mut guest, "Is anyone there?").await;
@@ -74,6 +83,7 @@ async fn a_message_is_owed_from_its_storing_and_answered_once_by_racing_callers(
 
 #[tokio::test]
 async fn what_the_edge_never_answered_the_cron_answers() {
+    let _alone = alone().await;
     let db = database().await;
     let (site, _, mut guest) = site_with_guest(&db).await;
     let message = write(&mut guest, "Hello?").await;
@@ -94,6 +104,7 @@ async fn what_the_edge_never_answered_the_cron_answers() {
 
 #[tokio::test]
 async fn a_message_a_human_holds_is_no_longer_owed() {
+    let _alone = alone().await;
     let db = database().await;
     let (site, session, mut guest) = site_with_guest(&db).await;
     let message = write(&mut guest, "Hi").await;
@@ -117,6 +128,7 @@ async fn a_message_a_human_holds_is_no_longer_owed() {
 
 #[tokio::test]
 async fn a_failing_answer_is_retried_with_backoff_and_the_fifth_failure_is_recorded() {
+    let _alone = alone().await;
     let db = database().await;
     let (site, _, mut guest) = site_with_guest(&db).await;
     // Answers to this site fail, as when the database refuses for a moment.
