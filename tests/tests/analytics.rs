@@ -196,12 +196,7 @@ async fn each_role_counts_only_what_row_level_security_shows_it() {
 
     // An operator sees the site's conversations but only their own row of the team's stats.
     let colleague = new_user(&db).await;
-    sqlx::query("insert into public.site_members (site_id, user_id, role) values ($1, $2, 'operator')")
-        .bind(shop.site)
-        .bind(colleague)
-        .execute(&db)
-        .await
-        .unwrap();
+    common::join(&db, shop.site, colleague, "operator").await;
     sqlx::query("insert into public.operator_daily_stats (site_id, user_id, day, messages_sent) values ($1, $2, '2026-11-02', 7)")
         .bind(shop.site)
         .bind(colleague)

@@ -576,12 +576,7 @@ async fn settings_are_saved_only_over_the_version_they_were_read_at() {
     );
 
     let operator = new_user(&db).await;
-    sqlx::query("insert into public.site_members (site_id, user_id, role) values ($1, $2, 'operator')")
-        .bind(site)
-        .bind(operator)
-        .execute(&db)
-        .await
-        .unwrap();
+    common::join(&db, site, operator, "operator").await;
     let now: String = sqlx::query_scalar("select updated_at::text from public.sites where id = $1")
         .bind(site)
         .fetch_one(&db)

@@ -257,12 +257,7 @@ async fn an_operator_reply_appears_in_the_guests_history() {
     let session = session(&key).await;
     post(&session, Uuid::new_v4(), "Anyone there?").await;
     let operator = new_user(&db).await;
-    sqlx::query("insert into public.site_members (site_id, user_id, role) values ($1, $2, 'operator')")
-        .bind(site)
-        .bind(operator)
-        .execute(&db)
-        .await
-        .unwrap();
+    common::join(&db, site, operator, "operator").await;
     sqlx::query("insert into public.messages (conversation_id, site_id, sender_type, sender_user_id, content) values ($1, $2, 'operator', $3, 'Yes, how can I help?')")
         .bind(session.conversation_id)
         .bind(site)

@@ -109,12 +109,7 @@ async fn a_message_a_human_holds_is_no_longer_owed() {
     let (site, session, mut guest) = site_with_guest(&db).await;
     let message = write(&mut guest, "Hi").await;
     let operator = common::new_user(&db).await;
-    sqlx::query("insert into public.site_members (site_id, user_id, role) values ($1, $2, 'operator')")
-        .bind(site)
-        .bind(operator)
-        .execute(&db)
-        .await
-        .unwrap();
+    common::join(&db, site, operator, "operator").await;
     sqlx::query("update public.conversations set assigned_operator_id = $2, status = 'active' where id = $1")
         .bind(session["conversation_id"].as_str().unwrap().parse::<Uuid>().unwrap())
         .bind(operator)

@@ -3,20 +3,10 @@
 
 mod common;
 
-use common::{connect_as_user, database, new_site, new_user, refusal};
-use sqlx::{Connection, PgPool};
+use common::{connect_as_user, database, join, new_site, new_user, refusal};
+use sqlx::Connection;
 use std::time::Duration;
 use uuid::Uuid;
-
-async fn join(db: &PgPool, site: Uuid, user: Uuid, role: &str) {
-    sqlx::query("insert into public.site_members (site_id, user_id, role) values ($1, $2, $3)")
-        .bind(site)
-        .bind(user)
-        .bind(role)
-        .execute(db)
-        .await
-        .unwrap();
-}
 
 #[tokio::test]
 async fn an_invitation_becomes_a_membership_when_its_person_signs_in() {

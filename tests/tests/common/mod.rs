@@ -127,6 +127,17 @@ pub async fn new_user(db: &sqlx::PgPool) -> uuid::Uuid {
     id
 }
 
+/// `user` joins `site` as `role` (`owner`, `admin`, `operator` or `viewer`).
+pub async fn join(db: &sqlx::PgPool, site: uuid::Uuid, user: uuid::Uuid, role: &str) {
+    sqlx::query("insert into public.site_members (site_id, user_id, role) values ($1, $2, $3)")
+        .bind(site)
+        .bind(user)
+        .bind(role)
+        .execute(db)
+        .await
+        .unwrap();
+}
+
 /// A site owned by `owner` with a unique key; returns (site id, site key).
 pub async fn new_site(db: &sqlx::PgPool, owner: uuid::Uuid) -> (uuid::Uuid, String) {
     let key = format!("site-{}", uuid::Uuid::new_v4().simple());
