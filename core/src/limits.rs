@@ -50,6 +50,10 @@ pub const CUSTOM_FIELD_LABEL_CHARS: RangeInclusive<i64> = 1..=80;
 pub const SPANS_PER_DAY: RangeInclusive<i64> = 0..=4;
 /// Dates a site is closed all day (holidays).
 pub const CLOSED_DATES: RangeInclusive<i64> = 0..=100;
+/// Characters of one knowledge article an agent's prompt includes.
+pub const PROMPT_ARTICLE_CHARS: i64 = 4000;
+/// Characters of earlier conversation an agent's prompt includes (the newest turns that fit).
+pub const PROMPT_HISTORY_CHARS: i64 = 12000;
 /// Days one analytics report covers (first and last day included).
 pub const ANALYTICS_RANGE_DAYS: RangeInclusive<i64> = 1..=366;
 /// Characters of an agent's name.

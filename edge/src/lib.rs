@@ -1,7 +1,7 @@
 //! Edge functions: the JSON API (`/v1/...`) the widget talks to, run by Cloudflare Workers.
 //!
-//! Modules without Worker types ([`body`], [`keys`], [`llm`], [`routes`], [`cleanup`], [`tokens`],
-//! [`widget_config`]) are plain Rust, tested natively. The rest runs in the Worker: one module
+//! Modules without Worker types ([`body`], [`keys`], [`llm`], [`prompt`], [`routes`],
+//! [`cleanup`], [`tokens`], [`widget_config`]) are plain Rust, tested natively. The rest runs in the Worker: one module
 //! per resource (`sites`, `sessions`, `messages`, `links`, `link_sessions`, `tools`, `console`), what their
 //! handlers share (`http`), the database API (`supabase`), the owners' keys (`jwks`), and
 //! `worker_entry`, which wires them to the runtime.
@@ -10,6 +10,7 @@ pub mod body;
 pub mod cleanup;
 pub mod keys;
 pub mod llm;
+pub mod prompt;
 pub mod routes;
 pub mod tokens;
 pub mod widget_config;
