@@ -41,7 +41,7 @@ pub fn conversations(days: &Days, rows: &[ChannelDay]) -> Result<String, String>
     let top = stacks.iter().map(|stack| stack.iter().sum::<u64>()).max().unwrap_or(0);
     let gap = bar_gap(days.len());
     render(|root| {
-        let mut chart = day_chart(root, days, headroom(top))?;
+        let mut chart = slots_chart(root, days.len(), headroom(top))?;
         day_mesh(&mut chart, days, "Conversations", &whole)?;
         for (channel, (_, name)) in CHANNELS.iter().enumerate() {
             if stacks.iter().all(|stack| stack[channel] == 0) {
@@ -80,7 +80,7 @@ pub fn response_times(days: &Days, rows: &[ResponseDay]) -> Result<String, Strin
         _ => (1.0, "First response (seconds)"),
     };
     render(|root| {
-        let mut chart = day_chart(root, days, (top / unit * 1.15).max(5.0))?;
+        let mut chart = slots_chart(root, days.len(), (top / unit * 1.15).max(5.0))?;
         day_mesh(&mut chart, days, what, &|v| if v.fract() == 0.0 { format!("{v:.0}") } else { format!("{v:.1}") })?;
         let series = [("Median (p50)", SERIES[0], 0), ("90th percentile (p90)", SERIES[2], 1)];
         for (name, color, which) in series {
@@ -105,7 +105,7 @@ pub fn answers(days: &Days, rows: &[AnswerDay]) -> Result<String, String> {
     let top = daily.iter().flatten().copied().max().unwrap_or(0);
     let marks = if days.len() <= 31 { 3 } else { 0 };
     render(|root| {
-        let mut chart = day_chart(root, days, headroom(top))?;
+        let mut chart = slots_chart(root, days.len(), headroom(top))?;
         day_mesh(&mut chart, days, "Answers", &whole)?;
         let series = [("Automatic", SERIES[1]), ("AI", SERIES[0]), ("Human", SERIES[2]), ("Handoffs", SERIES[3])];
         for (which, (name, color)) in series.into_iter().enumerate() {
@@ -206,11 +206,6 @@ fn render(draw: impl FnOnce(&Area) -> Result<(), Failure>) -> Result<String, Str
         root.present().map_err(|e| format!("The chart could not be drawn: {e}"))?;
     }
     Ok(svg)
-}
-
-/// A chart with one slot per day of `days` along x.
-fn day_chart<'a, 'b>(root: &'a Area<'b>, days: &Days, top: f64) -> Result<Chart<'a, 'b>, Failure> {
-    slots_chart(root, days.len(), top)
 }
 
 /// A chart with `slots` slots along x and values from 0 to `top` along y.

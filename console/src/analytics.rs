@@ -87,6 +87,7 @@ fn ReportView(days: Days, report: Report) -> impl IntoView {
         </p>
         <dl class="totals" data-testid="totals">
             <Figure label="Conversations" value=totals.conversations.to_string() />
+            <Figure label="Answered by a person" value=totals.answered.to_string() />
             <Figure label="Median first response" value=wait(totals.p50_seconds) />
             <Figure label="90th percentile first response" value=wait(totals.p90_seconds) />
             <Figure label="Average rating" value=format!("{rating} ({} rated)", totals.rated) />

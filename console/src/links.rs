@@ -259,7 +259,7 @@ fn LinkRow(auth: Auth, link: Link, on_change: impl Fn() + Copy + Send + Sync + '
                     <dt>"Chats"</dt><dd data-testid="link-sessions">{s.total_sessions}</dd>
                     <dt>"Going now"</dt><dd>{s.active_sessions}</dd>
                     <dt>"Messages"</dt><dd data-testid="link-messages">{s.total_messages}</dd>
-                    <dt>"Average chat"</dt><dd>{format!("{} min {} s", s.average_session_seconds / 60, s.average_session_seconds % 60)}</dd>
+                    <dt>"Average chat"</dt><dd>{chat_analytics::duration(s.average_session_seconds as f64)}</dd>
                     <dt>"Countries"</dt>
                     <dd>{if s.top_countries.is_empty() { "unknown".to_string() } else {
                         s.top_countries.iter().map(|c| format!("{} ({})", c.country, c.sessions)).collect::<Vec<_>>().join(", ")

@@ -47,25 +47,18 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Respo
 /// available.
 #[event(scheduled)]
 async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
-    if event.cron() == OWED_ANSWERS_CRON {
-        match crate::supabase::Supabase::service(&env) {
-            Ok(service) => match service.rpc("answer_owed", "{}".into()).await {
-                Ok(summary) => tracing::info!("owed answers: {summary}"),
-                Err(error) => tracing::error!("owed answers failed: {}", error.message),
-            },
-            Err(error) => tracing::error!("owed answers cannot run: {}", error.message),
-        }
-        return;
-    }
-    match crate::supabase::Supabase::service(&env) {
-        Ok(service) => match service.rpc("cleanup_expired", "{}".into()).await {
-            Ok(summary) => match crate::cleanup::cleanup_failures(&summary) {
-                None => tracing::info!("cleanup: {summary}"),
-                Some(failures) => tracing::error!("cleanup: steps failed: {failures}; {summary}"),
-            },
-            Err(error) => tracing::error!("cleanup failed: {}", error.message),
+    let cleanup = event.cron() != OWED_ANSWERS_CRON;
+    let (job, function) = if cleanup { ("cleanup", "cleanup_expired") } else { ("owed answers", "answer_owed") };
+    let service = match crate::supabase::Supabase::service(&env) {
+        Ok(service) => service,
+        Err(error) => return tracing::error!("{job} cannot run: {}", error.message),
+    };
+    match service.rpc(function, "{}".into()).await {
+        Err(error) => tracing::error!("{job} failed: {}", error.message),
+        Ok(summary) => match crate::cleanup::cleanup_failures(&summary).filter(|_| cleanup) {
+            None => tracing::info!("{job}: {summary}"),
+            Some(failures) => tracing::error!("{job}: steps failed: {failures}; {summary}"),
         },
-        Err(error) => tracing::error!("cleanup cannot run: {}", error.message),
     }
 }
 

@@ -417,6 +417,7 @@ test("analytics render with seeded data: totals, charts, the operators' table, a
   await totals.waitFor();
   assert.equal(await total("Conversations"), "4");
   // First human replies after 90 s, 300 s and 30 s: median 90 s; p90 = 90 + 0.8 × 210 = 258 s.
+  assert.equal(await total("Answered by a person"), "3");
   assert.equal(await total("Median first response"), "1m 30s");
   assert.equal(await total("90th percentile first response"), "4m 18s");
   assert.equal(await total("Average rating"), "4.0 of 5 (3 rated)");
