@@ -54,6 +54,30 @@ pub const CLOSED_DATES: RangeInclusive<i64> = 0..=100;
 pub const PROMPT_ARTICLE_CHARS: i64 = 4000;
 /// Characters of earlier conversation an agent's prompt includes (the newest turns that fit).
 pub const PROMPT_HISTORY_CHARS: i64 = 12000;
+/// Characters of the message a visitor sees when an agent hands the chat to a person.
+pub const AI_HANDOFF_MESSAGE_CHARS: RangeInclusive<i64> = 1..=1000;
+/// Language-model tokens a site may spend per UTC day.
+pub const AI_DAILY_TOKEN_BUDGET: RangeInclusive<i64> = 1000..=100_000_000;
+/// Language-model tokens one conversation may spend.
+pub const AI_CONVERSATION_TOKEN_CAP: RangeInclusive<i64> = 1000..=1_000_000;
+/// Characters of a site's own provider key.
+pub const AI_PROVIDER_KEY_CHARS: RangeInclusive<i64> = 1..=500;
+/// Characters of a site's own provider model name.
+pub const AI_PROVIDER_MODEL_CHARS: RangeInclusive<i64> = 1..=100;
+/// Tokens one agent answer may have (less when a budget has less left).
+pub const AGENT_ANSWER_TOKENS: i64 = 800;
+/// Seconds an agent's answer may take, first token to last, unless the deployment sets
+/// `AI_TIMEOUT_SECONDS`; then the conversation is handed to a person.
+pub const AGENT_TIMEOUT_SECONDS: i64 = 30;
+/// Seconds an edge holds an owed answer while its model writes (`take_owed_answer`'s lease):
+/// more than any timeout, so a lease runs out only when its edge is gone.
+pub const AGENT_LEASE_SECONDS: i64 = 90;
+/// Drafts of one answer broadcast while it is written (each a subrequest of the Worker).
+pub const AGENT_DRAFTS: i64 = 16;
+/// Milliseconds at least between two drafts of an answer.
+pub const AGENT_DRAFT_INTERVAL_MS: i64 = 250;
+/// Agents' answers the minute cron writes per run (each a handful of subrequests).
+pub const AGENT_TURNS_PER_CRON: i64 = 2;
 /// Days one analytics report covers (first and last day included).
 pub const ANALYTICS_RANGE_DAYS: RangeInclusive<i64> = 1..=366;
 /// Characters of an agent's name.

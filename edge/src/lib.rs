@@ -1,7 +1,7 @@
 //! Edge functions: the JSON API (`/v1/...`) the widget talks to, run by Cloudflare Workers.
 //!
 //! Modules without Worker types ([`body`], [`keys`], [`llm`], [`prompt`], [`routes`],
-//! [`cleanup`], [`tokens`], [`widget_config`]) are plain Rust, tested natively. The rest runs in the Worker: one module
+//! [`cleanup`], [`tokens`], [`turn`], [`widget_config`]) are plain Rust, tested natively. The rest runs in the Worker: one module
 //! per resource (`sites`, `sessions`, `messages`, `links`, `link_sessions`, `tools`, `console`), what their
 //! handlers share (`http`), the database API (`supabase`), the owners' keys (`jwks`), and
 //! `worker_entry`, which wires them to the runtime.
@@ -13,8 +13,11 @@ pub mod llm;
 pub mod prompt;
 pub mod routes;
 pub mod tokens;
+pub mod turn;
 pub mod widget_config;
 
+#[cfg(target_arch = "wasm32")]
+mod agent;
 #[cfg(target_arch = "wasm32")]
 mod console;
 #[cfg(target_arch = "wasm32")]

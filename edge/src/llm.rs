@@ -176,6 +176,11 @@ impl Decoder {
         Ok(deltas)
     }
 
+    /// The text so far.
+    pub fn text(&self) -> &str {
+        &self.completion.content
+    }
+
     /// The answer, once the stream has ended; an answer cut off before `[DONE]` (or before a
     /// finish reason, for servers that send no `[DONE]`) is an error.
     pub fn finish(mut self) -> Result<Completion, ProviderError> {

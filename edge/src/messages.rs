@@ -9,9 +9,9 @@ use serde_json::json;
 use worker::{Context, Env, Request, Response};
 
 /// `POST /v1/messages`: as the guest (RLS and the SQL limits apply); 201 when created, 200 with
-/// the stored row on a retry. The message's automatic answer, if it is still owed one, is given
-/// after the response: on a retry too, in case the first try's answer failed (the cron answers
-/// what nobody did, `answer_owed`).
+/// the stored row on a retry. The message's answer, if it is still owed one, is given after
+/// the response (an automatic answer, or the agent's from the language model): on a retry too,
+/// in case the first try's answer failed (the minute cron answers what nobody did).
 pub async fn post_message(mut request: Request, env: &Env, ctx: &Context) -> Result<Response, ApiError> {
     let (jwt, _) = guest(&request, env)?;
     let body: PostMessage = json_body(&mut request).await?;
@@ -20,15 +20,22 @@ pub async fn post_message(mut request: Request, env: &Env, ctx: &Context) -> Res
     let text = Supabase::user(env, &jwt)?.rpc_idempotent("post_message", params.to_string()).await?;
     let message: Message = parse(&text)?;
     let created = parse::<Created>(&text)?.created;
-    let service = Supabase::service(env)?;
+    let env = env.clone();
     let message_id = message.id;
     ctx.wait_until(async move {
-        let params = json!({ "p_message_id": message_id }).to_string();
-        if let Err(error) = service.rpc("answer_automatically", params).await {
-            tracing::warn!("automatic answer failed, left owed to the cron: {error}");
+        if let Err(error) = crate::agent::answer(&env, message_id).await {
+            tracing::warn!("the answer to {message_id} failed, left owed to the cron: {}", error.message);
         }
     });
     json_response(&message, if created { 201 } else { 200 })
+}
+
+/// `POST /v1/handoff`: the guest asks for a person; the agent stops answering and the
+/// conversation joins the human queue (asking twice changes nothing).
+pub async fn request_handoff(request: Request, env: &Env) -> Result<Response, ApiError> {
+    let (jwt, _) = guest(&request, env)?;
+    let text = Supabase::user(env, &jwt)?.rpc_idempotent("request_handoff", "{}".into()).await?;
+    json_response(&parse::<serde_json::Value>(&text)?, 200)
 }
 
 /// Whether `post_message` stored a new row (true) or found the retried one (false).

@@ -22,6 +22,8 @@ pub enum Route {
     PostMessage,
     /// `GET /v1/messages?after=&limit=`: the guest's conversation history.
     ListMessages,
+    /// `POST /v1/handoff`: the guest asks for a person instead of the AI agent.
+    Handoff,
     /// `POST /v1/links`: an owner creates a temporary link.
     CreateLink,
     /// `GET /v1/links`: an owner's links.
@@ -81,6 +83,7 @@ pub fn resolve(method: &str, path: &str) -> Result<Route, ApiError> {
             "GET" | "HEAD" => (&["GET", "HEAD"], Route::ListMessages),
             _ => (&["POST"], Route::PostMessage),
         },
+        ["v1", "handoff"] => (&["POST"], Route::Handoff),
         ["v1", "links"] => match method {
             "GET" | "HEAD" => (&["GET", "HEAD", "POST"], Route::ListLinks),
             _ => (&["GET", "HEAD", "POST"], Route::CreateLink),
@@ -160,6 +163,8 @@ mod tests {
         assert_eq!(resolve("POST", "/v1/sessions/rating").unwrap(), Route::RateSession);
         assert_eq!(resolve("POST", "/v1/messages").unwrap(), Route::PostMessage);
         assert_eq!(resolve("GET", "/v1/messages").unwrap(), Route::ListMessages);
+        assert_eq!(resolve("POST", "/v1/handoff").unwrap(), Route::Handoff);
+        assert_eq!(resolve("GET", "/v1/handoff").unwrap_err().code, ErrorCode::MethodNotAllowed);
     }
 
     #[test]

@@ -3,6 +3,8 @@
 use crate::routes::{self, Route};
 use crate::{console, http, link_sessions, links, messages, sessions, sites, tools};
 use chat_core::ApiError;
+use chat_core::limits::AGENT_TURNS_PER_CRON;
+use uuid::Uuid;
 use worker::{Context, Env, Headers, Request, Response, ScheduleContext, ScheduledEvent, event};
 
 /// Once per isolate, before any request: logging. Events go to the console without colours or
@@ -23,6 +25,7 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Respo
         Ok(Route::RateSession) => sessions::rate_or_end_session(request, &env, false).await,
         Ok(Route::PostMessage) => messages::post_message(request, &env, &ctx).await,
         Ok(Route::ListMessages) => messages::list_messages(request, &env).await,
+        Ok(Route::Handoff) => messages::request_handoff(request, &env).await,
         Ok(Route::CreateLink) => links::create(request, &env).await,
         Ok(Route::ListLinks) => links::list(request, &env).await,
         Ok(Route::UpdateLink { id }) => links::update(request, &env, &id).await,
@@ -42,9 +45,10 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Respo
 }
 
 /// The cron triggers (wrangler.toml). Every minute: the automatic answers still owed
-/// (`answer_owed`). Every 15 minutes: ends expired links and idle sessions, releases idle
-/// assignments, purges old messages. The same idempotent functions pg_cron runs where it is
-/// available.
+/// (`answer_owed`), then a few of the agents' (`owed_agent_turns`, each answered with the
+/// model as after a post). Every 15 minutes: ends expired links and idle sessions, releases
+/// idle assignments, purges old messages. The same idempotent functions pg_cron runs where it
+/// is available (the agents' answers excepted: they need the edge).
 #[event(scheduled)]
 async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let cleanup = event.cron() != OWED_ANSWERS_CRON;
@@ -59,6 +63,23 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
             None => tracing::info!("{job}: {summary}"),
             Some(failures) => tracing::error!("{job}: steps failed: {failures}; {summary}"),
         },
+    }
+    if !cleanup {
+        agents_owed(&service, &env).await;
+    }
+}
+
+/// Answers up to [`AGENT_TURNS_PER_CRON`] of the agents' owed messages nobody is answering.
+async fn agents_owed(service: &crate::supabase::Supabase, env: &Env) {
+    let params = serde_json::json!({ "p_limit": AGENT_TURNS_PER_CRON }).to_string();
+    let owed = match service.rpc("owed_agent_turns", params).await.and_then(|text| http::parse::<Vec<Uuid>>(&text)) {
+        Ok(owed) => owed,
+        Err(error) => return tracing::error!("agents' owed answers cannot be listed: {}", error.message),
+    };
+    for message_id in owed {
+        if let Err(error) = crate::agent::answer(env, message_id).await {
+            tracing::error!("the agent's answer to {message_id} failed: {}", error.message);
+        }
     }
 }
 

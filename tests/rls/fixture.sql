@@ -13,6 +13,7 @@ insert into public.sites (id, owner_id, name) values
   ('b1000000-0000-4000-8000-000000000000', 'b0000000-0000-4000-8000-000000000001', 'Site B'),
   ('c1000000-0000-4000-8000-000000000000', 'a0000000-0000-4000-8000-000000000001', 'Site C');
 delete from public.widget_settings where site_id = 'c1000000-0000-4000-8000-000000000000';
+delete from public.site_ai_settings where site_id = 'c1000000-0000-4000-8000-000000000000';
 insert into public.site_members (site_id, user_id, role, availability, support_level) values
   ('a1000000-0000-4000-8000-000000000000', 'a0000000-0000-4000-8000-000000000002', 'admin', 'online', 'manager'),
   ('a1000000-0000-4000-8000-000000000000', 'a0000000-0000-4000-8000-000000000003', 'operator', 'online', 't1'),
@@ -108,3 +109,6 @@ insert into public.credit_ledger (site_id, customer_id, amount, reason, referenc
   ('a1000000-0000-4000-8000-000000000000', 'a3000000-0000-4000-8000-000000000001', 10, 'purchase', 'rls-a1'),
   ('a1000000-0000-4000-8000-000000000000', 'a3000000-0000-4000-8000-000000000002', 5, 'purchase', 'rls-a2'),
   ('b1000000-0000-4000-8000-000000000000', 'b3000000-0000-4000-8000-000000000001', 5, 'purchase', 'rls-b1');
+insert into public.ai_usage_days (site_id, day, prompt_tokens, completion_tokens, answers) values
+  ('a1000000-0000-4000-8000-000000000000', current_date, 1200, 300, 4),
+  ('b1000000-0000-4000-8000-000000000000', current_date, 800, 200, 2);

@@ -257,6 +257,36 @@ fn cases() -> Vec<(&'static str, &'static str, RangeInclusive<i64>, Kind)> {
             Chars,
         ),
         (
+            "handoff message",
+            "update public.site_ai_settings set handoff_message = $1 where site_id = 'a1000000-0000-4000-8000-000000000000'",
+            limits::AI_HANDOFF_MESSAGE_CHARS,
+            Chars,
+        ),
+        (
+            "daily token budget",
+            "update public.site_ai_settings set daily_token_budget = $1::integer where site_id = 'a1000000-0000-4000-8000-000000000000'",
+            limits::AI_DAILY_TOKEN_BUDGET,
+            Number,
+        ),
+        (
+            "conversation token cap",
+            "update public.site_ai_settings set conversation_token_cap = $1::integer where site_id = 'a1000000-0000-4000-8000-000000000000'",
+            limits::AI_CONVERSATION_TOKEN_CAP,
+            Number,
+        ),
+        (
+            "provider key",
+            "update public.site_ai_settings set provider_key = $1 where site_id = 'a1000000-0000-4000-8000-000000000000'",
+            limits::AI_PROVIDER_KEY_CHARS,
+            Chars,
+        ),
+        (
+            "provider model",
+            "update public.site_ai_settings set provider_model = $1 where site_id = 'a1000000-0000-4000-8000-000000000000'",
+            limits::AI_PROVIDER_MODEL_CHARS,
+            Chars,
+        ),
+        (
             "article title",
             "update public.knowledge_articles set title = $1 where body = 'We ship worldwide.'",
             limits::ARTICLE_TITLE_CHARS,

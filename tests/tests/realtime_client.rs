@@ -5,104 +5,12 @@
 mod common;
 
 use chat_client::realtime::RowChange;
-use chat_client::realtime::client::{Client, Event, JoinConfig, Outgoing, Payload, PresenceConfig};
+use chat_client::realtime::client::{Event, JoinConfig, Payload, PresenceConfig};
 use chat_client::realtime::presence::Presence;
-use chat_core::claims::GuestScope;
-use chat_core::{Claims, Role};
-use common::{database, env, new_site, new_user, widget_session};
-use futures_util::{SinkExt, StreamExt};
+use common::socket::{Socket, guest_token, is_broadcast, sign};
+use common::{database, new_site, new_user, widget_session};
 use serde_json::{Value, json};
 use std::time::Duration;
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::Message as WsMessage;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-
-/// One socket driven by the shared client state machine.
-struct Socket {
-    client: Client,
-    stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
-}
-
-impl Socket {
-    async fn open(token: &str) -> Self {
-        Self::reopen(Client::new(token)).await
-    }
-
-    async fn reopen(mut client: Client) -> Self {
-        let url = Client::socket_url(&format!("{}/realtime/v1", env("STACK_API_URL")), &env("STACK_PUBLISHABLE_KEY"));
-        let (stream, _) = tokio_tungstenite::connect_async(url).await.expect("realtime reachable");
-        let frames = client.opened();
-        let mut socket = Self { client, stream };
-        for frame in frames {
-            socket.send(Some(frame)).await;
-        }
-        socket
-    }
-
-    async fn send(&mut self, frame: Option<Outgoing>) {
-        let frame = frame.expect("the client has a frame to send");
-        let message = match frame {
-            Outgoing::Text(text) => WsMessage::text(text),
-            Outgoing::Binary(bytes) => WsMessage::binary(bytes),
-        };
-        self.stream.send(message).await.expect("socket open");
-    }
-
-    async fn join(&mut self, topic: &str, config: JoinConfig) -> Event {
-        let frame = self.client.join(topic, config);
-        self.send(frame).await;
-        self.until(|e| matches!(e, Event::Joined { .. } | Event::JoinRefused { .. })).await
-    }
-
-    /// Reads frames until an event matches; panics after 5 s.
-    async fn until(&mut self, wanted: impl Fn(&Event) -> bool) -> Event {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-        loop {
-            let frame = tokio::time::timeout_at(deadline, self.stream.next())
-                .await
-                .expect("the awaited event did not arrive within 5 s")
-                .expect("socket open")
-                .expect("frame readable");
-            let events = match frame {
-                WsMessage::Text(text) => self.client.receive_text(text.as_str()),
-                WsMessage::Binary(bytes) => self.client.receive_binary(&bytes),
-                _ => Vec::new(),
-            };
-            if let Some(event) = events.into_iter().find(|e| wanted(e)) {
-                return event;
-            }
-        }
-    }
-
-    /// Nothing matching arrives within `ms`.
-    async fn quiet(&mut self, ms: u64, unwanted: impl Fn(&Event) -> bool) {
-        let result = tokio::time::timeout(Duration::from_millis(ms), self.until(unwanted)).await;
-        assert!(result.is_err(), "an event arrived that must not: {result:?}");
-    }
-}
-
-fn sign(sub: &str, guest: Option<GuestScope>) -> String {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    let mut claims = Claims::api_key(Role::Authenticated, now, now + 3600);
-    claims.sub = Some(sub.to_owned());
-    claims.guest = guest;
-    common::auth_key().sign(&claims).unwrap()
-}
-
-fn guest_token(session: &Value) -> String {
-    let field = |name: &str| session[name].as_str().unwrap().to_owned();
-    let scope = GuestScope {
-        site_id: field("site_id"),
-        conversation_id: field("conversation_id"),
-        session_id: field("session_id"),
-        origin: None,
-    };
-    sign(&field("customer_id"), Some(scope))
-}
-
-fn is_broadcast(event: &Event, name: &str) -> bool {
-    matches!(event, Event::Broadcast { event, .. } if event == name)
-}
 
 async fn post_ai_message(db: &sqlx::PgPool, session: &Value, content: &str) {
     sqlx::query(
@@ -270,8 +178,7 @@ async fn a_dropped_socket_reconnects_rejoins_and_receives_again() {
 
     let mut visitor = Socket::open(&guest_token(&session)).await;
     visitor.join(&topic, JoinConfig { private: true, ..JoinConfig::default() }).await;
-    let Socket { mut client, stream } = visitor;
-    drop(stream);
+    let mut client = visitor.lose_connection();
     assert_eq!(client.closed(), 1_000);
     assert!(!client.is_joined(&topic));
 

@@ -53,6 +53,8 @@ fn editable_column(table: &str) -> &'static str {
         "canned_responses" => "content",
         "operator_daily_stats" => "messages_sent",
         "owed_answers" => "attempts",
+        "site_ai_settings" => "enabled",
+        "ai_usage_days" => "answers",
         "chat_link_tokens" | "chat_session_tokens" => "token_hash",
         "session_start_windows" => "starts",
         "chat_sessions" => "max_messages",
@@ -118,6 +120,12 @@ fn insert_statement(table: &str) -> &'static str {
         }
         "owed_answers" => {
             "insert into public.owed_answers (message_id, site_id, conversation_id) values ('a5000000-0000-4000-8000-000000000002', 'a1000000-0000-4000-8000-000000000000', 'a4000000-0000-4000-8000-000000000002')"
+        }
+        "site_ai_settings" => {
+            "insert into public.site_ai_settings (site_id) values ('c1000000-0000-4000-8000-000000000000')"
+        }
+        "ai_usage_days" => {
+            "insert into public.ai_usage_days (site_id, day) values ('a1000000-0000-4000-8000-000000000000', current_date - 1)"
         }
         "operator_daily_stats" => {
             "insert into public.operator_daily_stats (site_id, user_id, day, messages_sent) values ('a1000000-0000-4000-8000-000000000000', 'a0000000-0000-4000-8000-000000000003', current_date - 1, 999)"
@@ -231,7 +239,7 @@ async fn every_cell_of_the_matrix_holds() {
     }
     tx.rollback().await.unwrap();
     assert!(failures.is_empty(), "{} of {checked} cells differ:\n{}", failures.len(), failures.join("\n"));
-    assert_eq!(checked, 108 * 6, "the matrix should cover every table x operation x role");
+    assert_eq!(checked, 116 * 6, "the matrix should cover every table x operation x role");
 
     // Every table of the public schema is in the matrix.
     let db = common::database().await;

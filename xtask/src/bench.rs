@@ -16,7 +16,7 @@ use std::path::Path;
 use std::process::Command;
 
 /// The stack the API benchmark starts, on ports of its own.
-const BENCH_PORTS: Ports = Ports { api: 54521, site: 8280, edge: 8987, inspector: 9429 };
+const BENCH_PORTS: Ports = Ports { api: 54521, site: 8280, edge: 8987, inspector: 9429, model: 0 };
 
 /// Run the benchmarks `only` names (`queries`, `api`, `realtime`), or all of them.
 pub fn run(root: &Path, only: Option<&str>) -> Result<()> {
@@ -67,7 +67,7 @@ pub fn run(root: &Path, only: Option<&str>) -> Result<()> {
         let mut stack = Stack::new(Output::Logs(root.join("target/bench/logs")));
         let api_url = format!("http://127.0.0.1:{}", BENCH_PORTS.api);
         stack.start_devstack("devstack", root, &devstack, BENCH_PORTS, &database_url, &keys)?;
-        stack.start_edge("edge", root, &tools, BENCH_PORTS, &api_url, &keys)?;
+        stack.start_edge("edge", root, &tools, BENCH_PORTS, &keys.edge_vars(&api_url))?;
         for script in ["bench/post_messages.mjs", "bench/open_links.mjs", "bench/console_inbox.mjs"] {
             run_visible(
                 Command::new(&tools.node)

@@ -30,7 +30,12 @@ pub fn run(root: &Path) -> Result<()> {
 
     let mut stack = Stack::new(Output::Terminal);
     stack.start_devstack("devstack", root, &devstack, ports, &database_url, &keys)?;
-    stack.start_edge("edge", root, &tools, ports, &api_url, &keys)?;
+    let model = stack::model_from_env();
+    stack.start_edge("edge", root, &tools, ports, &[keys.edge_vars(&api_url), model.clone()].concat())?;
+    let model = model.iter().find(|(name, _)| *name == "AI_BASE_URL").map_or_else(
+        || "none: agents answer from knowledge articles (set AI_BASE_URL, see README \"AI agents\")".to_string(),
+        |(_, url)| url.clone(),
+    );
 
     println!(
         "\n  Chat platform running locally\n\n  \
@@ -39,6 +44,7 @@ pub fn run(root: &Path) -> Result<()> {
          Edge API + widget   http://127.0.0.1:{edge}   (e.g. /v1/sites/demo-site/widget)\n  \
          Supabase API        {api_url}   (/rest/v1, /auth/v1)\n  \
          Database            {database_url}\n  \
+         Language model      {model}\n  \
          Console logins      owner@demo.test / demo-password (owner)\n                      \
          operator@demo.test / demo-password (operator)\n\n  \
          publishable key   {publishable}\n  \

@@ -29,10 +29,39 @@ pub struct Ports {
     pub edge: u16,
     /// wrangler's inspector (must differ between concurrent wranglers).
     pub inspector: u16,
+    /// The language-model stand-in (tests only; 0: none).
+    pub model: u16,
 }
 
 /// The ports `supabase start` and `wrangler dev` use by default.
-pub const DEV_PORTS: Ports = Ports { api: 54321, site: 8080, edge: 8787, inspector: 9229 };
+pub const DEV_PORTS: Ports = Ports { api: 54321, site: 8080, edge: 8787, inspector: 9229, model: 0 };
+
+/// The bearer key the model stand-in wants from the deployment (not a secret: tests only).
+pub const STANDIN_KEY: &str = "stand-in-deployment-key";
+/// The bearer key the model stand-in wants from a site's own provider settings.
+pub const STANDIN_SITE_KEY: &str = "stand-in-site-key";
+/// The edge's language-model settings (README "AI agents"), by name.
+pub const MODEL_SETTINGS: [&str; 4] = ["AI_BASE_URL", "AI_API_KEY", "AI_MODEL", "AI_TIMEOUT_SECONDS"];
+
+/// The edge's settings for the model stand-in on `port`: a short timeout, so the tests of a
+/// slow provider do not wait long.
+pub fn standin_model(port: u16) -> Vec<(&'static str, String)> {
+    vec![
+        ("AI_BASE_URL", format!("http://127.0.0.1:{port}/v1")),
+        ("AI_API_KEY", STANDIN_KEY.to_string()),
+        ("AI_TIMEOUT_SECONDS", "4".to_string()),
+    ]
+}
+
+/// The edge's model settings from this process's environment (`cargo xtask dev`): none unless
+/// `AI_BASE_URL` is set.
+pub fn model_from_env() -> Vec<(&'static str, String)> {
+    if std::env::var("AI_BASE_URL").is_ok_and(|url| !url.trim().is_empty()) {
+        MODEL_SETTINGS.iter().filter_map(|name| std::env::var(name).ok().map(|value| (*name, value))).collect()
+    } else {
+        Vec::new()
+    }
+}
 
 /// The project's keys in one of Supabase's key systems, as `devstack keys` prints them.
 pub struct Keys {
@@ -71,10 +100,13 @@ impl Keys {
         }
     }
 
-    /// The edge's settings.
-    pub fn edge_vars(&self) -> Vec<(&'static str, String)> {
-        let mut vars =
-            vec![("SUPABASE_PUBLISHABLE_KEY", self.publishable.clone()), ("SUPABASE_SECRET_KEY", self.secret.clone())];
+    /// The edge's settings, talking to the API at `api_url`.
+    pub fn edge_vars(&self, api_url: &str) -> Vec<(&'static str, String)> {
+        let mut vars = vec![
+            ("SUPABASE_URL", api_url.to_string()),
+            ("SUPABASE_PUBLISHABLE_KEY", self.publishable.clone()),
+            ("SUPABASE_SECRET_KEY", self.secret.clone()),
+        ];
         match &self.system {
             KeySystem::Legacy { jwt_secret } => vars.push(("SUPABASE_JWT_SECRET", jwt_secret.clone())),
             KeySystem::SigningKeys { edge, .. } => vars.push(("SUPABASE_JWT_SIGNING_KEY", edge.clone())),
@@ -152,6 +184,20 @@ impl Stack {
         Ok(())
     }
 
+    /// Start the language-model stand-in (`tests/stand-ins/model.mjs`) on `port`: it wants
+    /// [`STANDIN_KEY`] on `/v1` and [`STANDIN_SITE_KEY`] on `/site/v1` (a site's own provider).
+    pub fn start_model(&mut self, name: &str, root: &Path, tools: &Tools, port: u16) -> Result<()> {
+        let mut command = Command::new(&tools.node);
+        command
+            .arg(root.join("tests/stand-ins/model.mjs"))
+            .args(["--port", &port.to_string(), "--key", STANDIN_KEY, "--site-key", STANDIN_SITE_KEY])
+            .current_dir(root);
+        self.spawn(name, &mut command)?;
+        self.wait(name, port, "/health", Duration::from_secs(30))?;
+        self.keep(name, command);
+        Ok(())
+    }
+
     /// Hands a started child to a keeper thread that starts it again whenever it exits.
     fn keep(&mut self, name: &str, mut command: Command) {
         let Some(index) = self.children.iter().position(|(n, _)| n == name) else { return };
@@ -192,15 +238,15 @@ impl Stack {
         self.keepers.push((stop, handle));
     }
 
-    /// Start the edge in workerd (`wrangler dev`), talking to the API at `api_url`.
+    /// Start the edge in workerd (`wrangler dev`) with its `settings` (`Keys::edge_vars`, and
+    /// the language model's).
     pub fn start_edge(
         &mut self,
         name: &str,
         root: &Path,
         tools: &Tools,
         ports: Ports,
-        api_url: &str,
-        keys: &Keys,
+        settings: &[(&'static str, String)],
     ) -> Result<()> {
         let state = root.join("target/wrangler");
         let mut command = Command::new(&tools.node);
@@ -210,10 +256,7 @@ impl Stack {
             .args(["--port", &ports.edge.to_string(), "--inspector-port", &ports.inspector.to_string()])
             .arg("--persist-to")
             .arg(state.join("state"))
-            .args(["--var", &format!("SUPABASE_URL:{api_url}")])
-            .args(
-                keys.edge_vars().into_iter().flat_map(|(name, value)| ["--var".to_string(), format!("{name}:{value}")]),
-            )
+            .args(settings.iter().flat_map(|(name, value)| ["--var".to_string(), format!("{name}:{value}")]))
             .current_dir(root.join("edge"))
             .env("PATH", tools.path_env())
             .env("XDG_CONFIG_HOME", state.join("config"))

@@ -12,14 +12,14 @@ use std::process::Command;
 use std::time::Instant;
 
 /// Ports of the stack under test, apart from `cargo xtask dev`'s so both can run at once.
-const TEST_PORTS: Ports = Ports { api: 54421, site: 8180, edge: 8887, inspector: 9329 };
+const TEST_PORTS: Ports = Ports { api: 54421, site: 8180, edge: 8887, inspector: 9329, model: 11444 };
 /// The stack with the signing-keys system, after the legacy one has stopped.
-const SIGNING_KEY_PORTS: Ports = Ports { api: 54431, site: 8190, edge: 8897, inspector: 9339 };
+const SIGNING_KEY_PORTS: Ports = Ports { api: 54431, site: 8190, edge: 8897, inspector: 9339, model: 11454 };
 /// A second edge whose API is a closed port: proves the 503 path.
-const UNREACHABLE_PORTS: Ports = Ports { api: 9, site: 0, edge: 8888, inspector: 9330 };
+const UNREACHABLE_PORTS: Ports = Ports { api: 9, site: 0, edge: 8888, inspector: 9330, model: 0 };
 
 /// `tests/tests/*.rs` that talk to the database directly (RLS matrix, SQL functions, schema rules).
-pub const DATABASE_TESTS: [&str; 9] = [
+pub const DATABASE_TESTS: [&str; 10] = [
     "rls_matrix",
     "chat_functions",
     "operator_functions",
@@ -29,9 +29,11 @@ pub const DATABASE_TESTS: [&str; 9] = [
     "team",
     "analytics",
     "owed_answers",
+    "agents",
 ];
 /// `tests/tests/*.rs` that go through HTTP or WebSocket (the stand-in's Auth, REST and Realtime, the edge in workerd).
-pub const INTEGRATION_TESTS: [&str; 6] = ["auth", "rest", "edge", "edge_chat", "edge_links", "realtime_client"];
+pub const INTEGRATION_TESTS: [&str; 7] =
+    ["auth", "rest", "edge", "edge_chat", "edge_links", "edge_agents", "realtime_client"];
 
 /// The integration tests whose subject is a token: Auth's, and the edge's guest and owner tokens.
 pub const SIGNING_KEY_INTEGRATION_TESTS: [&str; 3] = ["auth", "edge_chat", "edge_links"];
@@ -45,13 +47,16 @@ pub enum Only {
     Everything,
     /// Only the browser layer, on these files (every `tests/e2e` file when empty).
     Browser(Vec<String>),
+    /// Only these stack tests (`tests/tests/NAME.rs`), on the legacy-keys stack.
+    Stack(Vec<String>),
 }
 
 impl Only {
-    /// `browser [FILE...]`, or everything.
+    /// `browser [FILE...]`, `stack NAME...`, or everything.
     pub fn from_args(mut args: impl Iterator<Item = String>) -> Self {
         match args.next().as_deref() {
             Some("browser") => Self::Browser(args.collect()),
+            Some("stack") => Self::Stack(args.collect()),
             _ => Self::Everything,
         }
     }
@@ -64,8 +69,17 @@ pub fn run(root: &Path, only: Only) -> Result<()> {
     let devstack = crate::artifacts::build(root, &tools, crate::artifacts::WidgetBuild::Size)?;
     let logs = root.join("target/test-logs");
     let _ = std::fs::remove_dir_all(&logs);
-    if let Only::Browser(files) = &only {
-        return browser_only(root, &tools, &devstack, &logs, files);
+    match &only {
+        Only::Everything => {}
+        Only::Browser(files) => {
+            let all = ["tests/e2e/*.test.mjs".to_string()];
+            let files: Vec<&str> = if files.is_empty() { &all[..] } else { files }.iter().map(String::as_str).collect();
+            return one_layer(root, &tools, &devstack, &logs, |target, env| target.node(env, &files));
+        }
+        Only::Stack(names) => {
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            return one_layer(root, &tools, &devstack, &logs, |target, env| target.stack_tests(env, &names));
+        }
     }
 
     let mut results = vec![layer("unit", || {
@@ -143,7 +157,7 @@ pub fn run(root: &Path, only: Only) -> Result<()> {
         let target = Target { root, tools: &tools, devstack: &devstack, database_url: &urls[0] };
         let env = target.start(&mut stack, "", TEST_PORTS, &legacy)?;
         let unreachable_api = format!("http://127.0.0.1:{}", UNREACHABLE_PORTS.api);
-        stack.start_edge("edge-unreachable", root, &tools, UNREACHABLE_PORTS, &unreachable_api, &legacy)?;
+        stack.start_edge("edge-unreachable", root, &tools, UNREACHABLE_PORTS, &legacy.edge_vars(&unreachable_api))?;
         let env = [env, vec![("STACK_EDGE_UNREACHABLE_URL", format!("http://127.0.0.1:{}", UNREACHABLE_PORTS.edge))]]
             .concat();
         results.extend(stack_layers(&target, &env));
@@ -184,7 +198,14 @@ pub fn run(root: &Path, only: Only) -> Result<()> {
 }
 
 /// Only the browser layer, on a fresh database with the legacy keys.
-fn browser_only(root: &Path, tools: &Tools, devstack: &Path, logs: &Path, files: &[String]) -> Result<()> {
+/// One layer (`run`) on a stack of its own, with the legacy keys.
+fn one_layer(
+    root: &Path,
+    tools: &Tools,
+    devstack: &Path,
+    logs: &Path,
+    run: impl FnOnce(&Target, &[(&'static str, String)]) -> Result<()>,
+) -> Result<()> {
     let url = format!("postgres://postgres@127.0.0.1:5432/chat_test_{}_{}", std::process::id(), epoch_seconds());
     run_visible(
         Command::new(devstack)
@@ -198,9 +219,7 @@ fn browser_only(root: &Path, tools: &Tools, devstack: &Path, logs: &Path, files:
         let mut stack = Stack::new(Output::Logs(logs.to_path_buf()));
         let target = Target { root, tools, devstack, database_url: &url };
         let env = target.start(&mut stack, "", TEST_PORTS, &legacy)?;
-        let all = ["tests/e2e/*.test.mjs".to_string()];
-        let files: Vec<&str> = if files.is_empty() { &all[..] } else { files }.iter().map(String::as_str).collect();
-        let result = target.node(&env, &files);
+        let result = run(&target, &env);
         stack.stop();
         result
     })();
@@ -222,8 +241,10 @@ impl Target<'_> {
     fn start(&self, stack: &mut Stack, suffix: &str, ports: Ports, keys: &Keys) -> Result<Vec<(&'static str, String)>> {
         let (devstack, edge) = (format!("devstack{suffix}"), format!("edge{suffix}"));
         let api_url = format!("http://127.0.0.1:{}", ports.api);
+        stack.start_model(&format!("model{suffix}"), self.root, self.tools, ports.model)?;
         stack.start_devstack(&devstack, self.root, self.devstack, ports, self.database_url, keys)?;
-        stack.start_edge(&edge, self.root, self.tools, ports, &api_url, keys)?;
+        let model = stack::standin_model(ports.model);
+        stack.start_edge(&edge, self.root, self.tools, ports, &[keys.edge_vars(&api_url), model].concat())?;
         let pid_file = |name: &str| stack.pid_file(name).unwrap_or_default().display().to_string();
         let mut env = vec![
             ("STACK_DATABASE_URL", self.database_url.to_string()),
@@ -234,6 +255,8 @@ impl Target<'_> {
             ("STACK_DEVSTACK_PID_FILE", pid_file(&devstack)),
             ("STACK_EDGE_PID_FILE", pid_file(&edge)),
             ("STACK_DEVSTACK_BIN", self.devstack.display().to_string()),
+            ("STACK_MODEL_URL", format!("http://127.0.0.1:{}", ports.model)),
+            ("STACK_MODEL_SITE_KEY", stack::STANDIN_SITE_KEY.to_string()),
         ];
         env.extend(keys.test_env());
         Ok(env)

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod desk;
+pub mod socket;
 
 use serde_json::{Value, json};
 
