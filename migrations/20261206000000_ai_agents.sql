@@ -15,8 +15,9 @@
 -- by the cron, three times at most; then the conversation is handed off.
 --
 -- hand_off moves a conversation from `bot` to `waiting` (the queue drains at commit:
--- auto-assignment applies) with a system message that says so: the visitor's request
--- (request_handoff, the widget's button), the model's handoff_to_human tool, a provider error or
+-- auto-assignment applies) with a system message that says so: the visitor's request (the
+-- widget's button sends "Talk to a person" as a message; API clients call request_handoff),
+-- the model's handoff_to_human tool, a provider error or
 -- timeout, a budget reached. A staff member who takes, is given, or replies to a conversation
 -- ends the agent's turn the same way (assign_to makes it `active`).
 --
@@ -325,7 +326,8 @@ $$;
 -- for the edge to do (not owed, leased by another edge, answered here, handed off, refused by a
 -- budget), or {"turn": {...}}: the owed row is leased to the caller for p_lease_seconds and the
 -- model must answer: the agent, the provider override (with its key), the history up to the
--- question (oldest first), the best articles, the tokens it may spend, the deadline.
+-- question (oldest first), the best articles, the tokens it may spend, the lease's end, and
+-- the id the answer will be stored with (its drafts are broadcast under it).
 create function public.take_owed_answer(p_message_id uuid, p_model boolean, p_lease_seconds integer default 90,
   p_now timestamptz default now())
 returns jsonb
@@ -351,6 +353,12 @@ begin
     return v_done || jsonb_build_object('message', public.answer_automatically(p_message_id));
   end if;
   select * into v_message from public.messages where id = p_message_id;
+  -- The widget's "Talk to a person" button (chat_core::api::HANDOFF_REQUEST).
+  if btrim(v_message.content) = 'Talk to a person' then
+    delete from public.owed_answers where message_id = p_message_id;
+    perform public.hand_off(v_conversation, 'visitor', 'the visitor pressed "Talk to a person"', p_now);
+    return v_done;
+  end if;
   select * into v_settings from public.site_ai_settings where site_id = v_conversation.site_id;
   select * into v_agent from public.agents where id = v_conversation.agent_id and is_active;
   if v_agent.id is null then
@@ -396,6 +404,7 @@ begin
   where message_id = p_message_id;
   return jsonb_build_object('turn', jsonb_build_object(
     'message_id', v_message.id,
+    'answer_id', extensions.uuid_generate_v5(v_message.id, 'ai_reply'),
     'conversation_id', v_conversation.id,
     'site_id', v_conversation.site_id,
     'agent', jsonb_build_object('id', v_agent.id, 'name', v_agent.name, 'persona', v_agent.persona,
@@ -438,10 +447,11 @@ comment on function public.owed_agent_turns(integer, timestamptz) is 'For the ed
 revoke execute on function public.owed_agent_turns(integer, timestamptz) from public, anon, authenticated;
 grant execute on function public.owed_agent_turns(integer, timestamptz) to service_role;
 
--- Stores the model's answer to an owed message, once: dropped (tokens still counted) when the
--- conversation is no longer the agent's. p_sources: the cited articles ([{id, title}]);
--- p_handoff: set when the model called handoff_to_human (its reason). Returns {"stored": ...,
--- "message": ...}.
+-- Stores the model's answer to an owed message, once, with the id its drafts were broadcast
+-- with (take_owed_answer's answer_id): dropped (tokens still counted) when the conversation is
+-- no longer the agent's. p_sources: the cited articles ([{id, title}]); p_handoff: set when the
+-- model called handoff_to_human (its reason). Returns {"stored": ..., "message": ...} (the
+-- message as the visitor sees it).
 create function public.store_agent_answer(p_message_id uuid, p_content text, p_model text,
   p_prompt_tokens integer default null, p_completion_tokens integer default null,
   p_sources jsonb default '[]', p_handoff text default null, p_now timestamptz default now())
@@ -474,9 +484,10 @@ begin
   end if;
   select * into v_message from public.messages where id = p_message_id;
   if v_content <> '' then
-    insert into public.messages (conversation_id, site_id, session_id, sender_type, agent_id, content, metadata,
+    insert into public.messages (id, conversation_id, site_id, session_id, sender_type, agent_id, content, metadata,
                                  ai_model, ai_prompt_tokens, ai_completion_tokens, client_msg_id)
-    values (v_conversation.id, v_conversation.site_id, v_message.session_id, 'ai', v_conversation.agent_id, v_content,
+    values (extensions.uuid_generate_v5(p_message_id, 'ai_reply'), v_conversation.id, v_conversation.site_id,
+            v_message.session_id, 'ai', v_conversation.agent_id, v_content,
             jsonb_build_object('kind', 'ai_reply', 'answers', p_message_id, 'sources', coalesce(p_sources, '[]')),
             left(p_model, 100), p_prompt_tokens, p_completion_tokens,
             extensions.uuid_generate_v5(p_message_id, 'ai_reply'))
@@ -495,7 +506,8 @@ begin
     perform public.hand_off(v_conversation, 'model', p_handoff, p_now);
   end if;
   return jsonb_build_object('stored', v_answer.id is not null,
-                            'message', case when v_answer.id is not null then public.message_json(v_answer) end);
+    'message', case when v_answer.id is not null
+                 then public.message_json(v_answer) || jsonb_build_object('metadata', public.guest_metadata(v_answer.metadata)) end);
 end;
 $$;
 comment on function public.store_agent_answer(uuid, text, text, integer, integer, jsonb, text, timestamptz) is

@@ -48,22 +48,30 @@ impl Lines {
         self.cursor
     }
 
-    /// Adds the messages not known yet (by id) in `seq` order, leaving out deleted ones, and
-    /// drops the outbox entries they confirm (a lost answer still counts as delivered).
+    /// Adds the messages not known yet (by id) in `seq` order, takes a known one as it is now
+    /// (an edit; an agent's answer replacing its draft, `chat_core::api::DRAFT_EVENT`), leaves
+    /// out and removes deleted ones, and drops the outbox entries they confirm (a lost answer
+    /// still counts as delivered).
     pub fn merge(&mut self, incoming: Vec<Message>) -> Merged {
         let mut merged = Merged::default();
         for message in incoming {
             if let Some(id) = message.client_msg_id {
                 merged.confirmed |= self.outbox.confirm(id);
             }
-            if message.deleted_at.is_some() || self.messages.iter().any(|m| m.id == message.id) {
+            let known = self.messages.iter().position(|m| m.id == message.id);
+            if let Some(at) = known {
+                self.messages.remove(at);
+            }
+            if message.deleted_at.is_some() {
                 continue;
             }
             // Almost always this is the end.
             let at = self.messages.partition_point(|m| m.seq <= message.seq);
             self.messages.insert(at, message.clone());
-            let at = merged.fresh.partition_point(|m| m.seq <= message.seq);
-            merged.fresh.insert(at, message);
+            if known.is_none() {
+                let at = merged.fresh.partition_point(|m| m.seq <= message.seq);
+                merged.fresh.insert(at, message);
+            }
         }
         merged
     }
@@ -79,15 +87,7 @@ impl Lines {
     /// A live change of a message: a new one is merged, an edited one replaced, a deleted one
     /// removed.
     pub fn apply(&mut self, message: Message) -> Merged {
-        let Some(at) = self.messages.iter().position(|m| m.id == message.id) else {
-            return self.merge(vec![message]);
-        };
-        if message.deleted_at.is_some() {
-            self.messages.remove(at);
-        } else {
-            self.messages[at] = message;
-        }
-        Merged { fresh: Vec::new(), confirmed: false }
+        self.merge(vec![message])
     }
 }
 
@@ -118,6 +118,33 @@ mod tests {
 
     fn seqs(lines: &Lines) -> Vec<i64> {
         lines.messages().iter().map(|m| m.seq).collect()
+    }
+
+    #[test]
+    fn an_agents_draft_shows_last_until_its_answer_or_its_removal_replaces_it() {
+        let draft = |content: &str| Message {
+            sender_type: SenderType::Ai,
+            content: content.into(),
+            ..message(chat_core::api::DRAFT_SEQ, None)
+        };
+        let mut lines = Lines::default();
+        lines.apply(message(1, Some(Uuid::from_u128(1))));
+        assert_eq!(lines.apply(draft("…")).fresh.len(), 1);
+        lines.apply(draft("Three"));
+        lines.apply(message(2, Some(Uuid::from_u128(2))));
+        assert_eq!(seqs(&lines), [1, 2, chat_core::api::DRAFT_SEQ], "the draft stays last");
+        assert_eq!(lines.messages()[2].content, "Three");
+        // The stored answer, from the history or live: the same id, its real place.
+        let stored = Message { content: "Three days.".into(), seq: 3, ..draft("") };
+        let (merged, _) = lines.add_page(0, MessagePage { messages: vec![stored.clone()], next_cursor: 3 });
+        assert!(merged.fresh.is_empty(), "no new message: the draft became it");
+        assert_eq!(seqs(&lines), [1, 2, 3]);
+        assert_eq!(lines.messages()[2].content, "Three days.");
+        // A failed answer's draft is removed.
+        let mut failed = Lines::default();
+        failed.apply(draft("Half"));
+        failed.apply(Message { deleted_at: Some("2026-12-02T10:00:01Z".into()), ..draft("Half") });
+        assert!(failed.messages().is_empty());
     }
 
     #[test]

@@ -273,6 +273,7 @@ fn status_line(desk: Desk, state: &ConversationState) -> String {
     let holder = state.assigned_operator_id.map(|user| desk.name_of(user));
     let line = match (state.status.as_str(), holder) {
         ("closed", _) => "Closed".to_string(),
+        ("bot", _) => "The AI agent is answering".to_string(),
         ("snoozed", _) => match &state.snoozed_until {
             Some(until) => format!("Snoozed until {}", crate::inbox::short_time(until)),
             None => "Snoozed until the visitor writes".to_string(),

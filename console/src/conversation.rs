@@ -11,9 +11,10 @@ use crate::inbox::short_time;
 use crate::live::latest;
 use crate::project::sentence;
 use chat_client::call::CallError;
+use chat_client::realtime::RowChange;
 use chat_client::realtime::client::Event;
 use chat_client::timing::{TYPING_SHOWN_MS, TypingShown};
-use chat_core::api::{SenderType, Typing};
+use chat_core::api::{DRAFT_EVENT, DRAFT_SEQ, Message, SenderType, Typing};
 use chat_core::inbox::{CONVERSATION_STATE_COLUMNS, ConversationState, STAFF_MESSAGE_COLUMNS, StaffMessage};
 use chat_core::text::displayable;
 use leptos::prelude::*;
@@ -44,6 +45,7 @@ pub fn ConversationPane(
     let updated = desk.live.news(desk.topic(), &["conversation_updated"]);
     let visitor = desk.live.present(topic.clone());
     let typing = visitor_typing(desk, topic.clone());
+    let draft = agent_draft(desk, topic.clone());
     // Bumped when the server confirmed a message written here, or an action went through.
     let sent = RwSignal::new(0_u64);
     let changed = RwSignal::new(0_u64);
@@ -130,6 +132,12 @@ pub fn ConversationPane(
             <p class="typing" data-testid="visitor-typing" aria-live="polite">
                 {move || typing.get().then_some("The visitor is typing…")}
             </p>
+            <p class="typing" data-testid="agent-typing">
+                {move || draft.get().map(|text| match text.as_str() {
+                    "…" => "The AI agent is thinking…".to_string(),
+                    _ => format!("The AI agent is answering: {text}"),
+                })}
+            </p>
             {move || {
                 answers.get().then(|| view! { <Composer desk id topic=topic.clone() sending sent closed /> })
             }}
@@ -199,6 +207,27 @@ fn visitor_typing(desk: Desk, topic: String) -> ReadSignal<bool> {
                 },
                 Duration::from_millis(TYPING_SHOWN_MS as u64 + 50),
             );
+        }
+    });
+    shown.read_only()
+}
+
+/// The AI agent's answer in the conversation on `topic` while the model writes it (its drafts,
+/// [`DRAFT_EVENT`]); gone once it is stored or was dropped.
+fn agent_draft(desk: Desk, topic: String) -> ReadSignal<Option<String>> {
+    let shown = RwSignal::new(None);
+    desk.live.listen(topic, move |event| {
+        let Some(Event::Broadcast { event, payload, .. }) = event else { return };
+        if event != DRAFT_EVENT && event != "INSERT" {
+            return;
+        }
+        let Some(change) = payload.decode::<RowChange<Message>>() else { return };
+        let record = change.record;
+        let writing = event == DRAFT_EVENT && record.seq == DRAFT_SEQ && record.deleted_at.is_none();
+        if writing {
+            shown.set(Some(record.content));
+        } else if record.sender_type == SenderType::Ai {
+            shown.set(None);
         }
     });
     shown.read_only()

@@ -140,6 +140,20 @@ pub struct Typing {
     pub name: Option<String>,
 }
 
+/// What the widget's "Talk to a person" button sends, as the visitor's own message: a visitor
+/// message of exactly this text hands an AI agent's conversation to a person
+/// (`take_owed_answer`), as `POST /v1/handoff` does.
+pub const HANDOFF_REQUEST: &str = "Talk to a person";
+
+/// The event an AI agent's answer is broadcast with while the model writes it (on the
+/// conversation topic, by the edge): a [`Message`] row change whose record has the id the
+/// answer will be stored with, `seq` [`DRAFT_SEQ`] (after everything) and the text so far
+/// (`…` while the agent thinks). The stored answer replaces it; a record with `deleted_at`
+/// removes it when the answer was dropped or failed.
+pub const DRAFT_EVENT: &str = "DRAFT";
+/// The `seq` of an answer being written: it shows after every stored message.
+pub const DRAFT_SEQ: i64 = i64::MAX;
+
 /// `POST /v1/sessions/refresh`: a new guest JWT for a session that may still be used.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -260,7 +274,8 @@ pub struct Message {
 /// The part of a message's metadata shown to guests (other keys stay with the site).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageMetadata {
-    /// For automatic answers: `knowledge_answer` or `away_message`.
+    /// What wrote it: `knowledge_answer`, `away_message` or `ai_reply` (a language model's
+    /// answer) for `ai` messages; `handoff` or `conversation_closed` for `system` messages.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// For knowledge answers: the article's title.

@@ -12,7 +12,9 @@ pub enum InboxFilter {
     Mine,
     /// Waiting in the queue.
     Unassigned,
-    /// Waiting or active.
+    /// Answered by an AI agent (not in the queue until handed off).
+    Agent,
+    /// With an agent, waiting or active.
     Open,
     /// Snoozed.
     Snoozed,
@@ -22,13 +24,15 @@ pub enum InboxFilter {
 
 impl InboxFilter {
     /// Every filter, in the order the console shows them.
-    pub const ALL: [InboxFilter; 5] = [Self::Mine, Self::Unassigned, Self::Open, Self::Snoozed, Self::Closed];
+    pub const ALL: [InboxFilter; 6] =
+        [Self::Mine, Self::Unassigned, Self::Agent, Self::Open, Self::Snoozed, Self::Closed];
 
     /// The value `rpc/inbox` takes.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Mine => "mine",
             Self::Unassigned => "unassigned",
+            Self::Agent => "agent",
             Self::Open => "open",
             Self::Snoozed => "snoozed",
             Self::Closed => "closed",

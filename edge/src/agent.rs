@@ -1,6 +1,7 @@
 //! An agent answers an owed visitor message with the language model: take the message
 //! (`take_owed_answer`: answered in SQL when no model is needed, else leased to this edge),
-//! stream the model's answer while broadcasting drafts on the conversation's private topic,
+//! stream the model's answer while broadcasting drafts of it on the conversation's private
+//! topic (rows the widget merges, replaced by the stored answer),
 //! then store it (`store_agent_answer`, which drops it if a human took over meanwhile) or hand
 //! the conversation to a person (`fail_agent_turn`) on a provider error or timeout. Runs after
 //! the visitor's post has been answered, and from the minute cron for what is still owed.
@@ -10,6 +11,7 @@ use crate::llm::{self, Completion, Decoder, ProviderError};
 use crate::supabase::{Supabase, optional_var, var};
 use crate::turn::{self, Drafts, Provider, Taken, Turn};
 use chat_core::ApiError;
+use chat_core::api::{DRAFT_EVENT, Message};
 use chat_core::limits::AGENT_LEASE_SECONDS;
 use futures_util::StreamExt;
 use futures_util::future::{Either, select};
@@ -57,8 +59,26 @@ pub async fn answer(env: &Env, message_id: Uuid) -> Result<(), ApiError> {
             service.rpc_idempotent("fail_agent_turn", params.to_string()).await
         }
     };
-    broadcast_draft(env, &turn, "", true).await;
+    // The last word on the draft: the stored answer itself (whatever order the broadcasts
+    // arrive in, the widget ends with it), or its removal.
+    let stored = finished.as_deref().ok().and_then(|text| parse::<Stored>(text).ok()).and_then(|s| s.message);
+    let last = match stored {
+        Some(message) => json!({"type": DRAFT_EVENT, "record": message}),
+        None => turn::draft(&turn, "", &now(), true),
+    };
+    broadcast(env, &turn, last).await;
     finished.map(drop)
+}
+
+/// What `store_agent_answer` answers: the answer as the visitor sees it, when it was stored.
+#[derive(serde::Deserialize)]
+struct Stored {
+    message: Option<Message>,
+}
+
+/// Now, as RFC 3339.
+fn now() -> String {
+    String::from(worker::js_sys::Date::new_0().to_iso_string())
 }
 
 /// The deployment's model (`AI_BASE_URL`, with `AI_API_KEY` and `AI_MODEL` when set).
@@ -93,7 +113,7 @@ struct Written {
 async fn write(env: &Env, turn: &Turn, provider: &Provider) -> Result<Written, Failure> {
     let seconds = turn::timeout_seconds(optional_var(env, "AI_TIMEOUT_SECONDS").as_deref());
     let model = turn.model(provider);
-    broadcast_draft(env, turn, "", false).await;
+    broadcast(env, turn, turn::draft(turn, "", &now(), false)).await;
     let controller = AbortController::default();
     let streaming = Box::pin(stream(env, turn, provider, &model, controller.signal()));
     let deadline = Box::pin(Delay::from(Duration::from_secs(seconds.unsigned_abs())));
@@ -140,27 +160,28 @@ async fn stream(
     while let Some(chunk) = bytes.next().await {
         let chunk = chunk.map_err(|e| Failure::Error(format!("the provider's stream broke off: {e}")))?;
         if !decoder.feed(&chunk)?.is_empty() && drafts.due(Date::now().as_millis() as f64) {
-            broadcast_draft(env, turn, decoder.text(), false).await;
+            broadcast(env, turn, turn::draft(turn, decoder.text(), &now(), false)).await;
         }
     }
     Ok(decoder.finish()?)
 }
 
-/// Broadcasts the answer as written so far on the conversation's private topic (Realtime's
-/// REST broadcast, as the service role). A lost draft costs nothing: the stored answer follows.
-async fn broadcast_draft(env: &Env, turn: &Turn, text: &str, done: bool) {
-    if let Err(error) = send_draft(env, turn, text, done).await {
+/// Broadcasts a draft of the answer (a row change, [`DRAFT_EVENT`]) on the conversation's
+/// private topic: Realtime's REST broadcast, as the service role. A lost draft costs nothing:
+/// the stored answer follows.
+async fn broadcast(env: &Env, turn: &Turn, payload: serde_json::Value) {
+    if let Err(error) = send(env, turn, payload).await {
         tracing::warn!("a draft of the answer to {} was not broadcast: {}", turn.message_id, error.message);
     }
 }
 
-async fn send_draft(env: &Env, turn: &Turn, text: &str, done: bool) -> Result<(), ApiError> {
+async fn send(env: &Env, turn: &Turn, payload: serde_json::Value) -> Result<(), ApiError> {
     let key = var(env, "SUPABASE_SECRET_KEY")?;
     let url = format!("{}/realtime/v1/api/broadcast", var(env, "SUPABASE_URL")?.trim_end_matches('/'));
     let body = json!({"messages": [{
         "topic": format!("conversation:{}", turn.conversation_id),
-        "event": "agent_draft",
-        "payload": turn::draft(turn.message_id, text, done),
+        "event": DRAFT_EVENT,
+        "payload": payload,
         "private": true,
     }]});
     let failed = |e: worker::Error| crate::supabase::internal(format!("broadcast: {e}"));

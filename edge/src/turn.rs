@@ -4,6 +4,7 @@
 
 use crate::llm::{self, Speaker};
 use crate::prompt::{self, Agent, Article};
+use chat_core::api::{DRAFT_EVENT, DRAFT_SEQ, Message, MessageMetadata, SenderType};
 use chat_core::limits::{
     AGENT_ANSWER_TOKENS, AGENT_DRAFT_INTERVAL_MS, AGENT_DRAFTS, AGENT_LEASE_SECONDS, AGENT_TIMEOUT_SECONDS,
 };
@@ -24,6 +25,8 @@ pub struct Taken {
 pub struct Turn {
     /// The visitor message owed an answer.
     pub message_id: Uuid,
+    /// The id the answer will be stored with; its drafts are broadcast under it.
+    pub answer_id: Uuid,
     /// Its conversation (the drafts' topic).
     pub conversation_id: Uuid,
     /// Who answers.
@@ -141,6 +144,27 @@ pub fn timeout_seconds(setting: Option<&str>) -> i64 {
     seconds.unwrap_or(AGENT_TIMEOUT_SECONDS).min(AGENT_LEASE_SECONDS / 2)
 }
 
+/// The answer as written so far, as the row change the widget merges (event
+/// [`chat_core::api::DRAFT_EVENT`]): under the id the answer will be stored with, after every
+/// stored message, `…` while the agent thinks; `removed` when the answer was dropped or failed.
+pub fn draft(turn: &Turn, text: &str, at: &str, removed: bool) -> Value {
+    let record = Message {
+        id: turn.answer_id,
+        seq: DRAFT_SEQ,
+        conversation_id: turn.conversation_id,
+        sender_type: SenderType::Ai,
+        message_type: "text".into(),
+        content: if text.trim().is_empty() { "…".into() } else { text.into() },
+        metadata: MessageMetadata { kind: Some("ai_reply".into()), article_title: None },
+        client_msg_id: None,
+        created_at: at.into(),
+        edited_at: None,
+        deleted_at: removed.then(|| at.into()),
+        read_at: None,
+    };
+    json!({"type": DRAFT_EVENT, "record": record})
+}
+
 /// When to broadcast the answer as written so far: its first text at once, then at most every
 /// [`AGENT_DRAFT_INTERVAL_MS`], and no more than [`AGENT_DRAFTS`] drafts (the rest comes with the
 /// stored answer).
@@ -163,13 +187,6 @@ impl Drafts {
     }
 }
 
-/// The broadcast on the conversation's private topic (event `agent_draft`): the answer to
-/// `answers` as written so far; `done` once it is stored, dropped or failed (the widget then
-/// drops the draft).
-pub fn draft(answers: Uuid, text: &str, done: bool) -> Value {
-    json!({"answers": answers, "text": text, "done": done})
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,6 +194,7 @@ mod tests {
     fn turn(provider: Option<Provider>, max_tokens: i64) -> Turn {
         serde_json::from_value(json!({
             "message_id": Uuid::nil(),
+            "answer_id": Uuid::nil(),
             "conversation_id": Uuid::nil(),
             "site_id": Uuid::nil(),
             "agent": {"id": Uuid::nil(), "name": "Maya", "persona": "Warm.", "system_prompt": "Sell socks.", "model": "gpt-4o-mini"},
@@ -236,6 +254,19 @@ mod tests {
             json!([{"id": "00000000-0000-0000-0000-000000000001", "title": "Shipping"}])
         );
         assert_eq!(answered.sources("No idea."), json!([]));
+    }
+
+    #[test]
+    fn a_draft_is_the_answers_row_after_everything_until_removed() {
+        let turn = turn(None, 500);
+        let thinking = draft(&turn, "", "2026-12-02T10:00:00Z", false);
+        assert_eq!(thinking["type"], DRAFT_EVENT);
+        let record: Message = serde_json::from_value(thinking["record"].clone()).unwrap();
+        assert_eq!((record.id, record.seq, record.content.as_str()), (turn.answer_id, DRAFT_SEQ, "…"));
+        assert_eq!(record.metadata.kind.as_deref(), Some("ai_reply"));
+        assert!(record.deleted_at.is_none());
+        assert_eq!(draft(&turn, "Three", "2026-12-02T10:00:01Z", false)["record"]["content"], "Three");
+        assert_eq!(draft(&turn, "Th", "2026-12-02T10:00:02Z", true)["record"]["deleted_at"], "2026-12-02T10:00:02Z");
     }
 
     #[test]

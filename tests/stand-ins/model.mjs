@@ -3,7 +3,7 @@
 // tests cannot run. Everything else in the tests is real. It answers by script, from markers in
 // the last user message:
 //
-//   (none)      a short answer in a few chunks; it cites [1] when the system prompt lists articles
+//   (none)      a short answer in a few chunks: the first article's first sentence, cited [1]
 //   [pieces]    the answer in eight chunks, 300 ms apart (the widget sees it form)
 //   [hold]      waits 2 s before the first chunk (a takeover can race the answer)
 //   [slow]      one chunk, then silence for 60 s (longer than any timeout)
@@ -51,9 +51,10 @@ function usage(model, body, text) {
 
 function answerFor(body) {
   const system = body.messages.find((m) => m.role === "system")?.content ?? "";
-  const article = system.match(/^\[1\] (.+)$/m);
+  // The first article (`[1] Title` and its text on the next line), quoted as a model would.
+  const article = system.match(/^\[1\] (.+)\n(.+)$/m);
   return article
-    ? `Our article "${article[1]}" answers this [1]. Anything else I can help with?`
+    ? `${article[1]}: ${article[2].split(/(?<=[.!?])\s/)[0]} [1]`
     : "I'm the stand-in model. I have no article about that, but I'm happy to help.";
 }
 

@@ -331,6 +331,15 @@ async fn the_model_and_the_visitor_hand_off_once_with_the_owners_message() {
             .await
             .unwrap();
     assert!(handed_off, "analytics count it");
+    // The widget's button sends its words as the visitor's message: the same handoff.
+    let (session, mut guest) = chat(&site).await;
+    let conversation = conversation_of(&session);
+    let pressed = write(&mut guest, chat_core::api::HANDOFF_REQUEST).await;
+    assert_eq!(take(pressed, true, 0.0).await, json!({"done": true}));
+    assert_eq!(status(&db, conversation).await, "waiting");
+    assert_eq!(replies(&db, conversation).await[0].2, "Sam will be right with you.");
+    assert_eq!(usage(&db, site.site).await.2, 3);
+
     // The visitor's next message is no longer the agent's: the SQL answerer has it.
     let next = write(&mut guest, "Hello?").await;
     let taken = take(next, true, 0.0).await;

@@ -11,7 +11,8 @@ use leptos::html;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-const STYLE: &str = include_str!("style.css");
+/// `style.css`, minified by `build.rs`.
+const STYLE: &str = include_str!(concat!(env!("OUT_DIR"), "/style.css"));
 const DARK_TEXT: &str = "#f3f4f6";
 const DARK_BACKGROUND: &str = "#111827";
 

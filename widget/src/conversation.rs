@@ -164,13 +164,18 @@ fn render_text(content: &str, linkable: bool) -> Vec<Either<impl IntoView + use<
         .collect()
 }
 
+/// The length of "14:05".
+const HH_MM: usize = 5;
+
 /// "14:05" in the visitor's time zone.
 fn clock(rfc3339: &str) -> String {
     let date = js_sys::Date::new(&rfc3339.into());
     if date.get_time().is_nan() {
         return String::new();
     }
-    format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
+    // `toTimeString()` starts with the local "HH:MM:SS" (ECMA-262 TimeString), zero-padded.
+    let time = String::from(date.to_time_string());
+    time.get(..HH_MM).unwrap_or_default().to_string()
 }
 
 /// Enter sends, Shift+Enter starts a new line; the counter appears near the limit.

@@ -1,4 +1,5 @@
-//! Live updates over Supabase Realtime: new messages from the database, typing both ways,
+//! Live updates over Supabase Realtime: new messages from the database (and an AI agent's answer
+//! as it is written), typing both ways,
 //! operator presence, and the visitor's own presence on the conversation (for staff). The
 //! protocol lives in `chat_client::realtime`, the WebSocket in `chat_browser::Socket`; this
 //! module joins the chat's topics and reports what it hears as
@@ -120,7 +121,8 @@ impl Live {
                 Some(LiveEvent::Joined)
             }
             Event::Broadcast { topic, event, payload } if topic == conversation => match event.as_str() {
-                "INSERT" | "UPDATE" => {
+                // An agent's answer being written comes as a row too (chat_core::api::DRAFT_EVENT).
+                "INSERT" | "UPDATE" | "DRAFT" => {
                     payload.decode::<RowChange<Message>>().map(|change| LiveEvent::Row(change.record))
                 }
                 "typing" => payload
