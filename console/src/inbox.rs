@@ -214,7 +214,7 @@ fn label(filter: InboxFilter) -> &'static str {
     match filter {
         InboxFilter::Mine => "Mine",
         InboxFilter::Unassigned => "Queue",
-        InboxFilter::Agent => "AI agent",
+        InboxFilter::Agent => "AI",
         InboxFilter::Open => "All open",
         InboxFilter::Snoozed => "Snoozed",
         InboxFilter::Closed => "Closed",

@@ -38,7 +38,7 @@ test("the agent's answer forms in the widget and the console, then the visitor a
   await send(visitor, `Hello, I need some help ${marker}`);
   await answers(visitor).first().waitFor({ timeout: 10_000 });
 
-  // Name the visitor, to find the conversation in the console's "AI agent" tab.
+  // Name the visitor, to find the conversation in the console's "AI" tab.
   const [message] = await rest(`messages?content=like.*${marker}*&select=conversation_id`);
   const [conversation] = await rest(`conversations?id=eq.${message.conversation_id}&select=customer_id,status`);
   assert.equal(conversation.status, "bot");
@@ -46,7 +46,7 @@ test("the agent's answer forms in the widget and the console, then the visitor a
   const console = await (await browser.newContext()).newPage();
   await signIn(console, "owner@demo.test");
   await console.locator(".inbox[aria-busy=false]").waitFor();
-  await console.getByRole("tab", { name: "AI agent" }).click();
+  await console.getByRole("tab", { name: "AI", exact: true }).click();
   await console.locator("[data-testid=conversation]", { hasText: `Quinn ${marker}` }).getByRole("button").click();
   await console.locator("[data-testid=conversation-status]", { hasText: "The AI agent is answering" }).waitFor();
 
