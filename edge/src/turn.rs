@@ -158,7 +158,8 @@ pub fn draft(turn: &Turn, text: &str, at: &str, removed: bool) -> Value {
         metadata: MessageMetadata { kind: Some("ai_reply".into()), article_title: None },
         client_msg_id: None,
         created_at: at.into(),
-        edited_at: None,
+        // A new edit time per draft: the widget draws a message again when it changes.
+        edited_at: Some(at.into()),
         deleted_at: removed.then(|| at.into()),
         read_at: None,
     };
@@ -265,7 +266,9 @@ mod tests {
         assert_eq!((record.id, record.seq, record.content.as_str()), (turn.answer_id, DRAFT_SEQ, "…"));
         assert_eq!(record.metadata.kind.as_deref(), Some("ai_reply"));
         assert!(record.deleted_at.is_none());
-        assert_eq!(draft(&turn, "Three", "2026-12-02T10:00:01Z", false)["record"]["content"], "Three");
+        let next = draft(&turn, "Three", "2026-12-02T10:00:01Z", false);
+        assert_eq!(next["record"]["content"], "Three");
+        assert_ne!(next["record"]["edited_at"], thinking["record"]["edited_at"], "redrawn");
         assert_eq!(draft(&turn, "Th", "2026-12-02T10:00:02Z", true)["record"]["deleted_at"], "2026-12-02T10:00:02Z");
     }
 
