@@ -5,7 +5,10 @@
 
 mod common;
 
-use common::{connect_as_guest, connect_as_service, connect_as_user, database, join, new_site, new_user, refusal};
+use common::guest_writes as write;
+use common::{
+    connect_as_guest, connect_as_service, connect_as_user, database, join_online, new_site, new_user, refusal,
+};
 use serde_json::{Value, json};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -40,6 +43,18 @@ async fn ai_site(db: &PgPool, enabled: bool) -> AiSite {
     AiSite { site, key, owner, agent }
 }
 
+/// The site publishes the article "Shipping times".
+async fn publish_shipping_times(db: &PgPool, site: Uuid) {
+    sqlx::query(
+        "insert into public.knowledge_articles (site_id, title, body, is_published) \
+         values ($1, 'Shipping times', 'We ship every order within three days.', true)",
+    )
+    .bind(site)
+    .execute(db)
+    .await
+    .unwrap();
+}
+
 /// A visitor's chat on the site: the session's ids and a connection as that guest.
 async fn chat(site: &AiSite) -> (Value, PgConnection) {
     let session = common::widget_session(&site.key).await;
@@ -49,17 +64,6 @@ async fn chat(site: &AiSite) -> (Value, PgConnection) {
 
 fn conversation_of(session: &Value) -> Uuid {
     session["conversation_id"].as_str().unwrap().parse().unwrap()
-}
-
-/// The guest writes `text`; returns the message's id.
-async fn write(guest: &mut PgConnection, text: &str) -> Uuid {
-    let message: Value = sqlx::query_scalar("select public.post_message($1, $2)")
-        .bind(Uuid::new_v4())
-        .bind(text)
-        .fetch_one(guest)
-        .await
-        .unwrap();
-    message["id"].as_str().unwrap().parse().unwrap()
 }
 
 /// The edge's `take_owed_answer`, `later` seconds from now.
@@ -123,13 +127,7 @@ async fn usage(db: &PgPool, site: Uuid) -> (i64, i32, i32, i32) {
 
 async fn online_operator(db: &PgPool, site: Uuid) -> Uuid {
     let operator = new_user(db).await;
-    join(db, site, operator, "operator").await;
-    sqlx::query("update public.site_members set availability = 'online' where site_id = $1 and user_id = $2")
-        .bind(site)
-        .bind(operator)
-        .execute(db)
-        .await
-        .unwrap();
+    join_online(db, site, operator).await;
     operator
 }
 
@@ -168,18 +166,10 @@ async fn agents_answer_link_chats_and_widget_chats_of_sites_that_turned_ai_on() 
 async fn the_model_gets_one_lease_with_the_agent_the_history_and_the_articles() {
     let db = database().await;
     let site = ai_site(&db, true).await;
-    sqlx::query(
-        "insert into public.knowledge_articles (site_id, title, body, is_published) \
-         values ($1, 'Shipping times', 'We ship every order within three days.', true)",
-    )
-    .bind(site.site)
-    .execute(&db)
-    .await
-    .unwrap();
+    publish_shipping_times(&db, site.site).await;
     let (_, mut guest) = chat(&site).await;
-    write(&mut guest, "Hello").await;
-    let first = take(write(&mut guest, "Hello").await, true, 0.0).await;
-    assert!(first["turn"].is_object(), "{first}");
+    let hello = write(&mut guest, "Hello").await;
+    assert!(take(hello, true, 0.0).await["turn"].is_object());
     let message = write(&mut guest, "How long does shipping take?").await;
 
     let turn = take(message, true, 0.0).await["turn"].clone();
@@ -188,7 +178,7 @@ async fn the_model_gets_one_lease_with_the_agent_the_history_and_the_articles() 
     assert_eq!(turn["provider"], Value::Null);
     let history = turn["history"].as_array().unwrap();
     assert_eq!(history.last().unwrap(), &json!({"visitor": true, "content": "How long does shipping take?"}));
-    assert_eq!(history.len(), 3, "{history:?}");
+    assert_eq!(history.len(), 2, "{history:?}");
     assert_eq!(turn["articles"][0]["title"], "Shipping times");
     assert_eq!(turn["max_tokens"], 20000, "the conversation cap is the smaller budget");
 
@@ -422,14 +412,7 @@ async fn without_a_model_articles_answer_and_the_queue_takes_the_rest() {
     let db = database().await;
     let site = ai_site(&db, true).await;
     online_operator(&db, site.site).await;
-    sqlx::query(
-        "insert into public.knowledge_articles (site_id, title, body, is_published) \
-         values ($1, 'Shipping times', 'We ship every order within three days.', true)",
-    )
-    .bind(site.site)
-    .execute(&db)
-    .await
-    .unwrap();
+    publish_shipping_times(&db, site.site).await;
     let (session, mut guest) = chat(&site).await;
     let conversation = conversation_of(&session);
     take(write(&mut guest, "How long does shipping take?").await, false, 0.0).await;

@@ -12,7 +12,7 @@ use chat_client::realtime::RowChange;
 use chat_client::realtime::client::{Event, JoinConfig};
 use chat_core::api::{DRAFT_EVENT, DRAFT_SEQ, Message, MessagePage, Session};
 use common::socket::Socket;
-use common::{client, connect_as_user, database, edge, env, join, new_site, new_user};
+use common::{client, connect_as_user, database, edge, env, join_online, new_site, new_user};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use std::time::Duration;
@@ -260,12 +260,7 @@ async fn a_takeover_racing_the_answer_drops_it() {
     let db = database().await;
     let (site, key) = ai_site(&db).await;
     let operator = new_user(&db).await;
-    join(&db, site, operator, "operator").await;
-    sqlx::query("update public.site_members set availability = 'online' where user_id = $1")
-        .bind(operator)
-        .execute(&db)
-        .await
-        .unwrap();
+    join_online(&db, site, operator).await;
     let visitor = session(&key).await;
     let marker = Uuid::new_v4().to_string();
     assert_eq!(post(&visitor, Uuid::new_v4(), &format!("Where is my parcel? [hold] {marker}")).await, 201);

@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::guest_writes as write;
 use common::{connect_as_service, database, site_with_guest};
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
@@ -15,17 +16,6 @@ async fn alone() -> PgConnection {
     let mut conn = connect_as_service().await;
     sqlx::query("select pg_advisory_lock(hashtext('tests/owed_answers.rs'))").execute(&mut conn).await.unwrap();
     conn
-}
-
-/// The guest writes `text`; returns the stored message's id.
-async fn write(guest: &mut PgConnection, text: &str) -> Uuid {
-    let message: Value = sqlx::query_scalar("select public.post_message($1, $2)")
-        .bind(Uuid::new_v4())
-        .bind(text)
-        .fetch_one(guest)
-        .await
-        .unwrap();
-    message["id"].as_str().unwrap().parse().unwrap()
 }
 
 async fn owed(db: &PgPool, message: Uuid) -> Option<(i32, Option<String>)> {

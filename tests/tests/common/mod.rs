@@ -139,6 +139,28 @@ pub async fn join(db: &sqlx::PgPool, site: uuid::Uuid, user: uuid::Uuid, role: &
         .unwrap();
 }
 
+/// `user` joins `site` as an online operator.
+pub async fn join_online(db: &sqlx::PgPool, site: uuid::Uuid, user: uuid::Uuid) {
+    join(db, site, user, "operator").await;
+    sqlx::query("update public.site_members set availability = 'online' where site_id = $1 and user_id = $2")
+        .bind(site)
+        .bind(user)
+        .execute(db)
+        .await
+        .unwrap();
+}
+
+/// The guest of `guest` writes `text` (`post_message`); returns the stored message's id.
+pub async fn guest_writes(guest: &mut sqlx::PgConnection, text: &str) -> uuid::Uuid {
+    let message: Value = sqlx::query_scalar("select public.post_message($1, $2)")
+        .bind(uuid::Uuid::new_v4())
+        .bind(text)
+        .fetch_one(guest)
+        .await
+        .unwrap();
+    message["id"].as_str().unwrap().parse().unwrap()
+}
+
 /// A site owned by `owner` with a unique key; returns (site id, site key).
 pub async fn new_site(db: &sqlx::PgPool, owner: uuid::Uuid) -> (uuid::Uuid, String) {
     let key = format!("site-{}", uuid::Uuid::new_v4().simple());
