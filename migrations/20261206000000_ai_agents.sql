@@ -547,8 +547,9 @@ comment on function public.fail_agent_turn(uuid, text, text, timestamptz) is
 revoke execute on function public.fail_agent_turn(uuid, text, text, timestamptz) from public, anon, authenticated;
 grant execute on function public.fail_agent_turn(uuid, text, text, timestamptz) to service_role;
 
--- A guest asks for a person (the widget's button): from the agent to the queue, once; asking
--- again, or in a conversation a human already has, changes nothing. Returns the state.
+-- A guest asks for a person (`POST /v1/handoff`; the widget sends chat_core's HANDOFF_REQUEST as
+-- a message instead): from the agent to the queue, once; asking again, or in a conversation a
+-- human already has, changes nothing. Returns the conversation's state.
 create function public.request_handoff() returns jsonb
 language plpgsql security definer
 set search_path = ''
@@ -563,7 +564,7 @@ begin
     perform public.refuse('conversation_closed', 'This conversation has ended.');
   end if;
   v_conversation := public.hand_off(v_conversation, 'visitor', null, now());
-  return jsonb_build_object('status', case when v_conversation.status = 'active' then 'active' else 'waiting' end);
+  return jsonb_build_object('status', v_conversation.status);
 end;
 $$;
 comment on function public.request_handoff() is 'For a guest: hand the conversation from the AI agent to a person.';

@@ -11,7 +11,7 @@ use chat_client::realtime::RowChange;
 use chat_client::realtime::client::{Client, Event, JoinConfig, PresenceConfig};
 use chat_client::realtime::presence::Presence;
 use chat_client::timing::TypingSender;
-use chat_core::api::{Message, RealtimeAccess, SenderType, Session, Typing};
+use chat_core::api::{DRAFT_EVENT, Message, RealtimeAccess, SenderType, Session, Typing};
 
 /// What the live connection reports.
 pub enum LiveEvent {
@@ -121,8 +121,8 @@ impl Live {
                 Some(LiveEvent::Joined)
             }
             Event::Broadcast { topic, event, payload } if topic == conversation => match event.as_str() {
-                // An agent's answer being written comes as a row too (chat_core::api::DRAFT_EVENT).
-                "INSERT" | "UPDATE" | "DRAFT" => {
+                // An agent's answer being written comes as a row too.
+                "INSERT" | "UPDATE" | DRAFT_EVENT => {
                     payload.decode::<RowChange<Message>>().map(|change| LiveEvent::Row(change.record))
                 }
                 "typing" => payload

@@ -27,8 +27,9 @@ struct Setting {
 }
 
 /// Everything the deploy reads. `SUPABASE_JWT_SIGNING_KEY` and `SUPABASE_JWT_SECRET` are
-/// alternatives (the current and the legacy key system).
-const SETTINGS: [Setting; 7] = [
+/// alternatives (the current and the legacy key system); the `AI_*` settings (the language
+/// model) are optional: without them agents answer from the knowledge articles.
+const SETTINGS: [Setting; 11] = [
     Setting {
         name: "SUPABASE_DB_URL",
         secret_for_worker: false,
@@ -64,6 +65,22 @@ const SETTINGS: [Setting; 7] = [
               # Dashboard > Project Settings > JWT Keys > Legacy JWT secret",
     },
     Setting {
+        name: "AI_BASE_URL",
+        secret_for_worker: true,
+        how: "optional: export AI_BASE_URL=https://api.openai.com/v1  # any OpenAI-compatible Chat Completions endpoint",
+    },
+    Setting { name: "AI_API_KEY", secret_for_worker: true, how: "optional: the bearer key of AI_BASE_URL" },
+    Setting {
+        name: "AI_MODEL",
+        secret_for_worker: true,
+        how: "optional: the model for every agent (else each agent's)",
+    },
+    Setting {
+        name: "AI_TIMEOUT_SECONDS",
+        secret_for_worker: true,
+        how: "optional: seconds an answer may take before a handoff (default 30)",
+    },
+    Setting {
         name: "CLOUDFLARE_API_TOKEN",
         secret_for_worker: false,
         how: "export CLOUDFLARE_API_TOKEN=...  # dash.cloudflare.com > My Profile > API Tokens > \
@@ -85,6 +102,9 @@ pub fn run(root: &Path, dry_run: bool) -> Result<()> {
             };
             match value(setting.name) {
                 Some(_) => println!("[deploy]   {:<26} set", setting.name),
+                None if setting.name.starts_with("AI_") => {
+                    println!("[deploy]   {:<26} not set (optional)", setting.name)
+                }
                 None if alternative => println!("[deploy]   {:<26} not needed", setting.name),
                 None => {
                     println!("[deploy]   {:<26} MISSING\n[deploy]     fix: {}", setting.name, setting.how);
