@@ -58,7 +58,7 @@ function answerFor(body) {
     : "I'm the stand-in model. I have no article about that, but I'm happy to help.";
 }
 
-async function complete(request, response, body) {
+async function complete(response, body) {
   const last = [...body.messages].reverse().find((m) => m.role === "user")?.content ?? "";
   const model = body.model;
   if (last.includes("[error]")) {
@@ -130,7 +130,7 @@ const server = http.createServer(async (request, response) => {
     response.writeHead(401, { "content-type": "application/json" });
     return response.end(JSON.stringify({ error: { message: "Incorrect API key provided.", type: "invalid_request_error" } }));
   }
-  await complete(request, response, body);
+  await complete(response, body);
 });
 
 server.listen(port, "127.0.0.1", () => console.log(`model stand-in on http://127.0.0.1:${port}/v1`));
