@@ -5,6 +5,8 @@
 //! `wasm32-unknown-unknown` and natively.
 
 #[cfg(feature = "console")]
+pub mod ai;
+#[cfg(feature = "console")]
 pub mod analytics;
 pub mod api;
 pub mod claims;

@@ -62,6 +62,8 @@ pub const AI_DAILY_TOKEN_BUDGET: RangeInclusive<i64> = 1000..=100_000_000;
 pub const AI_CONVERSATION_TOKEN_CAP: RangeInclusive<i64> = 1000..=1_000_000;
 /// Characters of a site's own provider key.
 pub const AI_PROVIDER_KEY_CHARS: RangeInclusive<i64> = 1..=500;
+/// Characters of a site's own provider endpoint address (`http://a` is the shortest).
+pub const AI_PROVIDER_URL_CHARS: RangeInclusive<i64> = 8..=500;
 /// Characters of a site's own provider model name.
 pub const AI_PROVIDER_MODEL_CHARS: RangeInclusive<i64> = 1..=100;
 /// Tokens one agent answer may have (less when a budget has less left).

@@ -287,6 +287,12 @@ fn cases() -> Vec<(&'static str, &'static str, RangeInclusive<i64>, Kind)> {
             Chars,
         ),
         (
+            "provider endpoint",
+            "update public.site_ai_settings set provider_base_url = 'http://' || substr($1, 8) where site_id = 'a1000000-0000-4000-8000-000000000000'",
+            limits::AI_PROVIDER_URL_CHARS,
+            Chars,
+        ),
+        (
             "article title",
             "update public.knowledge_articles set title = $1 where body = 'We ship worldwide.'",
             limits::ARTICLE_TITLE_CHARS,
