@@ -1,7 +1,9 @@
 //! The agents and knowledge section (owners and admins): the site's agents (name, picture,
-//! persona, system prompt, model; switched on or off) and its knowledge articles, with a
-//! "try a question" box that shows the automatic answer a visitor would get right now.
+//! persona, system prompt, model; switched on or off), how they answer (`crate::ai`), and its
+//! knowledge articles, with a "try a question" box that shows the automatic answer a visitor
+//! would get right now.
 
+use crate::ai::AiAnswering;
 use crate::app::Problem;
 use crate::auth::Auth;
 use crate::live::latest;
@@ -71,9 +73,10 @@ pub fn KnowledgeSection(auth: Auth, site_id: Uuid) -> impl IntoView {
                 <Button on_click=new_agent>"Add an agent"</Button>
                 {move || agent.get().map(|a| view! { <AgentEditor auth site_id agent=a done=Callback::new(move |()| { reload(); agent.set(None) }) /> })}
             </section>
+            <AiAnswering auth site_id agents />
             <section class="panel-form" aria-labelledby="articles-heading">
                 <h2 id="articles-heading">"Knowledge articles"</h2>
-                <p class="help">"When no operator holds a conversation, a visitor's question is answered with the best matching published article."</p>
+                <p class="help">"When no operator holds a conversation, a visitor's question is answered with the best matching published article; an agent with a language model is given the best three and cites them."</p>
                 <TryQuestion auth site_id />
                 {move || match articles.get() {
                     None => view! { <Spinner label="Loading…" /> }.into_any(),

@@ -3,6 +3,7 @@
 //! edge only for its public settings.
 
 mod actions;
+mod ai;
 mod alerts;
 mod analytics;
 mod app;

@@ -4,8 +4,7 @@
 use crate::app::Problem;
 use crate::project::sentence;
 use crate::sites::Sites;
-use crate::versioned::{Saved, save};
-use crate::widget::FIX_FIRST;
+use crate::versioned::{SaveOutcome, Saving};
 use chat_core::settings::{SITE_COLUMNS, SiteRow};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -32,10 +31,7 @@ pub fn SiteSection(sites: Sites, site_id: Uuid) -> impl IntoView {
         ..loaded.get()
     });
     let problems = Memo::new(move |_| draft.with(SiteRow::problems));
-    let said = RwSignal::new(None::<Result<String, String>>);
-    // What another person saved while this form was open.
-    let theirs = RwSignal::new(None::<SiteRow>);
-    let pending = RwSignal::new(false);
+    let saving = Saving::<SiteRow>::default();
     let fill = move |row: SiteRow| {
         name.set(row.name.clone());
         origins.set(row.allowed_origins.join("\n"));
@@ -44,30 +40,16 @@ pub fn SiteSection(sites: Sites, site_id: Uuid) -> impl IntoView {
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         if !problems.with_untracked(|p| p.is_empty()) {
-            said.set(Some(Err(FIX_FIRST.into())));
-            return;
+            return saving.refuse();
         }
-        pending.set(true);
         let row = draft.get_untracked();
-        spawn_local(async move {
-            let id = row.id.to_string();
-            let args = serde_json::json!({
-                "p_site_id": row.id, "p_version": row.updated_at, "p_name": row.name, "p_allowed_origins": row.allowed_origins,
-            });
-            let outcome = save::<SiteRow>(sites.auth(), "save_site", &args, ("sites", "id", &id, SITE_COLUMNS)).await;
-            said.set(Some(match outcome {
-                Ok(Saved::Stored(row)) => {
-                    sites.saved(row.clone());
-                    loaded.set(row);
-                    Ok("Saved.".into())
-                }
-                Ok(Saved::Conflict(message, row)) => {
-                    theirs.set(row);
-                    Err(message)
-                }
-                Err(error) => Err(sentence(&error)),
-            }));
-            pending.set(false);
+        let args = serde_json::json!({
+            "p_site_id": row.id, "p_version": row.updated_at, "p_name": row.name, "p_allowed_origins": row.allowed_origins,
+        });
+        let target = ("sites", "id", row.id.to_string(), SITE_COLUMNS);
+        saving.run(sites.auth(), "save_site", args, target, "Saved.", move |row: SiteRow| {
+            sites.saved(row.clone());
+            loaded.set(row);
         });
     };
     let origin_problems = move || {
@@ -93,14 +75,8 @@ pub fn SiteSection(sites: Sites, site_id: Uuid) -> impl IntoView {
                 </Field>
                 <p class="help">"Pages on these origins may start chats, e.g. https://shop.example (no path, no slash at the end)."</p>
                 <p class="field-error" role="alert" data-testid="origins-problem">{origin_problems}</p>
-                {move || said.get().map(|outcome| match outcome {
-                    Ok(message) => view! { <p class="saved" role="status">{message}</p> }.into_any(),
-                    Err(message) => view! { <div data-testid="site-problem"><Problem message /></div> }.into_any(),
-                })}
-                {move || theirs.get().map(|row| view! {
-                    <Button on_click=move |_| { fill(row.clone()); theirs.set(None); said.set(None); }>"Load their version"</Button>
-                })}
-                <Button button_type=ButtonType::Submit appearance=ButtonAppearance::Primary disabled=pending>"Save"</Button>
+                <SaveOutcome saving fill=Callback::new(fill) testid="site" />
+                <Button button_type=ButtonType::Submit appearance=ButtonAppearance::Primary disabled=saving.pending>"Save"</Button>
             </form>
             <section class="panel-form" aria-labelledby="embed-heading">
                 <h2 id="embed-heading">"Embed the widget"</h2>

@@ -7,17 +7,13 @@ use crate::auth::Auth;
 use crate::preview::Preview;
 use crate::project::sentence;
 use crate::sites::Sites;
-use crate::versioned::{Saved, save};
+use crate::versioned::{SaveOutcome, Saving};
 use chat_core::settings::{BusinessHours, SETTINGS_COLUMNS, WEEKDAYS, WidgetSettings};
 use chat_core::widget::{AgentPersona, CustomField};
 use chat_core::{ColorScheme, Position};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use thaw::*;
 use uuid::Uuid;
-
-/// Said when a save is asked for while a field has a problem.
-pub const FIX_FIRST: &str = "Fix the fields marked below first.";
 
 /// The shown site's widget settings and their preview.
 #[component]
@@ -193,9 +189,7 @@ fn SettingsForm(auth: Auth, sites: Sites, settings: WidgetSettings, agent: Optio
     let problems = Memo::new(move |_| draft.with(WidgetSettings::problems));
     let warnings = Memo::new(move |_| draft.with(WidgetSettings::contrast_warnings));
     let unsaved = Memo::new(move |_| draft.with(|d| form.loaded.with(|l| d != l)));
-    let said = RwSignal::new(None::<Result<String, String>>);
-    let theirs = RwSignal::new(None::<WidgetSettings>);
-    let pending = RwSignal::new(false);
+    let saving = Saving::<WidgetSettings>::default();
     // The preview's own choices: colours as set or forced, the frame, online or away.
     let appearance = RwSignal::new("as-set".to_string());
     let frame = RwSignal::new("desktop".to_string());
@@ -215,42 +209,15 @@ fn SettingsForm(auth: Auth, sites: Sites, settings: WidgetSettings, agent: Optio
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         if !problems.with_untracked(|p| p.is_empty()) {
-            said.set(Some(Err(FIX_FIRST.into())));
-            return;
+            return saving.refuse();
         }
-        pending.set(true);
         let settings = draft.get_untracked();
-        spawn_local(async move {
-            let id = settings.site_id.to_string();
-            let args = serde_json::json!({ "p_site_id": settings.site_id, "p_version": settings.updated_at, "p_settings": settings });
-            let outcome = save::<WidgetSettings>(
-                auth,
-                "save_widget_settings",
-                &args,
-                ("widget_settings", "site_id", &id, SETTINGS_COLUMNS),
-            )
-            .await;
-            said.set(Some(match outcome {
-                Ok(Saved::Stored(row)) => {
-                    form.fill(&row);
-                    theirs.set(None);
-                    Ok("Saved. Pages load the new settings within a minute (they keep them for 60 seconds).".into())
-                }
-                Ok(Saved::Conflict(message, row)) => {
-                    theirs.set(row);
-                    Err(message)
-                }
-                Err(error) => Err(sentence(&error)),
-            }));
-            pending.set(false);
-        });
+        let args = serde_json::json!({ "p_site_id": settings.site_id, "p_version": settings.updated_at, "p_settings": settings });
+        let target = ("widget_settings", "site_id", settings.site_id.to_string(), SETTINGS_COLUMNS);
+        let done = "Saved. Pages load the new settings within a minute (they keep them for 60 seconds).";
+        saving.run(auth, "save_widget_settings", args, target, done, move |row: WidgetSettings| form.fill(&row));
     };
-    // "Fix the fields first" goes once they are fixed.
-    Effect::new(move |_| {
-        if problems.with(|p| p.is_empty()) && said.with_untracked(|s| matches!(s, Some(Err(m)) if m == FIX_FIRST)) {
-            said.set(None);
-        }
-    });
+    Effect::new(move |_| saving.forget_refusal(problems.with(|p| p.is_empty())));
     let problem = move |field: &'static str| move || problems.with(|p| p.get(field).cloned());
     view! {
         <main class="settings widget-settings" aria-labelledby="widget-heading">
@@ -302,15 +269,9 @@ fn SettingsForm(auth: Auth, sites: Sites, settings: WidgetSettings, agent: Optio
                 <p class="field-error" role="alert">{problem("offline_grace_minutes")}</p>
 
                 <div class="save-bar">
-                    {move || said.get().map(|outcome| match outcome {
-                        Ok(message) => view! { <p class="saved" role="status" data-testid="widget-saved">{message}</p> }.into_any(),
-                        Err(message) => view! { <div data-testid="widget-problem"><Problem message /></div> }.into_any(),
-                    })}
-                    {move || theirs.get().map(|row| view! {
-                        <Button on_click=move |_| { form.fill(&row); theirs.set(None); said.set(None); }>"Load their version"</Button>
-                    })}
+                    <SaveOutcome saving fill=Callback::new(move |row: WidgetSettings| form.fill(&row)) testid="widget" />
                     <span class="unsaved" hidden=move || !unsaved.get()>"Unsaved changes"</span>
-                    <Button button_type=ButtonType::Submit appearance=ButtonAppearance::Primary disabled=pending>"Save"</Button>
+                    <Button button_type=ButtonType::Submit appearance=ButtonAppearance::Primary disabled=saving.pending>"Save"</Button>
                 </div>
             </form>
             <aside class="preview-pane" aria-label="Preview">
