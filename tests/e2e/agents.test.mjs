@@ -1,12 +1,14 @@
 // Browser: an AI agent answers on a temporary link's page with the language model (the
 // stand-in, tests/stand-ins/model.mjs, streams its answer): the answer forms in its bubble in
 // the widget and in the operator's console as it arrives, is stored once, and the visitor asks
-// for a person; a failing provider hands off with a message and leaves no draft behind. Run by `cargo xtask test`.
+// for a person with the widget's button; a failing provider hands off with a message and leaves
+// no draft behind; the owner turns agents on for the widget with a provider of the site's own
+// and reads the use. Run by `cargo xtask test`.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { sign } from "../shared/jwt.mjs";
-import { DEMO_OWNER_ID, DEMO_SITE_ID, artifacts, edge, launch, rest, send, signIn, until } from "./support.mjs";
+import { DEMO_OWNER_ID, DEMO_SITE_ID, artifacts, edge, launch, rest, send, signIn, startChat, until } from "./support.mjs";
 
 let browser;
 before(async () => (browser = await launch()));
@@ -75,18 +77,16 @@ test("the agent's answer forms in the widget and the console, then the visitor a
   await console.locator("[data-testid=messages] [data-testid=message]", { hasText: "How do I track my order?" }).waitFor();
   await visitor.screenshot({ path: `${artifacts}/agent-answer.png` });
 
-  // The visitor asks for a person (POST /v1/handoff): the handoff message, the chat in the queue.
-  const token = await visitor.evaluate(() => {
-    for (const key of Object.keys(localStorage)) {
-      const jwt = JSON.parse(localStorage.getItem(key) || "{}").session?.guest_jwt;
-      if (jwt) return jwt;
-    }
-  });
-  const handoff = await fetch(`${edge}/v1/handoff`, { method: "POST", headers: { authorization: `Bearer ${token}` } });
-  assert.equal(handoff.status, 200);
+  // The visitor asks for a person with the button under the agent's answer: the handoff
+  // message, the chat in the queue, the button gone.
+  await visitor.locator("[data-testid=chat-offer]", { hasText: "Talk to a person" }).click();
   await visitor.locator("[data-testid=chat-message][data-sender=system]", { hasText: "passing you to a person" }).waitFor();
   await console.locator("[data-testid=conversation-status]", { hasText: "Waiting in the queue" }).waitFor();
   assert.equal(await answers(visitor).count(), 2, "each answer once");
+  assert.equal(await visitor.locator("[data-testid=chat-offer]").isVisible(), false, "asked once");
+  const [handed] = await rest(`conversations?id=eq.${message.conversation_id}&select=status,handed_off_at`);
+  assert.equal(handed.status, "waiting");
+  assert.ok(handed.handed_off_at);
   for (const page of [visitor, console]) await page.context().close();
 });
 
@@ -99,4 +99,76 @@ test("a failing provider hands off with a message and no typing line left behind
   // The "thinking" draft is gone: no answer bubble is left behind.
   await until(async () => (await answers(visitor).count()) === 0, "the draft removed");
   await visitor.context().close();
+});
+
+test("the owner turns agents on for the widget with the site's own provider; the visitor's chat is answered, handed over, counted", async () => {
+  const [iris] = await rest("agents", {
+    method: "POST",
+    body: { site_id: DEMO_SITE_ID, name: "Iris", persona: "Friendly.", system_prompt: "Help with orders.", model: "gpt-4o-mini" },
+  });
+  const page = await (await browser.newContext()).newPage();
+  await signIn(page, "owner@demo.test");
+  await page.locator("nav.sections").getByRole("button", { name: "Knowledge", exact: true }).click();
+  const form = page.locator("[data-testid=ai-settings]");
+  await form.getByLabel("Tokens per day (UTC)").fill("10");
+  await form.getByRole("button", { name: "Save" }).click();
+  await form.locator("[data-testid=ai-problem]", { hasText: "Fix the fields marked below first." }).waitFor();
+  await form.getByText("Use a number of tokens from 1000 to 100000000.").waitFor();
+  await form.getByLabel("Tokens per day (UTC)").fill("50000");
+  await form.getByLabel("Agents answer new chats on the widget").check();
+  await page.locator("#ai-agent").selectOption({ label: "Iris" });
+  await form.getByLabel("Handoff message (when a person takes over)").fill("Iris passes you to a colleague.");
+  await form.getByLabel("Endpoint").fill(`${process.env.STACK_MODEL_URL}/site/v1`);
+  await form.getByLabel("Model (empty: each agent's own)").fill("site-model");
+  await form.getByLabel("API key").fill(process.env.STACK_MODEL_SITE_KEY);
+  await form.getByRole("button", { name: "Save" }).click();
+  await form.locator("[data-testid=ai-saved]").waitFor();
+  await form.locator("[data-testid=ai-key-state]", { hasText: "A key is stored" }).waitFor();
+  assert.equal(await form.getByLabel("API key").inputValue(), "", "the key is never shown again");
+  const [stored] = await rest(`site_ai_settings?site_id=eq.${DEMO_SITE_ID}&select=enabled,default_agent_id,handoff_message,daily_token_budget,provider_base_url,provider_model,provider_key`);
+  assert.deepEqual(stored, {
+    enabled: true,
+    default_agent_id: iris.id,
+    handoff_message: "Iris passes you to a colleague.",
+    daily_token_budget: 50000,
+    provider_base_url: `${process.env.STACK_MODEL_URL}/site/v1`,
+    provider_model: "site-model",
+    provider_key: process.env.STACK_MODEL_SITE_KEY,
+  });
+
+  try {
+    // A visitor on the demo page: Iris answers through the site's provider, then hands over.
+    await fetch(`${process.env.STACK_MODEL_URL}/requests`, { method: "DELETE" });
+    const visitor = await (await browser.newContext()).newPage();
+    await startChat(visitor, "Wren");
+    await send(visitor, "Where is my parcel?");
+    const offer = visitor.locator("[data-testid=chat-offer]", { hasText: "Talk to a person" });
+    await until(async () => (await answers(visitor).count()) === 1 && (await offer.isVisible()), "the answer stored, the button under it");
+    const [request] = (await (await fetch(`${process.env.STACK_MODEL_URL}/requests`)).json()).filter((r) => r.body?.stream);
+    assert.equal(request.path, "/site/v1/chat/completions");
+    assert.equal(request.body.model, "site-model");
+    assert.equal(request.authorization, `Bearer ${process.env.STACK_MODEL_SITE_KEY}`);
+    await offer.click();
+    await visitor.locator("[data-testid=chat-message][data-sender=system]", { hasText: "Iris passes you to a colleague." }).waitFor();
+    await until(async () => !(await offer.isVisible()), "the button gone");
+    await visitor.context().close();
+
+    // The day's use, on the owner's next visit.
+    await page.reload();
+    await page.locator("nav.sections").getByRole("button", { name: "Knowledge", exact: true }).click();
+    const today = new Date().toISOString().slice(0, 10);
+    const day = page.locator("[data-testid=ai-usage] tr", { hasText: today });
+    await day.waitFor();
+    const cells = await day.locator("td").allTextContents();
+    assert.ok(Number(cells[1]) > 0 && Number(cells[2]) >= 1 && Number(cells[3]) >= 1, `tokens, answers, handoffs: ${cells}`);
+    await page.screenshot({ path: `${artifacts}/console-ai-settings.png`, fullPage: true });
+  } finally {
+    await page.context().close();
+    // The other tests' widget chats go to the queue, as before.
+    await rest(`site_ai_settings?site_id=eq.${DEMO_SITE_ID}`, {
+      method: "PATCH",
+      body: { enabled: false, default_agent_id: null, provider_base_url: null, provider_model: null, provider_key: null, daily_token_budget: 200000 },
+    });
+    await rest(`agents?id=eq.${iris.id}`, { method: "DELETE" });
+  }
 });

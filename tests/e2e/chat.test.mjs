@@ -303,19 +303,19 @@ test("an operator reads and closes: the visitor sees Seen and the close, rates, 
   await asOwner("close_conversation", { p_conversation_id: session.conversation_id });
   await page.locator("[data-testid=chat-message][data-sender=system] >> text=/conversation was closed/").waitFor({ timeout: 5_000 });
   assert.equal(await page.locator("[data-testid=chat-input]").isEnabled(), true, "closing does not end the chat");
-  await page.locator("[data-testid=chat-rate]").click();
+  await page.locator("[data-testid=chat-offer]", { hasText: "Rate this conversation" }).click();
   assert.equal(await page.locator("[data-testid=chat-send-rating]").textContent(), "Send", "rating here ends nothing");
   await page.locator("[data-testid=chat-star-5]").click();
   await page.locator("[data-testid=chat-send-rating]").click();
   await page.locator("[data-testid=chat-notice] >> text=Thanks for your feedback!").waitFor();
-  assert.equal(await page.locator("[data-testid=chat-rate]").isVisible(), false, "rated once");
+  assert.equal(await page.locator("[data-testid=chat-offer]", { hasText: "Rate this conversation" }).isVisible(), false, "rated once");
   const [rated] = await rest(`chat_sessions?id=eq.${session.session_id}&select=status,rating`);
   assert.deepEqual(rated, { status: "active", rating: 5 });
   await page.screenshot({ path: `${artifacts}/chat-closed.png` });
   await page.reload();
   await page.locator("[data-testid=chat-launcher]").click();
   await page.locator("[data-testid=chat-message][data-sender=system] >> text=/conversation was closed/").waitFor();
-  assert.equal(await page.locator("[data-testid=chat-rate]").isVisible(), false, "still rated after a reload");
+  assert.equal(await page.locator("[data-testid=chat-offer]", { hasText: "Rate this conversation" }).isVisible(), false, "still rated after a reload");
 
   await send(page, "Thanks!");
   await confirmed(page, "Thanks!");

@@ -160,7 +160,7 @@ test("queue, take, reply, typing, presence, notes, transfer, close, rating, reop
   await tomPage.getByRole("button", { name: "Close" }).click();
   await status(tomPage).filter({ hasText: "Closed" }).waitFor();
   await visitor.locator("[data-testid=chat-message][data-sender=system] >> text=/conversation was closed/").waitFor({ timeout: 10_000 });
-  await visitor.locator("[data-testid=chat-rate]").waitFor();
+  await visitor.locator("[data-testid=chat-offer]", { hasText: "Rate this conversation" }).waitFor();
   await setStatus(tomPage, "offline", tom.id);
   await olivia.getByRole("tab", { name: "Queue" }).click();
   await send(visitor, "One more thing");

@@ -14,7 +14,7 @@ use chat_client::history::{Lines, Merged};
 use chat_client::outbox::{AfterFailure, Outbox, Outgoing};
 use chat_client::storage::Saved;
 use chat_client::timing::{TYPING_SHOWN_MS, TypingShown, refresh_due};
-use chat_core::api::{EndSession, Message, PostMessage, SenderType, Session, StartSession};
+use chat_core::api::{EndSession, HANDOFF_REQUEST, Message, PostMessage, SenderType, Session, StartSession};
 use chat_core::{ApiError, ErrorCode, WidgetConfig};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -115,6 +115,17 @@ pub struct Chat {
 
 /// The metadata kind of the system message that tells the visitor the conversation was closed.
 const CLOSED_KIND: &str = "conversation_closed";
+/// The metadata kind of the automatic answer that says nobody can answer now.
+const AWAY_KIND: &str = "away_message";
+
+/// What the line under the messages offers.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Offer {
+    /// Rating the conversation the site closed.
+    Rating,
+    /// A person instead of the automatic answers.
+    Person,
+}
 
 const TICK: Duration = Duration::from_millis(1000);
 /// Poll for new messages every this many ticks.
@@ -278,19 +289,37 @@ impl Chat {
         self.set_stage(Stage::Rating);
     }
 
-    /// Whether the conversation was closed by the site since the visitor last wrote, and the
-    /// session is not rated yet: then the rating is offered (the session goes on).
-    pub fn offers_rating(self) -> bool {
-        !self.rated.get()
-            && self.stage.get() == Stage::Chatting
-            && self.lines.with(|l| {
-                l.outbox.is_empty()
-                    && l.messages().last().is_some_and(|m| m.metadata.kind.as_deref() == Some(CLOSED_KIND))
-            })
+    /// What the line under the messages offers now, judged by the last message when nothing is
+    /// on its way: a rating once the site closed the conversation (the session goes on), a
+    /// person after an automatic or agent's answer.
+    pub fn offer(self) -> Option<Offer> {
+        if self.stage.get() != Stage::Chatting {
+            return None;
+        }
+        let rated = self.rated.get();
+        self.lines.with(|l| {
+            let last = l.messages().last().filter(|_| l.outbox.is_empty())?;
+            match last.metadata.kind.as_deref() {
+                Some(CLOSED_KIND) if !rated => Some(Offer::Rating),
+                Some(AWAY_KIND) => None,
+                _ => (last.sender_type == SenderType::Ai).then_some(Offer::Person),
+            }
+        })
+    }
+
+    /// Take the offer: ask for the rating, or for a person (the agent hands the chat over).
+    pub fn take_offer(self) {
+        match self.offer() {
+            Some(Offer::Rating) => self.offer_rating(),
+            Some(Offer::Person) => {
+                let _ = self.send(HANDOFF_REQUEST.into());
+            }
+            None => {}
+        }
     }
 
     /// Ask for a rating of the closed conversation; the session goes on.
-    pub fn offer_rating(self) {
+    fn offer_rating(self) {
         self.work.update_value(|w| w.rating_keeps_session = true);
         self.set_stage(Stage::Rating);
     }

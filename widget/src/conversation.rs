@@ -1,9 +1,9 @@
 //! The conversation: message bubbles (text only; links in agent messages become anchors) with
 //! their delivery state, and the composer.
 
-use crate::chat::{Chat, Stage, friendly};
+use crate::chat::{Chat, Offer, Stage, friendly};
 use chat_client::outbox::{Delivery, Pending};
-use chat_core::api::{Message, SenderType};
+use chat_core::api::{HANDOFF_REQUEST, Message, SenderType};
 use chat_core::text::{Segment, displayable, segments};
 use leptos::either::Either;
 use leptos::html;
@@ -40,8 +40,10 @@ pub fn MessageList(chat: Chat, greeting: String) -> impl IntoView {
         <div class="body messages" node_ref=list data-testid="chat-messages">
             <p class="bubble system" data-testid="chat-welcome">{greeting}</p>
             <For each=lines key=Line::key children=move |line| view! { <Bubble chat row=line.row seen=line.seen /> } />
-            <p class="offer" hidden=move || !chat.offers_rating()>
-                <button class="text-button" data-testid="chat-rate" on:click=move |_| chat.offer_rating()>"Rate this conversation"</button>
+            <p class="offer" hidden=move || chat.offer().is_none()>
+                <button class="text-button" data-testid="chat-offer" on:click=move |_| chat.take_offer()>
+                    {move || if chat.offer() == Some(Offer::Rating) { "Rate this conversation" } else { HANDOFF_REQUEST }}
+                </button>
             </p>
             <div class="notice" role="status" data-testid="chat-notice" hidden=move || chat.notice.with(Option::is_none)>
                 <p>{move || chat.notice.get().unwrap_or_default()}</p>
