@@ -8,10 +8,15 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { sign } from "../shared/jwt.mjs";
-import { DEMO_OWNER_ID, DEMO_SITE_ID, artifacts, edge, launch, rest, send, signIn, startChat, until } from "./support.mjs";
+import { DEMO_OWNER_ID, DEMO_SITE_ID, artifacts, edge, launch, rest, send, setDemoSettings, signIn, site, startChat, until } from "./support.mjs";
 
 let browser;
-before(async () => (browser = await launch()));
+before(async () => {
+  browser = await launch();
+  // The test stack serves the demo page on its own port: allow that origin.
+  await rest(`sites?id=eq.${DEMO_SITE_ID}`, { method: "PATCH", body: { allowed_origins: [site] } });
+  await setDemoSettings({ require_name: true, require_email: true });
+});
 after(async () => browser?.close());
 
 const owner = sign({ sub: DEMO_OWNER_ID, role: "authenticated", aud: "authenticated" });
@@ -161,7 +166,7 @@ test("the owner turns agents on for the widget with the site's own provider; the
     await day.waitFor();
     const cells = await day.locator("td").allTextContents();
     assert.ok(Number(cells[1]) > 0 && Number(cells[2]) >= 1 && Number(cells[3]) >= 1, `tokens, answers, handoffs: ${cells}`);
-    await page.screenshot({ path: `${artifacts}/console-ai-settings.png`, fullPage: true });
+    await page.locator("section[aria-labelledby=ai-heading]").screenshot({ path: `${artifacts}/console-ai-settings.png` });
   } finally {
     await page.context().close();
     // The other tests' widget chats go to the queue, as before.
