@@ -336,12 +336,15 @@ test("a long conversation pages upward, the inbox pages by keyset, and search fi
     method: "POST",
     body: Array.from({ length: 60 }, (_, i) => ({ site_id: DEMO_SITE_ID, name: `Pager ${tag} ${i}` })),
   });
+  // And a newer one the search leaves out: until the search applies (typing pauses first), the
+  // Closed tab's first page holds it, so 50 pagers there means the search's page.
+  const [decoy] = await rest("customers", { method: "POST", body: { site_id: DEMO_SITE_ID, name: "Decoy" } });
   const now = Date.now();
   await rest("conversations", {
     method: "POST",
-    body: customers.map((c, i) => ({
+    body: [...customers, decoy].map((c, i) => ({
       site_id: DEMO_SITE_ID, customer_id: c.id, status: "closed", closed_at: new Date(now).toISOString(),
-      last_message_at: new Date(now - i * 60_000).toISOString(),
+      last_message_at: new Date(c === decoy ? now + 60_000 : now - i * 60_000).toISOString(),
     })),
   });
 
@@ -360,7 +363,8 @@ test("a long conversation pages upward, the inbox pages by keyset, and search fi
   await olivia.getByLabel("Search conversations").fill(tag);
   await olivia.getByRole("tab", { name: "Closed" }).click();
   const found = olivia.locator("[data-testid=conversation]", { hasText: `Pager ${tag}` });
-  // Until the search's first page replaced the queue's rows (the queue may hold 50 too).
+  // Until the search's first page replaced the queue's rows (the queue may hold 50 too, and
+  // the Closed tab's 49 and the decoy).
   const pagers = (count) =>
     olivia.waitForFunction(
       ([tag, count]) => [...document.querySelectorAll("[data-testid=conversation]")].filter((row) => row.textContent.includes(`Pager ${tag}`)).length === count,
