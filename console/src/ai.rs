@@ -3,10 +3,9 @@
 //! language-model provider of the site's own (its key written, never read back), and the
 //! language-model use of the last days.
 
-use crate::app::Problem;
+use crate::app::{Problem, loaded};
 use crate::auth::Auth;
 use crate::live::latest;
-use crate::project::sentence;
 use crate::sites::site_rows;
 use crate::versioned::{SaveOutcome, Saving};
 use chat_client::call::CallError;
@@ -34,21 +33,16 @@ pub fn AiAnswering(auth: Auth, site_id: Uuid, agents: Agents) -> impl IntoView {
         <section class="panel-form" aria-labelledby="ai-heading">
             <h2 id="ai-heading">"AI answering"</h2>
             <p class="help">"Agents answer with a language model: the deployment's, or one of the site's own. Visitors can ask for a person at any time; the agent hands over when it cannot help, when a budget is spent, or when the model fails."</p>
-            {move || match settings.get() {
-                None => view! { <Spinner label="Loading…" /> }.into_any(),
-                Some(Err(error)) => view! { <Problem message=sentence(&error) /> }.into_any(),
-                Some(Ok(rows)) => match rows.into_iter().next() {
-                    Some(row) => view! { <AiForm auth row agents /> }.into_any(),
-                    None => view! { <Problem message="This site has no AI settings.".to_string() /> }.into_any(),
-                },
-            }}
+            {move || loaded(settings.get(), |rows| match rows.into_iter().next() {
+                Some(row) => view! { <AiForm auth row agents /> }.into_any(),
+                None => view! { <Problem message="This site has no AI settings.".to_string() /> }.into_any(),
+            })}
             <h3>"Use"</h3>
-            {move || match usage.get() {
-                None => view! { <Spinner label="Loading…" /> }.into_any(),
-                Some(Err(error)) => view! { <Problem message=sentence(&error) /> }.into_any(),
-                Some(Ok(days)) if days.is_empty() => view! { <p class="help" data-testid="ai-usage">"No language-model use yet."</p> }.into_any(),
-                Some(Ok(days)) => view! { <UsageDays days /> }.into_any(),
-            }}
+            {move || loaded(usage.get(), |days| if days.is_empty() {
+                view! { <p class="help" data-testid="ai-usage">"No language-model use yet."</p> }.into_any()
+            } else {
+                view! { <UsageDays days /> }.into_any()
+            })}
         </section>
     }
 }

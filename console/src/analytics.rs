@@ -2,9 +2,8 @@
 //! (SVG drawn in Rust by `chat_analytics`), the operators' table and CSV downloads. One call,
 //! `analytics_report(site, from, to)`, reads everything under the user's row-level security.
 
-use crate::app::Problem;
+use crate::app::{Problem, loaded};
 use crate::auth::Auth;
-use crate::project::sentence;
 use chat_analytics::days::PRESETS;
 use chat_analytics::{Days, Totals, charts, duration, export};
 use chat_core::analytics::{OperatorRow, Range, Report};
@@ -63,11 +62,7 @@ pub fn AnalyticsSection(auth: Auth, site_id: Uuid) -> impl IntoView {
                 <Button button_type=ButtonType::Submit appearance=ButtonAppearance::Primary>"Show"</Button>
             </form>
             <p class="field-error" role="alert">{move || problem.get()}</p>
-            {move || match report.get() {
-                None => view! { <Spinner label="Loading…" /> }.into_any(),
-                Some(Err(error)) => view! { <Problem message=sentence(&error) /> }.into_any(),
-                Some(Ok((days, report))) => view! { <ReportView days report /> }.into_any(),
-            }}
+            {move || loaded(report.get(), |(days, report)| view! { <ReportView days report /> })}
         </main>
     }
 }

@@ -14,6 +14,7 @@ use crate::sites::Sites;
 use crate::store;
 use crate::team::TeamSection;
 use crate::widget::WidgetSection;
+use chat_client::call::CallError;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
@@ -27,11 +28,7 @@ pub fn App() -> impl IntoView {
     let project = LocalResource::new(Project::load);
     view! {
         <ConfigProvider>
-            {move || match project.get() {
-                None => view! { <Spinner label="Loading…" /> }.into_any(),
-                Some(Ok(project)) => view! { <Signed project /> }.into_any(),
-                Some(Err(error)) => view! { <Problem message=sentence(&error) /> }.into_any(),
-            }}
+            {move || loaded(project.get(), |project| view! { <Signed project /> })}
         </ConfigProvider>
     }
 }
@@ -228,6 +225,16 @@ fn SitePicker(sites: Sites) -> impl IntoView {
                 }).collect_view()
             }}
         </Select>
+    }
+}
+
+/// What a section shows of data it loads: a spinner until it comes, why it did not, or
+/// `ready`'s view of it.
+pub fn loaded<T, V: IntoView + 'static>(state: Option<Result<T, CallError>>, ready: impl FnOnce(T) -> V) -> AnyView {
+    match state {
+        None => view! { <Spinner label="Loading…" /> }.into_any(),
+        Some(Err(error)) => view! { <Problem message=sentence(&error) /> }.into_any(),
+        Some(Ok(value)) => ready(value).into_any(),
     }
 }
 

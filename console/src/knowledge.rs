@@ -4,7 +4,7 @@
 //! would get right now.
 
 use crate::ai::AiAnswering;
-use crate::app::Problem;
+use crate::app::{Problem, loaded};
 use crate::auth::Auth;
 use crate::live::latest;
 use crate::project::sentence;
@@ -54,10 +54,7 @@ pub fn KnowledgeSection(auth: Auth, site_id: Uuid) -> impl IntoView {
             <section class="panel-form" aria-labelledby="agents-heading">
                 <h2 id="agents-heading">"Agents"</h2>
                 <p class="help">"An agent is the name and picture visitors chat with, and what the language model is told to be. The oldest active agent greets visitors on the widget."</p>
-                {move || match agents.get() {
-                    None => view! { <Spinner label="Loading…" /> }.into_any(),
-                    Some(Err(error)) => view! { <Problem message=sentence(&error) /> }.into_any(),
-                    Some(Ok(list)) => view! {
+                {move || loaded(agents.get(), |list| view! {
                         <ul class="rows" data-testid="agents">
                             {list.into_iter().map(|a| {
                                 let edit = a.clone();
@@ -68,8 +65,7 @@ pub fn KnowledgeSection(auth: Auth, site_id: Uuid) -> impl IntoView {
                                 }
                             }).collect_view()}
                         </ul>
-                    }.into_any(),
-                }}
+                    })}
                 <Button on_click=new_agent>"Add an agent"</Button>
                 {move || agent.get().map(|a| view! { <AgentEditor auth site_id agent=a done=Callback::new(move |()| { reload(); agent.set(None) }) /> })}
             </section>
@@ -78,10 +74,7 @@ pub fn KnowledgeSection(auth: Auth, site_id: Uuid) -> impl IntoView {
                 <h2 id="articles-heading">"Knowledge articles"</h2>
                 <p class="help">"When no operator holds a conversation, a visitor's question is answered with the best matching published article; an agent with a language model is given the best three and cites them."</p>
                 <TryQuestion auth site_id />
-                {move || match articles.get() {
-                    None => view! { <Spinner label="Loading…" /> }.into_any(),
-                    Some(Err(error)) => view! { <Problem message=sentence(&error) /> }.into_any(),
-                    Some(Ok(list)) => view! {
+                {move || loaded(articles.get(), |list| view! {
                         <ul class="rows" data-testid="articles">
                             {list.into_iter().map(|a| {
                                 let edit = a.clone();
@@ -92,8 +85,7 @@ pub fn KnowledgeSection(auth: Auth, site_id: Uuid) -> impl IntoView {
                                 }
                             }).collect_view()}
                         </ul>
-                    }.into_any(),
-                }}
+                    })}
                 <Button on_click=new_article>"Add an article"</Button>
                 {move || article.get().map(|a| view! { <ArticleEditor auth site_id article=a done=Callback::new(move |()| { reload(); article.set(None) }) /> })}
             </section>

@@ -2,7 +2,7 @@
 //! Created through the edge (which mints the token: its URL is shown once), listed from
 //! PostgREST with their state and usage, switched off or on, extended, and each link's numbers.
 
-use crate::app::Problem;
+use crate::app::{Problem, loaded};
 use crate::auth::Auth;
 use crate::project::sentence;
 use crate::site::CopyButton;
@@ -37,12 +37,11 @@ pub fn LinksSection(auth: Auth, site_id: Uuid) -> impl IntoView {
         <main class="settings" aria-labelledby="links-heading">
             <h1 id="links-heading">"Temporary links"</h1>
             <p class="help">"A link opens a chat with one of your agents for people without your website: it works for a limited time and number of chats."</p>
-            {move || match agents.get() {
-                None => view! { <Spinner label="Loading…" /> }.into_any(),
-                Some(Err(error)) => view! { <Problem message=sentence(&error) /> }.into_any(),
-                Some(Ok(list)) if list.is_empty() => view! { <p class="empty">"Links chat with an agent: this site has none yet."</p> }.into_any(),
-                Some(Ok(list)) => view! { <CreateForm auth agents=list created on_created=reload /> }.into_any(),
-            }}
+            {move || loaded(agents.get(), |list| if list.is_empty() {
+                view! { <p class="empty">"Links chat with an agent: this site has none yet."</p> }.into_any()
+            } else {
+                view! { <CreateForm auth agents=list created on_created=reload /> }.into_any()
+            })}
             {move || created.get().map(|link| {
                 let url = link.url.clone();
                 view! {
@@ -56,16 +55,15 @@ pub fn LinksSection(auth: Auth, site_id: Uuid) -> impl IntoView {
                 }
             })}
             <h2>"Links"</h2>
-            {move || match links.get() {
-                None => view! { <Spinner label="Loading…" /> }.into_any(),
-                Some(Err(error)) => view! { <Problem message=sentence(&error) /> }.into_any(),
-                Some(Ok(list)) if list.is_empty() => view! { <p class="empty">"No links yet."</p> }.into_any(),
-                Some(Ok(list)) => view! {
+            {move || loaded(links.get(), |list| if list.is_empty() {
+                view! { <p class="empty">"No links yet."</p> }.into_any()
+            } else {
+                view! {
                     <ul class="links" data-testid="links">
                         {list.into_iter().map(|link| view! { <LinkRow auth link on_change=reload /> }).collect_view()}
                     </ul>
-                }.into_any(),
-            }}
+                }.into_any()
+            })}
         </main>
     }
 }
