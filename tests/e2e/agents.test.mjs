@@ -89,6 +89,15 @@ test("the agent's answer forms in the widget and the console, then the visitor a
   await console.locator("[data-testid=conversation-status]", { hasText: "Waiting in the queue" }).waitFor();
   assert.equal(await answers(visitor).count(), 2, "each answer once");
   assert.equal(await visitor.locator("[data-testid=chat-offer]").isVisible(), false, "asked once");
+  // The agent has stopped: the next message is the queue's (at most the away message, as
+  // nobody is online), never the model's.
+  await fetch(`${process.env.STACK_MODEL_URL}/requests`, { method: "DELETE" });
+  await send(visitor, "Is anyone there?");
+  await visitor.locator('[data-testid=chat-message]:not([data-pending]) >> text="Is anyone there?"').waitFor();
+  await visitor.waitForTimeout(1500);
+  const kinds = await rest(`messages?conversation_id=eq.${message.conversation_id}&sender_type=eq.ai&select=metadata&order=seq`);
+  assert.deepEqual(kinds.map((m) => m.metadata.kind).filter((k) => k !== "away_message"), ["ai_reply", "ai_reply"]);
+  assert.deepEqual(await (await fetch(`${process.env.STACK_MODEL_URL}/requests`)).json(), [], "the model was not asked");
   const [handed] = await rest(`conversations?id=eq.${message.conversation_id}&select=status,handed_off_at`);
   assert.equal(handed.status, "waiting");
   assert.ok(handed.handed_off_at);
