@@ -3,7 +3,21 @@
 //! whatever order it arrives), with the outbox of messages not confirmed yet.
 
 use crate::outbox::Outbox;
-use chat_core::api::{MAX_PAGE, Message, MessagePage};
+use chat_core::api::{MAX_PAGE, Message, MessagePage, SenderType};
+
+/// The metadata kind of the system message that tells the visitor the site closed the conversation.
+const CLOSED_KIND: &str = "conversation_closed";
+/// The metadata kind of the automatic answer that says nobody can answer now.
+const AWAY_KIND: &str = "away_message";
+
+/// What the chat offers under its messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Offer {
+    /// Rating the conversation the site closed (the session goes on).
+    Rating,
+    /// A person instead of the automatic answers (`chat_core::api::HANDOFF_REQUEST`).
+    Person,
+}
 
 /// Confirmed messages and the outbox: one value, since what shows the chat reads both.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -89,6 +103,18 @@ impl Lines {
     pub fn apply(&mut self, message: Message) -> Merged {
         self.merge(vec![message])
     }
+
+    /// What to offer under the messages, judged by the last one while nothing is on its way: a
+    /// rating once the site closed the conversation (unless `rated`), a person after an
+    /// automatic or agent's answer (not after the away message: nobody is there).
+    pub fn offer(&self, rated: bool) -> Option<Offer> {
+        let last = self.messages.last().filter(|_| self.outbox.is_empty())?;
+        match last.metadata.kind.as_deref() {
+            Some(CLOSED_KIND) if !rated => Some(Offer::Rating),
+            Some(AWAY_KIND) => None,
+            _ => (last.sender_type == SenderType::Ai).then_some(Offer::Person),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -114,6 +140,33 @@ mod tests {
             deleted_at: None,
             read_at: None,
         }
+    }
+
+    #[test]
+    fn a_rating_is_offered_after_a_close_and_a_person_after_an_automatic_answer() {
+        let with = |sender_type: SenderType, kind: Option<&str>| Message {
+            sender_type,
+            metadata: chat_core::api::MessageMetadata { kind: kind.map(String::from), ..Default::default() },
+            ..message(2, None)
+        };
+        let lines = |last: Message| {
+            let mut lines = Lines::default();
+            lines.merge(vec![message(1, Some(Uuid::from_u128(1))), last]);
+            lines
+        };
+        let closed = lines(with(SenderType::System, Some("conversation_closed")));
+        assert_eq!(closed.offer(false), Some(Offer::Rating));
+        assert_eq!(closed.offer(true), None, "rated once");
+        for kind in [Some("ai_reply"), Some("knowledge_answer"), None] {
+            assert_eq!(lines(with(SenderType::Ai, kind)).offer(false), Some(Offer::Person), "{kind:?}");
+        }
+        assert_eq!(lines(with(SenderType::Ai, Some("away_message"))).offer(false), None);
+        assert_eq!(lines(with(SenderType::System, Some("handoff"))).offer(false), None);
+        assert_eq!(lines(with(SenderType::Operator, None)).offer(false), None);
+        assert_eq!(Lines::default().offer(false), None);
+        let mut waiting = lines(with(SenderType::Ai, Some("ai_reply")));
+        waiting.outbox.push(Outgoing { client_msg_id: Uuid::from_u128(9), content: "Talk to a person".into() });
+        assert_eq!(waiting.offer(false), None, "asked already: on its way");
     }
 
     fn seqs(lines: &Lines) -> Vec<i64> {

@@ -10,7 +10,7 @@ use crate::api::Edge;
 use crate::live::{Live, LiveEvent};
 use crate::store;
 use chat_client::call::{CallError, UNREADABLE};
-use chat_client::history::{Lines, Merged};
+use chat_client::history::{Lines, Merged, Offer};
 use chat_client::outbox::{AfterFailure, Outbox, Outgoing};
 use chat_client::storage::Saved;
 use chat_client::timing::{TYPING_SHOWN_MS, TypingShown, refresh_due};
@@ -111,20 +111,6 @@ pub struct Chat {
     pub online: RwSignal<bool>,
     live: Live,
     work: StoredValue<Work>,
-}
-
-/// The metadata kind of the system message that tells the visitor the conversation was closed.
-const CLOSED_KIND: &str = "conversation_closed";
-/// The metadata kind of the automatic answer that says nobody can answer now.
-const AWAY_KIND: &str = "away_message";
-
-/// What the line under the messages offers.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Offer {
-    /// Rating the conversation the site closed.
-    Rating,
-    /// A person instead of the automatic answers.
-    Person,
 }
 
 const TICK: Duration = Duration::from_millis(1000);
@@ -289,22 +275,13 @@ impl Chat {
         self.set_stage(Stage::Rating);
     }
 
-    /// What the line under the messages offers now, judged by the last message when nothing is
-    /// on its way: a rating once the site closed the conversation (the session goes on), a
-    /// person after an automatic or agent's answer.
+    /// What the line under the messages offers now (nothing unless chatting).
     pub fn offer(self) -> Option<Offer> {
         if self.stage.get() != Stage::Chatting {
             return None;
         }
         let rated = self.rated.get();
-        self.lines.with(|l| {
-            let last = l.messages().last().filter(|_| l.outbox.is_empty())?;
-            match last.metadata.kind.as_deref() {
-                Some(CLOSED_KIND) if !rated => Some(Offer::Rating),
-                Some(AWAY_KIND) => None,
-                _ => (last.sender_type == SenderType::Ai).then_some(Offer::Person),
-            }
-        })
+        self.lines.with(|l| l.offer(rated))
     }
 
     /// Take the offer: ask for the rating, or for a person (the agent hands the chat over).

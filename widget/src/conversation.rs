@@ -1,7 +1,8 @@
 //! The conversation: message bubbles (text only; links in agent messages become anchors) with
 //! their delivery state, and the composer.
 
-use crate::chat::{Chat, Offer, Stage, friendly};
+use crate::chat::{Chat, Stage, friendly};
+use chat_client::history::Offer;
 use chat_client::outbox::{Delivery, Pending};
 use chat_core::api::{HANDOFF_REQUEST, Message, SenderType};
 use chat_core::text::{Segment, displayable, segments};
