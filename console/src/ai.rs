@@ -9,7 +9,7 @@ use crate::live::latest;
 use crate::sites::site_rows;
 use crate::versioned::{SaveOutcome, Saving};
 use chat_client::call::CallError;
-use chat_core::ai::{AI_SETTINGS_COLUMNS, AI_USAGE_COLUMNS, AiSettings, AiUsageDay};
+use chat_core::ai::{AI_SETTINGS_COLUMNS, AI_USAGE_COLUMNS, AiSettings, AiUsageDay, spent_today};
 use chat_core::knowledge::Agent;
 use leptos::prelude::*;
 use thaw::*;
@@ -34,7 +34,7 @@ pub fn AiAnswering(auth: Auth, site_id: Uuid, agents: Agents) -> impl IntoView {
             <h2 id="ai-heading">"AI answering"</h2>
             <p class="help">"Agents answer with a language model: the deployment's, or one of the site's own. Visitors can ask for a person at any time; the agent hands over when it cannot help, when a budget is spent, or when the model fails."</p>
             {move || loaded(settings.get(), |rows| match rows.into_iter().next() {
-                Some(row) => view! { <AiForm auth row agents /> }.into_any(),
+                Some(row) => view! { <AiForm auth row agents usage /> }.into_any(),
                 None => view! { <Problem message="This site has no AI settings.".to_string() /> }.into_any(),
             })}
             <h3>"Use"</h3>
@@ -46,6 +46,18 @@ pub fn AiAnswering(auth: Auth, site_id: Uuid, agents: Agents) -> impl IntoView {
         </section>
     }
 }
+
+/// The site's days of use as loaded.
+type Usage = ReadSignal<Option<Result<Vec<AiUsageDay>, CallError>>>;
+
+/// Today's tokens against the saved daily budget, once the use is loaded.
+fn today(usage: Usage, budget: i64) -> Option<String> {
+    let day = String::from(js_sys::Date::new_0().to_iso_string()).get(..DATE_CHARS)?.to_string();
+    usage.with(|u| Some(spent_today(u.as_ref()?.as_ref().ok()?, &day, budget)))
+}
+
+/// The length of `2026-12-02`.
+const DATE_CHARS: usize = 10;
 
 /// The form's fields, as typed.
 #[derive(Clone, Copy)]
@@ -125,7 +137,7 @@ impl Fields {
 
 /// The settings' fields and their save.
 #[component]
-fn AiForm(auth: Auth, row: AiSettings, agents: Agents) -> impl IntoView {
+fn AiForm(auth: Auth, row: AiSettings, agents: Agents, usage: Usage) -> impl IntoView {
     let fields = Fields::new(row);
     let draft = Memo::new(move |_| fields.settings());
     let problems = Memo::new(move |_| draft.with(|d| d.problems(fields.new_key().as_deref())));
@@ -147,12 +159,16 @@ fn AiForm(auth: Auth, row: AiSettings, agents: Agents) -> impl IntoView {
     };
     Effect::new(move |_| saving.forget_refusal(problems.with(|p| p.is_empty())));
     let problem = move |field: &'static str| move || problems.with(|p| p.get(field).cloned());
+    // Each option says whether it is the chosen one: the agents arrive after the select is
+    // drawn, and a select without a selected option shows its first.
     let agent_options = move || match agents.get() {
         Some(Ok(list)) => list
             .into_iter()
             .map(|a| {
                 let label = if a.is_active { a.name } else { format!("{} (off)", a.name) };
-                view! { <option value=a.id.to_string()>{label}</option> }
+                let id = a.id.to_string();
+                let chosen = id.clone();
+                view! { <option value=id selected=move || fields.agent.with(|v| *v == chosen)>{label}</option> }
             })
             .collect_view()
             .into_any(),
@@ -166,13 +182,13 @@ fn AiForm(auth: Auth, row: AiSettings, agents: Agents) -> impl IntoView {
         }
     };
     view! {
-        <form on:submit=submit data-testid="ai-settings">
+        <form class="panel-form" on:submit=submit data-testid="ai-settings">
             // thaw 0.5.0-beta draws a new random id on every read without one: the label would name nothing.
             <Switch id="ai-enabled" checked=fields.enabled label="Agents answer new chats on the widget" />
             <p class="help">"Chats opened from a link always have the link's agent."</p>
             <label for="ai-agent">"Agent on the widget"</label>
             <Select id="ai-agent" value=fields.agent default_value=fields.agent.get_untracked()>
-                <option value="">"The agent that greets (the oldest active one)"</option>
+                <option value="" selected=move || fields.agent.with(String::is_empty)>"The agent that greets (the oldest active one)"</option>
                 {agent_options}
             </Select>
             <Field label="Handoff message (when a person takes over)"><Textarea value=fields.handoff /></Field>
@@ -183,6 +199,7 @@ fn AiForm(auth: Auth, row: AiSettings, agents: Agents) -> impl IntoView {
             </div>
             <p class="field-error" role="alert">{problem("daily_token_budget")}</p>
             <p class="field-error" role="alert">{problem("conversation_token_cap")}</p>
+            <p class="help" data-testid="ai-today">{move || today(usage, fields.loaded.with(|l| l.daily_token_budget))}</p>
             <h3>"The site's own provider (optional)"</h3>
             <p class="help">"Any OpenAI-compatible endpoint: a hosted provider, Ollama (http://localhost:11434/v1), a llama.cpp server. Empty: the deployment's."</p>
             <Field label="Endpoint"><Input value=fields.url placeholder="https://api.openai.com/v1" /></Field>

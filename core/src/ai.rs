@@ -109,6 +109,13 @@ impl AiUsageDay {
     }
 }
 
+/// "1200 of 50000 tokens spent today (2%)": `day`'s use among `days` against `budget`.
+pub fn spent_today(days: &[AiUsageDay], day: &str, budget: i64) -> String {
+    let spent = days.iter().find(|d| d.day == day).map_or(0, AiUsageDay::tokens);
+    let percent = spent.saturating_mul(100) / budget.max(1);
+    format!("{spent} of {budget} tokens spent today, {day} UTC ({percent}%).")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,5 +176,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(day.tokens(), 1500);
+        let days = [day];
+        assert_eq!(spent_today(&days, "2026-12-02", 3000), "1500 of 3000 tokens spent today, 2026-12-02 UTC (50%).");
+        assert_eq!(spent_today(&days, "2026-12-03", 3000), "0 of 3000 tokens spent today, 2026-12-03 UTC (0%).");
     }
 }

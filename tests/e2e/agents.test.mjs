@@ -120,7 +120,8 @@ test("the owner turns agents on for the widget with the site's own provider; the
     method: "POST",
     body: { site_id: DEMO_SITE_ID, name: "Iris", persona: "Friendly.", system_prompt: "Help with orders.", model: "gpt-4o-mini" },
   });
-  const page = await (await browser.newContext()).newPage();
+  // Tall enough for the whole panel in its screenshot.
+  const page = await (await browser.newContext({ viewport: { width: 1280, height: 2000 } })).newPage();
   await signIn(page, "owner@demo.test");
   await page.locator("nav.sections").getByRole("button", { name: "Knowledge", exact: true }).click();
   const form = page.locator("[data-testid=ai-settings]");
@@ -175,6 +176,10 @@ test("the owner turns agents on for the widget with the site's own provider; the
     await day.waitFor();
     const cells = await day.locator("td").allTextContents();
     assert.ok(Number(cells[1]) > 0 && Number(cells[2]) >= 1 && Number(cells[3]) >= 1, `tokens, answers, handoffs: ${cells}`);
+    assert.equal(await page.locator("#ai-agent").inputValue(), iris.id, "the saved agent shown as chosen");
+    // Beside the budget: today's tokens against it.
+    const spent = await page.locator("[data-testid=ai-today]").textContent();
+    assert.equal(spent, `${Number(cells[1])} of 50000 tokens spent today, ${today} UTC (${Math.floor((Number(cells[1]) * 100) / 50000)}%).`);
     await page.locator("section[aria-labelledby=ai-heading]").screenshot({ path: `${artifacts}/console-ai-settings.png` });
   } finally {
     await page.context().close();
