@@ -24,6 +24,7 @@ pub type Agents = ReadSignal<Option<Result<Vec<Agent>, CallError>>>;
 /// The site's AI settings and use.
 #[component]
 pub fn AiAnswering(auth: Auth, site_id: Uuid, agents: Agents) -> impl IntoView {
+    // Read once: the form keeps what it saves, and the use shows on the next visit.
     let version = RwSignal::new(0_u32);
     let settings =
         site_rows::<AiSettings>(auth, site_id, ("site_ai_settings", AI_SETTINGS_COLUMNS, "site_id"), version);
