@@ -181,6 +181,15 @@ test("the owner turns agents on for the widget with the site's own provider; the
     const spent = await page.locator("[data-testid=ai-today]").textContent();
     assert.equal(spent, `${Number(cells[1])} of 50000 tokens spent today, ${today} UTC (${Math.floor((Number(cells[1]) * 100) / 50000)}%).`);
     await page.locator("section[aria-labelledby=ai-heading]").screenshot({ path: `${artifacts}/console-ai-settings.png` });
+
+    // The endpoint removed: its key goes with it; agents off on the widget.
+    await form.getByLabel("Agents answer new chats on the widget").uncheck();
+    await form.getByLabel("Endpoint").fill("");
+    await form.getByLabel("Model (empty: each agent's own)").fill("");
+    await form.getByRole("button", { name: "Save" }).click();
+    await form.locator("[data-testid=ai-key-state]", { hasText: "No key is stored." }).waitFor();
+    const [after] = await rest(`site_ai_settings?site_id=eq.${DEMO_SITE_ID}&select=enabled,provider_base_url,provider_model,provider_key`);
+    assert.deepEqual(after, { enabled: false, provider_base_url: null, provider_model: null, provider_key: null });
   } finally {
     await page.context().close();
     // The other tests' widget chats go to the queue, as before.
