@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use thaw::*;
 
 /// What a form says when its fields have problems.
-pub const FIX_FIRST: &str = "Fix the fields marked below first.";
+const FIX_FIRST: &str = "Fix the fields marked below first.";
 
 /// How a save ended.
 enum Saved<T> {
